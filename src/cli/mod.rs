@@ -1,0 +1,115 @@
+//! The command line: `shelfmark [--db PATH]` opens the window; the subcommands are headless
+//! tools for admins, tests and benchmarks. Errors are printed once, with their cause chain, and
+//! turn into a non-zero exit.
+
+mod bench;
+mod load;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::db::{Durability, Library, OpenOptions, check};
+
+pub use bench::BenchArgs;
+pub use load::{LoadArgs, LoadSummary, Mode};
+
+/// Shelfmark: books, copies and collections, offline, in one library file.
+#[derive(Debug, Parser)]
+#[command(name = "shelfmark", version, about)]
+pub struct Args {
+    /// The library file. Default: `library.sqlite3` in the platform data directory
+    /// (on Linux `~/.local/share/shelfmark/`).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// `full`: an acknowledged save survives power loss (fsync per commit). `normal`: survives a
+    /// crash of the program; faster on slow disks.
+    #[arg(long, global = true, value_enum, default_value_t = Durability::Full)]
+    pub durability: Durability,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the file: SQLite integrity, foreign keys, and that no value that must be unique
+    /// among live records is held twice. Exits non-zero on any problem.
+    Check,
+    /// Generate save load through the same executor as the window (for tests and benchmarks).
+    Load(LoadArgs),
+    /// Measure save throughput and latency against raw SQLite baselines, on scratch files
+    /// beside the library (the library itself is not touched).
+    Bench(BenchArgs),
+}
+
+/// Where the library lives when `--db` is not given.
+pub fn default_library_path() -> PathBuf {
+    directories::ProjectDirs::from("org", "Shelfmark", "shelfmark").map_or_else(
+        || PathBuf::from("library.sqlite3"),
+        |dirs| dirs.data_dir().join("library.sqlite3"),
+    )
+}
+
+/// The library path from the arguments, creating the default folder if that is the one used.
+pub fn library_path(args: &Args) -> std::io::Result<PathBuf> {
+    if let Some(p) = &args.db {
+        return Ok(p.clone());
+    }
+    let path = default_library_path();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(path)
+}
+
+/// Runs a headless subcommand.
+pub fn run(args: &Args, command: &Command) -> ExitCode {
+    let result = library_path(args)
+        .map_err(|e| format!("cannot create the library folder: {e}"))
+        .and_then(|path| match command {
+            Command::Check => run_check(&path, args.durability),
+            Command::Load(load) => load::run(&path, args.durability, load),
+            Command::Bench(bench) => bench::run(&path, args.durability, bench),
+        });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("shelfmark: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens a library for a subcommand, turning the error into its message.
+pub(crate) fn open(
+    path: &std::path::Path,
+    durability: Durability,
+    pool_size: u32,
+) -> Result<Library, String> {
+    Library::open(
+        path,
+        &OpenOptions {
+            durability,
+            pool_size,
+        },
+    )
+    .map_err(|e| crate::db::chain(&e))
+}
+
+fn run_check(path: &std::path::Path, durability: Durability) -> Result<ExitCode, String> {
+    let library = open(path, durability, 2)?;
+    let conn = library
+        .connection()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let report = check(&conn).map_err(|e| format!("check of {} failed: {e}", path.display()))?;
+    println!("{}: {report}", path.display());
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,154 @@
+//! `shelfmark check`: is this file healthy, and do the live-uniqueness invariants hold? It reads
+//! only; it never repairs (repairing could mean deleting a librarian's data).
+
+use std::fmt;
+
+use rusqlite::Connection;
+
+/// What `check` found. Empty `problems` means healthy.
+#[derive(Clone, Debug, Default)]
+pub struct CheckReport {
+    /// (table, live rows, rows in the Trash)
+    pub counts: Vec<(&'static str, i64, i64)>,
+    pub schema_version: i64,
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "schema version {}", self.schema_version)?;
+        for (table, live, trash) in &self.counts {
+            writeln!(f, "{table}: {live} live, {trash} in the Trash")?;
+        }
+        if self.problems.is_empty() {
+            write!(
+                f,
+                "ok: integrity, foreign keys and live uniqueness all hold"
+            )
+        } else {
+            writeln!(f, "{} problem(s):", self.problems.len())?;
+            for p in &self.problems {
+                writeln!(f, "  - {p}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The invariants, as queries that return one row per violation (and a description).
+const INVARIANTS: &[(&str, &str)] = &[
+    (
+        "two live placements of one copy in one collection",
+        "SELECT 'copy ' || copy_id || ' in collection ' || collection_id || ': ' || count(*) || ' live placements'
+         FROM placements WHERE deleted_at IS NULL GROUP BY copy_id, collection_id HAVING count(*) > 1",
+    ),
+    (
+        "two live copies with one barcode",
+        "SELECT 'barcode ' || barcode || ': ' || count(*) || ' live copies'
+         FROM copies WHERE deleted_at IS NULL GROUP BY barcode HAVING count(*) > 1",
+    ),
+    (
+        "two live collections with one name",
+        "SELECT 'collection name ' || name_key || ': ' || count(*) || ' live collections'
+         FROM collections WHERE deleted_at IS NULL GROUP BY name_key HAVING count(*) > 1",
+    ),
+    (
+        "two live books with one ISBN",
+        "SELECT 'ISBN ' || isbn || ': ' || count(*) || ' live books'
+         FROM books WHERE deleted_at IS NULL AND isbn IS NOT NULL GROUP BY isbn HAVING count(*) > 1",
+    ),
+    (
+        "a live copy of a book in the Trash",
+        "SELECT 'copy ' || c.id || ' is live but its book ' || b.id || ' is in the Trash'
+         FROM copies c JOIN books b ON b.id = c.book_id
+         WHERE c.deleted_at IS NULL AND b.deleted_at IS NOT NULL",
+    ),
+    (
+        "a live placement of a copy or in a collection in the Trash",
+        "SELECT 'placement ' || p.id || ' is live but its copy or collection is in the Trash'
+         FROM placements p JOIN copies c ON c.id = p.copy_id JOIN collections k ON k.id = p.collection_id
+         WHERE p.deleted_at IS NULL AND (c.deleted_at IS NOT NULL OR k.deleted_at IS NOT NULL)",
+    ),
+    (
+        "a collection whose name key does not match its name",
+        "SELECT 'collection ' || id || ' has name key ' || quote(name_key) || ' for name ' || quote(name)
+         FROM collections WHERE name NOT GLOB '*[^ -~]*' AND name_key <> lower(trim(name))",
+    ),
+];
+
+const UNIQUE_INDEXES: &[&str] = &[
+    "books_live_isbn",
+    "copies_live_barcode",
+    "collections_live_name",
+    "placements_live_copy_collection",
+];
+
+/// Runs every check on `conn`.
+pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
+    let mut report = CheckReport {
+        schema_version: conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+        ..CheckReport::default()
+    };
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if rows != ["ok"] {
+        report
+            .problems
+            .extend(rows.into_iter().map(|r| format!("integrity: {r}")));
+        // Further queries on a damaged file may fail or mislead; stop here.
+        return Ok(report);
+    }
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let fk: Vec<String> = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "foreign key: {} row {} refers to a missing {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+                r.get::<_, String>(2)?
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    report.problems.extend(fk);
+    for index in UNIQUE_INDEXES {
+        let present: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+            [index],
+            |r| r.get(0),
+        )?;
+        if present == 0 {
+            report
+                .problems
+                .push(format!("the unique index {index} is missing"));
+        }
+    }
+    for (what, sql) in INVARIANTS {
+        let mut stmt = conn.prepare(sql)?;
+        let found: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        report
+            .problems
+            .extend(found.into_iter().map(|f| format!("{what}: {f}")));
+    }
+    for table in ["books", "copies", "collections", "placements"] {
+        let (live, trash): (i64, i64) = conn.query_row(
+            &format!(
+                "SELECT count(*) FILTER (WHERE deleted_at IS NULL),
+                        count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM {table}"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        report.counts.push((table, live, trash));
+    }
+    Ok(report)
+}

@@ -1,0 +1,134 @@
+//! Errors of the data layer, and the single mapping from SQLite's codes to what a user is told.
+
+use std::path::PathBuf;
+
+use rusqlite::ErrorCode;
+
+use crate::model::{Failure, FailureKind};
+
+/// Why a library file could not be opened. The file is left as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0} is a folder, not a library file")]
+    IsDirectory(PathBuf),
+    #[error("cannot create {path}: the folder {folder} does not exist")]
+    NoFolder { path: PathBuf, folder: PathBuf },
+    #[error("{path} is not a Shelfmark library: {reason}")]
+    NotALibrary { path: PathBuf, reason: String },
+    #[error(
+        "{path} was written by a newer Shelfmark (schema version {found}; this build knows up to {supported}); update Shelfmark to open it"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{path} is damaged: {detail}")]
+    Damaged { path: PathBuf, detail: String },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open {path}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot open connections to {path}")]
+    Pool {
+        path: PathBuf,
+        #[source]
+        source: r2d2::Error,
+    },
+}
+
+impl OpenError {
+    pub(crate) fn from_sqlite(path: &std::path::Path, e: rusqlite::Error) -> OpenError {
+        let path = path.to_path_buf();
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => OpenError::NotALibrary {
+                path,
+                reason: "it is not an SQLite database".to_owned(),
+            },
+            Some(ErrorCode::DatabaseCorrupt) => OpenError::Damaged {
+                path,
+                detail: e.to_string(),
+            },
+            _ => OpenError::Sqlite { path, source: e },
+        }
+    }
+}
+
+/// True for SQLITE_BUSY and SQLITE_LOCKED (in all their extended forms).
+pub fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Turns any error into the failure a user is shown: the class of fault (for the right advice)
+/// and the whole cause chain in words.
+pub fn failure_of(e: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut kind = FailureKind::Other;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(sql) = err.downcast_ref::<rusqlite::Error>() {
+            kind = match sql.sqlite_error_code() {
+                Some(ErrorCode::DiskFull) => FailureKind::DiskFull,
+                Some(ErrorCode::ReadOnly) => FailureKind::ReadOnly,
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => FailureKind::Corrupt,
+                Some(ErrorCode::SystemIoFailure | ErrorCode::CannotOpen) => FailureKind::Io,
+                _ => kind,
+            };
+        }
+        cur = err.source();
+    }
+    let advice = match kind {
+        FailureKind::DiskFull => "the disk is full; free some space, then retry",
+        FailureKind::ReadOnly => "the library file is read-only",
+        FailureKind::Corrupt => "the library file is damaged; run `shelfmark check`",
+        FailureKind::Io => "the library file could not be read or written",
+        FailureKind::Other => "",
+    };
+    let chain = chain(e);
+    let message = if advice.is_empty() {
+        chain
+    } else {
+        format!("{advice} ({chain})")
+    };
+    Failure { kind, message }
+}
+
+/// "outer: inner: innermost", skipping repeats.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if parts.last() != Some(&s) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_full_is_named() {
+        let e = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        );
+        let f = failure_of(&e);
+        assert_eq!(f.kind, FailureKind::DiskFull);
+        assert!(f.message.starts_with("the disk is full"), "{}", f.message);
+    }
+}

@@ -1,0 +1,77 @@
+//! Schema versions. `PRAGMA user_version` holds the version of the file; [`MIGRATIONS`] is an
+//! append-only list (never edit a shipped entry, add the next one). Each step runs inside one
+//! `BEGIN IMMEDIATE` transaction, so two processes opening a new file at once cannot both
+//! migrate it: the second waits, then sees the new version and does nothing.
+//!
+//! A hand-rolled list rather than `rusqlite_migration`: that crate's transaction is deferred,
+//! and a deferred read-then-write is exactly the upgrade race this project exists to avoid.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::{OpenError, is_busy};
+
+/// `PRAGMA application_id` of a Shelfmark library: "SHLF".
+pub const APPLICATION_ID: i64 = 0x5348_4C46;
+
+/// The migrations, in order; entry `i` brings a file from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("schema/0001_initial.sql")];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Refuses a file of another program, or of a newer Shelfmark, without writing to it.
+pub(crate) fn refuse_foreign_or_newer(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let read = || -> rusqlite::Result<(i64, i64, i64)> {
+        let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((app, version, tables))
+    };
+    let (app, version, tables) = read().map_err(|e| OpenError::from_sqlite(path, e))?;
+    if app != APPLICATION_ID && (app != 0 || tables > 0) {
+        return Err(OpenError::NotALibrary {
+            path: path.to_path_buf(),
+            reason: "it is an SQLite database of another program".to_owned(),
+        });
+    }
+    if version > LATEST_VERSION {
+        return Err(OpenError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: LATEST_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Brings the schema to [`LATEST_VERSION`].
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + super::BUSY_TIMEOUT;
+    let tx = loop {
+        match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => break tx,
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current >= LATEST_VERSION {
+        return Ok(()); // dropping the transaction rolls back: nothing was written
+    }
+    for sql in &MIGRATIONS[current as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute_batch(&format!(
+        "PRAGMA user_version = {LATEST_VERSION}; PRAGMA application_id = {APPLICATION_ID};"
+    ))?;
+    tx.commit()
+}

@@ -1,0 +1,538 @@
+//! Writes. Every function takes a [`WriteTx`]: a connection inside an open `BEGIN IMMEDIATE`
+//! transaction (the save executor makes them, one SAVEPOINT per save), with the moment the save
+//! is stamped with.
+//!
+//! The result is `Ok(Outcome)` for every answer a user can act on (saved, invalid, conflict,
+//! stale, deleted elsewhere, gone) and `Err` only for faults of the file or of SQLite. An
+//! outcome other than `Saved` means the caller rolls its savepoint back.
+
+use std::ops::Deref;
+
+use rusqlite::{Connection, named_params};
+
+use super::conflict::{Unique, holder, is_foreign_key_violation, is_unique_violation};
+use super::read;
+use crate::model::{
+    CollectionId, CopyId, Draft, Field, FieldError, Kind, Op, Outcome, Record, RecordRef, Stamp,
+};
+
+/// A connection inside an open IMMEDIATE transaction, and the time stamp of the current save.
+#[derive(Debug)]
+pub struct WriteTx<'c> {
+    conn: &'c Connection,
+    now: Stamp,
+}
+
+impl<'c> WriteTx<'c> {
+    /// Only the save executor (and the import, which owns its transaction) make these, right
+    /// after `BEGIN IMMEDIATE` (and a `SAVEPOINT`) succeeded.
+    pub(crate) fn new(conn: &'c Connection, now: Stamp) -> Self {
+        debug_assert!(!conn.is_autocommit(), "a WriteTx needs an open transaction");
+        WriteTx { conn, now }
+    }
+
+    pub fn now(&self) -> Stamp {
+        self.now
+    }
+
+    fn now_sql(&self) -> String {
+        self.now.to_sql()
+    }
+}
+
+impl Deref for WriteTx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+/// Applies one save.
+pub fn apply(tx: &WriteTx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
+    match op {
+        Op::Create(draft) => create(tx, draft),
+        Op::Update {
+            target,
+            version,
+            draft,
+        } => {
+            if draft.kind() != target.kind {
+                return Ok(invalid(
+                    Field::Title,
+                    format!(
+                        "cannot save a {} draft over a {}",
+                        draft.kind().noun(),
+                        target
+                    ),
+                ));
+            }
+            update(tx, *target, *version, draft)
+        }
+        Op::Delete { target, version } => soft_delete(tx, *target, *version),
+        Op::Restore { target, version } => restore(tx, *target, *version),
+        Op::Purge { target, version } => purge(tx, *target, *version),
+    }
+}
+
+fn invalid(field: Field, message: impl Into<String>) -> Outcome {
+    Outcome::Invalid(vec![FieldError::new(field, message)])
+}
+
+/// Runs an INSERT or UPDATE that may hit the table's live-unique index; a violation becomes the
+/// conflict naming the live holder.
+fn guarded(
+    tx: &WriteTx<'_>,
+    unique: Option<&Unique<'_>>,
+    write: impl FnOnce() -> rusqlite::Result<Outcome>,
+) -> rusqlite::Result<Outcome> {
+    match write() {
+        Err(e) if is_unique_violation(&e) => {
+            let conflict = match unique {
+                Some(u) => holder(tx, u)?,
+                None => None,
+            };
+            // A violation with no live holder cannot happen inside our transaction; if it
+            // does, report the SQLite error rather than invent a conflict.
+            conflict.map(Outcome::Conflict).ok_or(e)
+        }
+        Err(e) if is_foreign_key_violation(&e) => Ok(invalid(
+            Field::Copy,
+            "refers to a record that no longer exists",
+        )),
+        other => other,
+    }
+}
+
+/// Why a parent cannot take a new or restored child, or `None` if it can.
+fn parent_problem(tx: &WriteTx<'_>, parent: RecordRef) -> rusqlite::Result<Option<FieldError>> {
+    let field = match parent.kind {
+        Kind::Book => Field::Book,
+        Kind::Copy => Field::Copy,
+        Kind::Collection => Field::Collection,
+        Kind::Placement => Field::Note,
+    };
+    Ok(match read::record(tx, parent)? {
+        None => Some(FieldError::new(
+            field,
+            format!("this {} no longer exists", parent.kind.noun()),
+        )),
+        Some(rec) if !rec.meta().is_live() => Some(FieldError::new(
+            field,
+            format!("{} is in the Trash; restore it first", describe(tx, &rec)?),
+        )),
+        Some(_) => None,
+    })
+}
+
+/// "the book “Dune”", "copy 0042", "the collection “Rare Books”".
+fn describe(conn: &Connection, rec: &Record) -> rusqlite::Result<String> {
+    Ok(match rec {
+        Record::Book(b) => format!("the book “{}”", b.title),
+        Record::Copy(c) => format!("copy {}", c.barcode),
+        Record::Collection(c) => format!("the collection “{}”", c.name),
+        Record::Placement(p) => {
+            let copy = read::copy(conn, p.copy_id)?.map(|c| c.barcode);
+            format!("the placement of copy {}", copy.unwrap_or_default())
+        }
+    })
+}
+
+fn parents(draft: &Draft) -> Vec<RecordRef> {
+    match draft {
+        Draft::Book(_) | Draft::Collection(_) => vec![],
+        Draft::Copy(c) => vec![c.book_id.into()],
+        Draft::Placement(p) => vec![p.copy_id.into(), p.collection_id.into()],
+    }
+}
+
+fn check_parents(tx: &WriteTx<'_>, parents: &[RecordRef]) -> rusqlite::Result<Option<Outcome>> {
+    let mut errors = Vec::new();
+    for p in parents {
+        errors.extend(parent_problem(tx, *p)?);
+    }
+    Ok((!errors.is_empty()).then_some(Outcome::Invalid(errors)))
+}
+
+fn saved(kind: Kind, id: i64, version: i64) -> Outcome {
+    Outcome::Saved {
+        record: RecordRef { kind, id },
+        version,
+    }
+}
+
+fn create(tx: &WriteTx<'_>, draft: &Draft) -> rusqlite::Result<Outcome> {
+    if let Some(problem) = check_parents(tx, &parents(draft))? {
+        return Ok(problem);
+    }
+    let now = tx.now_sql();
+    match draft {
+        Draft::Book(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                tx.prepare_cached(
+                    "INSERT INTO books (title, authors, isbn, publisher, year, created_at, updated_at)
+                     VALUES (:title, :authors, :isbn, :publisher, :year, :now, :now)",
+                )?
+                .execute(named_params! {
+                    ":title": v.title, ":authors": v.authors, ":isbn": v.isbn,
+                    ":publisher": v.publisher, ":year": v.year, ":now": now,
+                })?;
+                Ok(saved(Kind::Book, tx.last_insert_rowid(), 1))
+            })
+        }
+        Draft::Copy(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                tx.prepare_cached(
+                    "INSERT INTO copies (book_id, barcode, created_at, updated_at)
+                     VALUES (:book, :barcode, :now, :now)",
+                )?
+                .execute(
+                    named_params! { ":book": v.book_id.0, ":barcode": v.barcode, ":now": now },
+                )?;
+                Ok(saved(Kind::Copy, tx.last_insert_rowid(), 1))
+            })
+        }
+        Draft::Collection(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                tx.prepare_cached(
+                    "INSERT INTO collections (name, name_key, description, created_at, updated_at)
+                     VALUES (:name, :key, :description, :now, :now)",
+                )?
+                .execute(named_params! {
+                    ":name": v.name, ":key": v.name_key, ":description": v.description, ":now": now,
+                })?;
+                Ok(saved(Kind::Collection, tx.last_insert_rowid(), 1))
+            })
+        }
+        Draft::Placement(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                tx.prepare_cached(
+                    "INSERT INTO placements (copy_id, collection_id, shelf_mark, note, created_at, updated_at)
+                     VALUES (:copy, :collection, :shelf_mark, :note, :now, :now)",
+                )?
+                .execute(named_params! {
+                    ":copy": v.copy_id.0, ":collection": v.collection_id.0,
+                    ":shelf_mark": v.shelf_mark, ":note": v.note, ":now": now,
+                })?;
+                Ok(saved(Kind::Placement, tx.last_insert_rowid(), 1))
+            })
+        }
+    }
+}
+
+/// After a versioned write changed no row: why not.
+fn stale_or_gone(tx: &WriteTx<'_>, target: RecordRef) -> rusqlite::Result<Outcome> {
+    Ok(match read::record(tx, target)? {
+        None => Outcome::Gone(target),
+        Some(rec) if !rec.meta().is_live() => Outcome::DeletedElsewhere(rec),
+        Some(rec) => Outcome::Stale(rec),
+    })
+}
+
+fn update(
+    tx: &WriteTx<'_>,
+    target: RecordRef,
+    version: i64,
+    draft: &Draft,
+) -> rusqlite::Result<Outcome> {
+    if let Some(problem) = check_parents(tx, &parents(draft))? {
+        return Ok(problem);
+    }
+    let now = tx.now_sql();
+    let id = target.id;
+    let changed = |n: usize| -> rusqlite::Result<Outcome> {
+        if n == 1 {
+            Ok(saved(target.kind, id, version + 1))
+        } else {
+            stale_or_gone(tx, target)
+        }
+    };
+    match draft {
+        Draft::Book(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE books SET title = :title, authors = :authors, isbn = :isbn,
+                            publisher = :publisher, year = :year,
+                            version = version + 1, updated_at = :now
+                         WHERE id = :id AND version = :version AND deleted_at IS NULL",
+                    )?
+                    .execute(named_params! {
+                        ":title": v.title, ":authors": v.authors, ":isbn": v.isbn,
+                        ":publisher": v.publisher, ":year": v.year, ":now": now,
+                        ":id": id, ":version": version,
+                    })?;
+                changed(n)
+            })
+        }
+        Draft::Copy(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE copies SET book_id = :book, barcode = :barcode,
+                            version = version + 1, updated_at = :now
+                         WHERE id = :id AND version = :version AND deleted_at IS NULL",
+                    )?
+                    .execute(named_params! {
+                        ":book": v.book_id.0, ":barcode": v.barcode, ":now": now,
+                        ":id": id, ":version": version,
+                    })?;
+                changed(n)
+            })
+        }
+        Draft::Collection(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE collections SET name = :name, name_key = :key,
+                            description = :description, version = version + 1, updated_at = :now
+                         WHERE id = :id AND version = :version AND deleted_at IS NULL",
+                    )?
+                    .execute(named_params! {
+                        ":name": v.name, ":key": v.name_key, ":description": v.description,
+                        ":now": now, ":id": id, ":version": version,
+                    })?;
+                changed(n)
+            })
+        }
+        Draft::Placement(d) => {
+            let v = match d.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE placements SET copy_id = :copy, collection_id = :collection,
+                            shelf_mark = :shelf_mark, note = :note,
+                            version = version + 1, updated_at = :now
+                         WHERE id = :id AND version = :version AND deleted_at IS NULL",
+                    )?
+                    .execute(named_params! {
+                        ":copy": v.copy_id.0, ":collection": v.collection_id.0,
+                        ":shelf_mark": v.shelf_mark, ":note": v.note, ":now": now,
+                        ":id": id, ":version": version,
+                    })?;
+                changed(n)
+            })
+        }
+    }
+}
+
+/// Moves a record to the Trash, and its live children with it (stamped with the same moment,
+/// so that restoring the record brings back exactly those).
+fn soft_delete(tx: &WriteTx<'_>, target: RecordRef, version: i64) -> rusqlite::Result<Outcome> {
+    let now = tx.now_sql();
+    let table = target.kind.table();
+    let n = tx
+        .prepare_cached(&format!(
+            "UPDATE {table} SET deleted_at = :now, updated_at = :now, version = version + 1
+             WHERE id = :id AND version = :version AND deleted_at IS NULL"
+        ))?
+        .execute(named_params! { ":now": now, ":id": target.id, ":version": version })?;
+    if n == 0 {
+        return stale_or_gone(tx, target);
+    }
+    let trash = "SET deleted_at = :now, updated_at = :now, version = version + 1";
+    let cascade: &[&str] = match target.kind {
+        Kind::Book => &[
+            "UPDATE copies {trash} WHERE book_id = :id AND deleted_at IS NULL",
+            "UPDATE placements {trash} WHERE deleted_at IS NULL AND copy_id IN
+                (SELECT id FROM copies WHERE book_id = :id AND deleted_at = :now)",
+        ],
+        Kind::Copy => &["UPDATE placements {trash} WHERE copy_id = :id AND deleted_at IS NULL"],
+        Kind::Collection => {
+            &["UPDATE placements {trash} WHERE collection_id = :id AND deleted_at IS NULL"]
+        }
+        Kind::Placement => &[],
+    };
+    for sql in cascade {
+        tx.prepare_cached(&sql.replace("{trash}", trash))?
+            .execute(named_params! { ":now": now, ":id": target.id })?;
+    }
+    Ok(saved(target.kind, target.id, version + 1))
+}
+
+/// Brings a record back from the Trash, with the children that went with it (unless another
+/// parent of theirs is still in the Trash). If any of them would duplicate a live value, the
+/// whole restore is a conflict and nothing changes.
+fn restore(tx: &WriteTx<'_>, target: RecordRef, version: i64) -> rusqlite::Result<Outcome> {
+    let Some(rec) = read::record(tx, target)? else {
+        return Ok(Outcome::Gone(target));
+    };
+    let Some(deleted_at) = rec.meta().deleted_at else {
+        return Ok(Outcome::Stale(rec)); // restored elsewhere meanwhile
+    };
+    if rec.meta().version != version {
+        return Ok(Outcome::Stale(rec));
+    }
+    let record_parents: Vec<RecordRef> = match &rec {
+        Record::Book(_) | Record::Collection(_) => vec![],
+        Record::Copy(c) => vec![c.book_id.into()],
+        Record::Placement(p) => vec![p.copy_id.into(), p.collection_id.into()],
+    };
+    if let Some(problem) = check_parents(tx, &record_parents)? {
+        return Ok(problem);
+    }
+    let deleted = deleted_at.to_sql();
+    // Rows to bring back, parent first: (kind, id).
+    let mut rows: Vec<RecordRef> = vec![target];
+    let ids = |sql: &str| -> rusqlite::Result<Vec<i64>> {
+        tx.prepare_cached(sql)?
+            .query_map(
+                named_params! { ":id": target.id, ":deleted": deleted },
+                |r| r.get(0),
+            )?
+            .collect()
+    };
+    match target.kind {
+        Kind::Book => {
+            let copies =
+                ids("SELECT id FROM copies WHERE book_id = :id AND deleted_at = :deleted")?;
+            for copy in &copies {
+                rows.push(CopyId(*copy).into());
+            }
+            let placements = ids("SELECT p.id FROM placements p
+                 JOIN copies c ON c.id = p.copy_id
+                 JOIN collections k ON k.id = p.collection_id
+                 WHERE c.book_id = :id AND c.deleted_at = :deleted AND p.deleted_at = :deleted
+                   AND k.deleted_at IS NULL")?;
+            rows.extend(placements.into_iter().map(|id| RecordRef {
+                kind: Kind::Placement,
+                id,
+            }));
+        }
+        Kind::Copy => {
+            let placements = ids(
+                "SELECT p.id FROM placements p JOIN collections k ON k.id = p.collection_id
+                 WHERE p.copy_id = :id AND p.deleted_at = :deleted AND k.deleted_at IS NULL",
+            )?;
+            rows.extend(placements.into_iter().map(|id| RecordRef {
+                kind: Kind::Placement,
+                id,
+            }));
+        }
+        Kind::Collection => {
+            let placements = ids(
+                "SELECT p.id FROM placements p JOIN copies c ON c.id = p.copy_id
+                 WHERE p.collection_id = :id AND p.deleted_at = :deleted AND c.deleted_at IS NULL",
+            )?;
+            rows.extend(placements.into_iter().map(|id| RecordRef {
+                kind: Kind::Placement,
+                id,
+            }));
+        }
+        Kind::Placement => {}
+    }
+    let now = tx.now_sql();
+    for row in rows {
+        let unique = unique_of(tx, row)?;
+        let outcome = guarded(
+            tx,
+            unique.as_ref().map(OwnedUnique::borrowed).as_ref(),
+            || {
+                tx.prepare_cached(&format!(
+                    "UPDATE {} SET deleted_at = NULL, updated_at = :now, version = version + 1
+                 WHERE id = :id",
+                    row.kind.table()
+                ))?
+                .execute(named_params! { ":now": now, ":id": row.id })?;
+                Ok(saved(row.kind, row.id, 0))
+            },
+        )?;
+        if !outcome.is_saved() {
+            return Ok(outcome);
+        }
+    }
+    Ok(saved(target.kind, target.id, version + 1))
+}
+
+/// The unique value a stored row competes for, owned (read from the row).
+enum OwnedUnique {
+    Isbn(String),
+    Barcode(String),
+    NameKey(String),
+    CopyInCollection(CopyId, CollectionId),
+}
+
+impl OwnedUnique {
+    fn borrowed(&self) -> Unique<'_> {
+        match self {
+            OwnedUnique::Isbn(s) => Unique::Isbn(s),
+            OwnedUnique::Barcode(s) => Unique::Barcode(s),
+            OwnedUnique::NameKey(s) => Unique::NameKey(s),
+            OwnedUnique::CopyInCollection(c, k) => Unique::CopyInCollection(*c, *k),
+        }
+    }
+}
+
+fn unique_of(tx: &WriteTx<'_>, row: RecordRef) -> rusqlite::Result<Option<OwnedUnique>> {
+    let one = |sql: &str| -> rusqlite::Result<(Option<String>, i64, i64)> {
+        tx.prepare_cached(sql)?
+            .query_row([row.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    };
+    Ok(match row.kind {
+        Kind::Book => one("SELECT isbn, 0, 0 FROM books WHERE id = ?1")?
+            .0
+            .map(OwnedUnique::Isbn),
+        Kind::Copy => one("SELECT barcode, 0, 0 FROM copies WHERE id = ?1")?
+            .0
+            .map(OwnedUnique::Barcode),
+        Kind::Collection => one("SELECT name_key, 0, 0 FROM collections WHERE id = ?1")?
+            .0
+            .map(OwnedUnique::NameKey),
+        Kind::Placement => {
+            let (_, copy, collection) =
+                one("SELECT NULL, copy_id, collection_id FROM placements WHERE id = ?1")?;
+            Some(OwnedUnique::CopyInCollection(
+                CopyId(copy),
+                CollectionId(collection),
+            ))
+        }
+    })
+}
+
+/// Deletes a record for good; only from the Trash. Its rows in the Trash go with it (foreign
+/// keys cascade).
+fn purge(tx: &WriteTx<'_>, target: RecordRef, version: i64) -> rusqlite::Result<Outcome> {
+    let n = tx
+        .prepare_cached(&format!(
+            "DELETE FROM {} WHERE id = :id AND version = :version AND deleted_at IS NOT NULL",
+            target.kind.table()
+        ))?
+        .execute(named_params! { ":id": target.id, ":version": version })?;
+    if n == 0 {
+        return Ok(match read::record(tx, target)? {
+            None => Outcome::Gone(target),
+            Some(rec) => Outcome::Stale(rec),
+        });
+    }
+    Ok(saved(target.kind, target.id, version))
+}

@@ -1,0 +1,475 @@
+//! The save executor: one named writer thread per process that drains a bounded queue of save
+//! requests and commits them in groups.
+//!
+//! Why one writer: SQLite's busy handler is a sleep-poll, not a queue, so pooled writers of one
+//! process contending through it starve each other. Inside a process, saves queue here in order;
+//! between processes, the writer takes the file's write lock with `BEGIN IMMEDIATE`, retried
+//! with short jittered back-off (never given up, never dropped), and tells the editors after
+//! about a second that their save is waiting for the library file.
+//!
+//! Group commit: every request queued when the lock is taken joins one transaction, each inside
+//! its own SAVEPOINT, so one save's conflict rolls back only that save. Each is acknowledged only
+//! after COMMIT returned; then the change feed is told.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+
+use super::feed::ChangeFeed;
+use crate::db::{self, BUSY_TIMEOUT, Library, Pool, WriteTx, failure_of, is_busy};
+use crate::model::{Failure, FailureKind, Op, Outcome, Stamp};
+
+/// Identifies a save request; unique within a process.
+pub type RequestId = u64;
+
+/// Identifies the editor (a window's form, a scan line, a load thread) a reply goes back to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EditorId(pub u64);
+
+/// Saves that may wait in the queue; beyond this, `try_submit` refuses instead of blocking.
+pub const QUEUE_CAPACITY: usize = 8192;
+/// At most this many saves share one transaction.
+pub const MAX_BATCH: usize = 256;
+/// After this long without the write lock, editors are told their save is waiting.
+pub const WAITING_NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// What the executor tells an editor about one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Still not saved: another program holds the library file's write lock.
+    Waiting { since: Instant },
+    /// The final word.
+    Done(Outcome),
+}
+
+/// A message back to the editor that asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub request: RequestId,
+    pub editor: EditorId,
+    pub event: Event,
+}
+
+/// Where replies go: a channel, and optionally a function that wakes the receiver (repaints its
+/// window). If the receiver is gone (the editor was closed) the reply is dropped.
+#[derive(Clone)]
+pub struct Mailbox {
+    tx: mpsc::Sender<Reply>,
+    wake: Option<Arc<dyn Fn(EditorId) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("wakes", &self.wake.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailbox {
+    pub fn new() -> (Mailbox, mpsc::Receiver<Reply>) {
+        let (tx, rx) = mpsc::channel();
+        (Mailbox { tx, wake: None }, rx)
+    }
+
+    pub fn with_waker(
+        wake: impl Fn(EditorId) + Send + Sync + 'static,
+    ) -> (Mailbox, mpsc::Receiver<Reply>) {
+        let (tx, rx) = mpsc::channel();
+        (
+            Mailbox {
+                tx,
+                wake: Some(Arc::new(wake)),
+            },
+            rx,
+        )
+    }
+
+    fn deliver(&self, reply: Reply) {
+        let editor = reply.editor;
+        if self.tx.send(reply).is_ok()
+            && let Some(w) = &self.wake
+        {
+            w(editor);
+        }
+    }
+}
+
+/// Why a request was not queued.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SubmitError {
+    #[error("too many saves are waiting for the library file; try again in a moment")]
+    QueueFull,
+    #[error("the save executor has stopped")]
+    Stopped,
+}
+
+struct Job {
+    request: RequestId,
+    editor: EditorId,
+    op: Op,
+    mailbox: Mailbox,
+    /// Set once the editor has been told it is waiting.
+    told_waiting: bool,
+}
+
+impl Job {
+    fn reply(&self, event: Event) {
+        self.mailbox.deliver(Reply {
+            request: self.request,
+            editor: self.editor,
+            event,
+        });
+    }
+}
+
+/// Shared, lock-protected state the UI may show ("waiting for the library file since ...").
+#[derive(Debug, Default)]
+struct Status {
+    waiting_since: Option<Instant>,
+}
+
+/// The handle to the writer thread. Dropping it lets queued saves finish, then joins the thread.
+pub struct SaveTasks {
+    queue: Option<mpsc::SyncSender<Job>>,
+    next_request: AtomicU64,
+    status: Arc<Mutex<Status>>,
+    pending: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SaveTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveTasks")
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SaveTasks {
+    /// Starts the writer thread for `library`; it publishes its commits to `feed`.
+    pub fn start(library: &Library, feed: ChangeFeed) -> std::io::Result<SaveTasks> {
+        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let status = Arc::new(Mutex::new(Status::default()));
+        let pending = Arc::new(AtomicU64::new(0));
+        let mut writer = Writer {
+            pool: library.pool().clone(),
+            rx,
+            feed,
+            status: Arc::clone(&status),
+            pending: Arc::clone(&pending),
+            last_stamp: Stamp(jiff::Timestamp::UNIX_EPOCH),
+        };
+        let thread = std::thread::Builder::new()
+            .name("shelfmark-writer".into())
+            .spawn(move || writer.run())?;
+        Ok(SaveTasks {
+            queue: Some(tx),
+            next_request: AtomicU64::new(1),
+            status,
+            pending,
+            thread: Some(thread),
+        })
+    }
+
+    fn job(&self, editor: EditorId, op: Op, mailbox: &Mailbox) -> Job {
+        Job {
+            request: self.next_request.fetch_add(1, Ordering::Relaxed),
+            editor,
+            op,
+            mailbox: mailbox.clone(),
+            told_waiting: false,
+        }
+    }
+
+    /// Queues a save and returns at once; the reply arrives in `mailbox`. Never blocks: if the
+    /// queue is full, says so (for the UI thread).
+    pub fn try_submit(
+        &self,
+        editor: EditorId,
+        op: Op,
+        mailbox: &Mailbox,
+    ) -> Result<RequestId, SubmitError> {
+        let job = self.job(editor, op, mailbox);
+        let request = job.request;
+        let queue = self.queue.as_ref().ok_or(SubmitError::Stopped)?;
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        queue.try_send(job).map_err(|e| {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            match e {
+                mpsc::TrySendError::Full(_) => SubmitError::QueueFull,
+                mpsc::TrySendError::Disconnected(_) => SubmitError::Stopped,
+            }
+        })?;
+        Ok(request)
+    }
+
+    /// Queues a save, waiting for room in the queue if it is full (for worker threads only).
+    pub fn submit(
+        &self,
+        editor: EditorId,
+        op: Op,
+        mailbox: &Mailbox,
+    ) -> Result<RequestId, SubmitError> {
+        let job = self.job(editor, op, mailbox);
+        let request = job.request;
+        let queue = self.queue.as_ref().ok_or(SubmitError::Stopped)?;
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        queue.send(job).map_err(|_| {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            SubmitError::Stopped
+        })?;
+        Ok(request)
+    }
+
+    /// Saves queued or in flight, not yet answered.
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Since when the writer has been waiting for another program's write lock (after the
+    /// notice delay), if it is.
+    pub fn waiting_since(&self) -> Option<Instant> {
+        self.status.lock().waiting_since
+    }
+}
+
+impl Drop for SaveTasks {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Writer {
+    pool: Pool,
+    rx: mpsc::Receiver<Job>,
+    feed: ChangeFeed,
+    status: Arc<Mutex<Status>>,
+    pending: Arc<AtomicU64>,
+    last_stamp: Stamp,
+}
+
+/// How one attempt at a batch ended.
+enum Attempt {
+    /// Committed (or every save answered without needing a commit).
+    Done(Vec<Outcome>),
+    /// SQLite rolled the whole transaction back while saving job `index` (disk full, I/O
+    /// error...): that job fails with `failure`; the others are tried again without it.
+    Aborted { index: usize, failure: Failure },
+    /// A lock was lost in a way that needs a fresh start; try the whole batch again.
+    Retry,
+}
+
+impl Writer {
+    fn run(&mut self) {
+        while let Ok(first) = self.rx.recv() {
+            let mut batch = vec![first];
+            self.drain_into(&mut batch);
+            self.commit_batch(batch);
+        }
+    }
+
+    fn drain_into(&self, batch: &mut Vec<Job>) {
+        while batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn next_stamp(&mut self) -> Stamp {
+        let now = Stamp::now().truncated();
+        let stamp = if now > self.last_stamp {
+            now
+        } else {
+            self.last_stamp.next()
+        };
+        self.last_stamp = stamp;
+        stamp
+    }
+
+    fn finish(&self, batch: Vec<Job>, outcomes: Vec<Outcome>) {
+        let saved_any = outcomes.iter().any(Outcome::is_saved);
+        if saved_any {
+            self.feed.publish();
+        }
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            job.reply(Event::Done(outcome));
+        }
+    }
+
+    fn commit_batch(&mut self, mut batch: Vec<Job>) {
+        let mut retries = 0u32;
+        loop {
+            let conn = match self.pool.get() {
+                Ok(c) => c,
+                Err(e) => {
+                    let failure = failure_of(&e);
+                    let n = batch.len();
+                    self.finish(batch, vec![Outcome::Failed(failure); n]);
+                    return;
+                }
+            };
+            if let Err(e) = self.begin(&conn, &mut batch) {
+                let failure = failure_of(&e);
+                let n = batch.len();
+                self.finish(batch, vec![Outcome::Failed(failure); n]);
+                return;
+            }
+            match self.attempt(&conn, &batch) {
+                Attempt::Done(outcomes) => {
+                    self.finish(batch, outcomes);
+                    return;
+                }
+                Attempt::Aborted { index, failure } => {
+                    let job = batch.remove(index);
+                    self.finish(vec![job], vec![Outcome::Failed(failure)]);
+                    if batch.is_empty() {
+                        return;
+                    }
+                }
+                Attempt::Retry => {
+                    retries += 1;
+                    if retries > 100 {
+                        let failure = Failure {
+                            kind: FailureKind::Other,
+                            message: "the library file kept changing under the save; try again"
+                                .to_owned(),
+                        };
+                        let n = batch.len();
+                        self.finish(batch, vec![Outcome::Failed(failure); n]);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`, retried until it succeeds. While waiting, newly queued saves join the
+    /// batch, and after [`WAITING_NOTICE_AFTER`] every editor concerned is told it is waiting.
+    fn begin(&self, conn: &Connection, batch: &mut Vec<Job>) -> rusqlite::Result<()> {
+        // Our own back-off replaces SQLite's busy handler while taking the lock.
+        conn.busy_timeout(Duration::ZERO)?;
+        let started = Instant::now();
+        let mut pause = Duration::from_micros(100);
+        let result = loop {
+            match conn.execute_batch("BEGIN IMMEDIATE") {
+                Ok(()) => break Ok(()),
+                Err(e) if is_busy(&e) => {
+                    if started.elapsed() >= WAITING_NOTICE_AFTER {
+                        self.drain_into(batch);
+                        let since = started;
+                        self.status.lock().waiting_since.get_or_insert(since);
+                        for job in batch.iter_mut().filter(|j| !j.told_waiting) {
+                            job.told_waiting = true;
+                            job.reply(Event::Waiting { since });
+                        }
+                    }
+                    // Jitter keeps several processes from retrying in lock step.
+                    let jitter = fastrand::u64(0..=pause.as_micros() as u64);
+                    std::thread::sleep(pause / 2 + Duration::from_micros(jitter / 2));
+                    pause = (pause * 2).min(Duration::from_millis(4));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        self.status.lock().waiting_since = None;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        result
+    }
+
+    /// Runs every job of the batch in its own savepoint inside the open transaction, then
+    /// commits.
+    fn attempt(&mut self, conn: &Connection, batch: &[Job]) -> Attempt {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (index, job) in batch.iter().enumerate() {
+            let stamp = self.next_stamp();
+            match save_one(conn, stamp, &job.op) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) if conn.is_autocommit() => {
+                    // SQLite rolled back the whole transaction.
+                    return if is_busy(&e) {
+                        Attempt::Retry
+                    } else {
+                        Attempt::Aborted {
+                            index,
+                            failure: failure_of(&e),
+                        }
+                    };
+                }
+                Err(e) if is_busy(&e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Attempt::Retry;
+                }
+                Err(e) => outcomes.push(Outcome::Failed(failure_of(&e))),
+            }
+        }
+        match commit(conn) {
+            Ok(()) => Attempt::Done(outcomes),
+            Err(e) => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                if is_busy(&e) {
+                    return Attempt::Retry;
+                }
+                let failure = failure_of(&e);
+                // Nothing was written: every save that had succeeded now fails; conflicts and
+                // other answers stay true.
+                let outcomes = outcomes
+                    .into_iter()
+                    .map(|o| {
+                        if o.is_saved() {
+                            Outcome::Failed(failure.clone())
+                        } else {
+                            o
+                        }
+                    })
+                    .collect();
+                Attempt::Done(outcomes)
+            }
+        }
+    }
+}
+
+/// One save inside its own savepoint: kept if saved, rolled back otherwise.
+fn save_one(conn: &Connection, stamp: Stamp, op: &Op) -> rusqlite::Result<Outcome> {
+    conn.prepare_cached("SAVEPOINT save")?.execute([])?;
+    let result = db::apply(&WriteTx::new(conn, stamp), op);
+    if conn.is_autocommit() {
+        return result; // the transaction is gone; the caller sees why
+    }
+    match &result {
+        Ok(o) if o.is_saved() => {
+            conn.prepare_cached("RELEASE save")?.execute([])?;
+        }
+        _ => {
+            conn.prepare_cached("ROLLBACK TO save")?.execute([])?;
+            conn.prepare_cached("RELEASE save")?.execute([])?;
+        }
+    }
+    result
+}
+
+/// COMMIT; a busy commit (possible only in unusual journal states) is retried briefly.
+fn commit(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.execute_batch("COMMIT") {
+            Err(e) if is_busy(&e) && !conn.is_autocommit() && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            other => return other,
+        }
+    }
+}
