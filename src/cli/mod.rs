@@ -44,6 +44,18 @@ pub enum Command {
     /// Measure save throughput and latency against raw SQLite baselines, on scratch files
     /// beside the library (the library itself is not touched).
     Bench(BenchArgs),
+    /// Diagnostic: hold the library's write lock (as another program might), to see how
+    /// Shelfmark waits. Prints `locked <unix µs>` and `released <unix µs>`.
+    #[command(hide = true)]
+    HoldWriteLock {
+        /// How long to hold the lock.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Also change the file (a row written and removed again), so other processes see a
+        /// commit.
+        #[arg(long)]
+        touch: bool,
+    },
 }
 
 /// Where the library lives when `--db` is not given.
@@ -74,6 +86,7 @@ pub fn run(args: &Args, command: &Command) -> ExitCode {
             Command::Check => run_check(&path, args.durability),
             Command::Load(load) => load::run(&path, args.durability, load),
             Command::Bench(bench) => bench::run(&path, args.durability, bench),
+            Command::HoldWriteLock { seconds, touch } => hold_write_lock(&path, *seconds, *touch),
         });
     match result {
         Ok(code) => code,
@@ -112,4 +125,37 @@ fn run_check(path: &std::path::Path, durability: Durability) -> Result<ExitCode,
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn unix_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default()
+}
+
+/// Holds `BEGIN IMMEDIATE` on the library for `seconds`, as another program might.
+fn hold_write_lock(path: &std::path::Path, seconds: f64, touch: bool) -> Result<ExitCode, String> {
+    use std::io::Write as _;
+    drop(open(path, Durability::Full, 2)?); // refuse what Shelfmark would refuse
+    let err = |e: rusqlite::Error| format!("{}: {e}", path.display());
+    let conn = rusqlite::Connection::open(path).map_err(err)?;
+    conn.busy_timeout(crate::db::BUSY_TIMEOUT).map_err(err)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+    if touch {
+        conn.execute_batch(
+            "INSERT INTO collections (name, name_key, created_at, updated_at)
+                 VALUES ('lock probe', ' lock probe', '', '');
+             DELETE FROM collections WHERE name_key = ' lock probe';",
+        )
+        .map_err(err)?;
+    }
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "locked {}", unix_micros());
+    let _ = out.flush();
+    std::thread::sleep(std::time::Duration::from_secs_f64(seconds.max(0.0)));
+    conn.execute_batch("COMMIT").map_err(err)?;
+    let _ = writeln!(out, "released {}", unix_micros());
+    let _ = out.flush();
+    Ok(ExitCode::SUCCESS)
 }

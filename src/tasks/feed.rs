@@ -97,6 +97,7 @@ impl ChangeFeed {
     /// It stops when the returned handle is dropped.
     pub fn watch(&self, library: &Library, interval: Duration) -> std::io::Result<Watcher> {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = mpsc::channel::<()>();
         let feed = self.clone();
         let pool = library.pool().clone();
         let thread = std::thread::Builder::new()
@@ -111,6 +112,9 @@ impl ChangeFeed {
                         {
                             if last.is_some_and(|l| l != v) {
                                 feed.publish();
+                            }
+                            if last.is_none() {
+                                let _ = ready_tx.send(());
                             }
                             last = Some(v);
                             match stop_rx.recv_timeout(interval) {
@@ -127,6 +131,8 @@ impl ChangeFeed {
                     }
                 }
             })?;
+        // Changes are noticed from the first successful poll on; wait for it (briefly).
+        let _ = ready_rx.recv_timeout(Duration::from_secs(2));
         Ok(Watcher {
             stop: Some(stop_tx),
             thread: Some(thread),

@@ -2,15 +2,24 @@
 //! requests and commits them in groups.
 //!
 //! Why one writer: SQLite's busy handler is a sleep-poll, not a queue, so pooled writers of one
-//! process contending through it starve each other. Inside a process, saves queue here in order;
-//! between processes, the writer takes the file's write lock with `BEGIN IMMEDIATE`, retried
-//! with short jittered back-off (never given up, never dropped), and tells the editors after
-//! about a second that their save is waiting for the library file.
+//! process contending through it starve each other. Inside a process, saves queue here in order.
+//! Between processes:
+//! - Shelfmark writers first take an exclusive `flock` on a sidecar file (`<library>-writer`):
+//!   the kernel queues the waiters and wakes one the moment the lock is released, so processes
+//!   take turns instead of sleeping through each other's idle moments. This is only for
+//!   fairness and speed; it is not the arbiter (other programs do not know it).
+//! - Then `BEGIN IMMEDIATE` takes SQLite's write lock, retried with short jittered back-off while
+//!   another program holds it: never given up, never dropped.
+//! - A notice thread tells every editor whose save has waited about a second that it is waiting
+//!   for the library file.
 //!
 //! Group commit: every request queued when the lock is taken joins one transaction, each inside
 //! its own SAVEPOINT, so one save's conflict rolls back only that save. Each is acknowledged only
-//! after COMMIT returned; then the change feed is told.
+//! after COMMIT returned; then the change feed is told. After a commit that answered N saves the
+//! writer lingers (at most as long as that commit took, and never over a millisecond) for up to N
+//! new requests, since the senders it just answered usually come straight back.
 
+use std::fs::File;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -114,8 +123,6 @@ struct Job {
     editor: EditorId,
     op: Op,
     mailbox: Mailbox,
-    /// Set once the editor has been told it is waiting.
-    told_waiting: bool,
 }
 
 impl Job {
@@ -128,10 +135,38 @@ impl Job {
     }
 }
 
-/// Shared, lock-protected state the UI may show ("waiting for the library file since ...").
-#[derive(Debug, Default)]
+/// A save that is waiting for the write lock, as the notice thread sees it.
+struct Notice {
+    request: RequestId,
+    editor: EditorId,
+    mailbox: Mailbox,
+    told: bool,
+}
+
+/// Shared between the writer and the notice thread (and read by the UI).
+#[derive(Default)]
 struct Status {
+    /// Set when the editors were told they are waiting; cleared once the lock is taken.
     waiting_since: Option<Instant>,
+    /// While the writer waits for a lock: since when, and the saves concerned.
+    blocked: Option<(Instant, Vec<Notice>)>,
+}
+
+impl Status {
+    /// Registers saves as waiting for a lock (the clock starts at the first registration).
+    fn block(&mut self, jobs: &[Job]) {
+        let (_, notices) = self
+            .blocked
+            .get_or_insert_with(|| (Instant::now(), Vec::new()));
+        for job in &jobs[notices.len().min(jobs.len())..] {
+            notices.push(Notice {
+                request: job.request,
+                editor: job.editor,
+                mailbox: job.mailbox.clone(),
+                told: false,
+            });
+        }
+    }
 }
 
 /// The handle to the writer thread. Dropping it lets queued saves finish, then joins the thread.
@@ -141,6 +176,8 @@ pub struct SaveTasks {
     status: Arc<Mutex<Status>>,
     pending: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
+    notice_stop: Option<mpsc::Sender<()>>,
+    notice_thread: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for SaveTasks {
@@ -164,16 +201,26 @@ impl SaveTasks {
             status: Arc::clone(&status),
             pending: Arc::clone(&pending),
             last_stamp: Stamp(jiff::Timestamp::UNIX_EPOCH),
+            gate: open_gate(library.path()).map(Arc::new),
+            expect: 1,
+            linger: Duration::ZERO,
         };
         let thread = std::thread::Builder::new()
             .name("shelfmark-writer".into())
             .spawn(move || writer.run())?;
+        let (notice_stop, stop_rx) = mpsc::channel();
+        let notice_status = Arc::clone(&status);
+        let notice_thread = std::thread::Builder::new()
+            .name("shelfmark-notice".into())
+            .spawn(move || notice_loop(&notice_status, &stop_rx))?;
         Ok(SaveTasks {
             queue: Some(tx),
             next_request: AtomicU64::new(1),
             status,
             pending,
             thread: Some(thread),
+            notice_stop: Some(notice_stop),
+            notice_thread: Some(notice_thread),
         })
     }
 
@@ -183,7 +230,6 @@ impl SaveTasks {
             editor,
             op,
             mailbox: mailbox.clone(),
-            told_waiting: false,
         }
     }
 
@@ -245,8 +291,59 @@ impl Drop for SaveTasks {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        drop(self.notice_stop.take());
+        if let Some(t) = self.notice_thread.take() {
+            let _ = t.join();
+        }
     }
 }
+
+/// The sidecar file whose `flock` queues Shelfmark writers of one library fairly. `None` where it
+/// cannot be made (a read-only folder): SQLite's own lock still serialises writers.
+fn open_gate(library: &std::path::Path) -> Option<File> {
+    let mut name = library.as_os_str().to_owned();
+    name.push("-writer");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(name)
+        .ok()
+}
+
+/// Tells editors whose save has waited [`WAITING_NOTICE_AFTER`] for a lock that it is waiting.
+fn notice_loop(status: &Mutex<Status>, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(NOTICE_TICK) {
+        let mut due = Vec::new();
+        {
+            let mut status = status.lock();
+            let Status {
+                waiting_since,
+                blocked,
+            } = &mut *status;
+            if let Some((since, notices)) = blocked
+                && since.elapsed() >= WAITING_NOTICE_AFTER
+            {
+                waiting_since.get_or_insert(*since);
+                for n in notices.iter_mut().filter(|n| !n.told) {
+                    n.told = true;
+                    due.push((n.mailbox.clone(), n.request, n.editor, *since));
+                }
+            }
+        }
+        // Deliver outside the lock: a waker may take locks of its own.
+        for (mailbox, request, editor, since) in due {
+            mailbox.deliver(Reply {
+                request,
+                editor,
+                event: Event::Waiting { since },
+            });
+        }
+    }
+}
+
+/// How often the notice thread looks at waiting saves.
+const NOTICE_TICK: Duration = Duration::from_millis(100);
 
 struct Writer {
     pool: Pool,
@@ -255,7 +352,15 @@ struct Writer {
     status: Arc<Mutex<Status>>,
     pending: Arc<AtomicU64>,
     last_stamp: Stamp,
+    gate: Option<Arc<File>>,
+    /// Saves answered by the last commit: how many senders will likely come straight back.
+    expect: usize,
+    /// How long the writer may wait for them: the last commit's duration, capped.
+    linger: Duration,
 }
+
+/// The longest the writer lingers for a fuller group.
+const MAX_LINGER: Duration = Duration::from_millis(1);
 
 /// How one attempt at a batch ended.
 enum Attempt {
@@ -273,6 +378,19 @@ impl Writer {
         while let Ok(first) = self.rx.recv() {
             let mut batch = vec![first];
             self.drain_into(&mut batch);
+            let deadline = Instant::now() + self.linger;
+            while batch.len() < self.expect {
+                match self
+                    .rx
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                {
+                    Ok(job) => {
+                        batch.push(job);
+                        self.drain_into(&mut batch);
+                    }
+                    Err(_) => break,
+                }
+            }
             self.commit_batch(batch);
         }
     }
@@ -320,14 +438,21 @@ impl Writer {
                     return;
                 }
             };
+            let gate = self.enter_gate(&batch);
             if let Err(e) = self.begin(&conn, &mut batch) {
+                drop(gate);
                 let failure = failure_of(&e);
                 let n = batch.len();
                 self.finish(batch, vec![Outcome::Failed(failure); n]);
                 return;
             }
-            match self.attempt(&conn, &batch) {
+            let started = Instant::now();
+            let attempt = self.attempt(&conn, &batch);
+            drop(gate);
+            match attempt {
                 Attempt::Done(outcomes) => {
+                    self.expect = batch.len();
+                    self.linger = started.elapsed().min(MAX_LINGER);
                     self.finish(batch, outcomes);
                     return;
                 }
@@ -355,26 +480,34 @@ impl Writer {
         }
     }
 
+    /// Takes the sidecar lock that queues Shelfmark writers, waiting in the kernel's queue if
+    /// another process holds it. The lock is released when the guard drops.
+    fn enter_gate(&self, batch: &[Job]) -> Option<GateGuard> {
+        let gate = self.gate.as_ref()?;
+        match gate.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                self.status.lock().block(batch);
+                gate.lock().ok()?;
+            }
+            // A file system without locks: SQLite's lock alone serialises.
+            Err(std::fs::TryLockError::Error(_)) => return None,
+        }
+        Some(GateGuard(Arc::clone(gate)))
+    }
+
     /// `BEGIN IMMEDIATE`, retried until it succeeds. While waiting, newly queued saves join the
-    /// batch, and after [`WAITING_NOTICE_AFTER`] every editor concerned is told it is waiting.
+    /// batch (and the notice thread's list of waiting saves).
     fn begin(&self, conn: &Connection, batch: &mut Vec<Job>) -> rusqlite::Result<()> {
         // Our own back-off replaces SQLite's busy handler while taking the lock.
         conn.busy_timeout(Duration::ZERO)?;
-        let started = Instant::now();
         let mut pause = Duration::from_micros(100);
         let result = loop {
             match conn.execute_batch("BEGIN IMMEDIATE") {
                 Ok(()) => break Ok(()),
                 Err(e) if is_busy(&e) => {
-                    if started.elapsed() >= WAITING_NOTICE_AFTER {
-                        self.drain_into(batch);
-                        let since = started;
-                        self.status.lock().waiting_since.get_or_insert(since);
-                        for job in batch.iter_mut().filter(|j| !j.told_waiting) {
-                            job.told_waiting = true;
-                            job.reply(Event::Waiting { since });
-                        }
-                    }
+                    self.drain_into(batch);
+                    self.status.lock().block(batch);
                     // Jitter keeps several processes from retrying in lock step.
                     let jitter = fastrand::u64(0..=pause.as_micros() as u64);
                     std::thread::sleep(pause / 2 + Duration::from_micros(jitter / 2));
@@ -383,7 +516,11 @@ impl Writer {
                 Err(e) => break Err(e),
             }
         };
-        self.status.lock().waiting_since = None;
+        {
+            let mut status = self.status.lock();
+            status.blocked = None;
+            status.waiting_since = None;
+        }
         conn.busy_timeout(BUSY_TIMEOUT)?;
         result
     }
@@ -439,6 +576,15 @@ impl Writer {
                 Attempt::Done(outcomes)
             }
         }
+    }
+}
+
+/// Holds the sidecar lock; releases it on drop.
+struct GateGuard(Arc<File>);
+
+impl Drop for GateGuard {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 

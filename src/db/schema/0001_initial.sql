@@ -67,7 +67,9 @@ CREATE TABLE placements (
 CREATE UNIQUE INDEX placements_live_copy_collection ON placements (copy_id, collection_id)
     WHERE deleted_at IS NULL;
 CREATE INDEX placements_collection ON placements (collection_id, created_at);
-CREATE INDEX placements_copy ON placements (copy_id);
+-- No plain index on copy_id: live rows are found through the unique index above and rows in
+-- the Trash through placements_trash, and every index costs a page write per save. Deleting a
+-- copy for good (rare) scans placements for its foreign-key cascade instead.
 
 -- The Trash lists what was deleted, newest first, without scanning the live rows.
 CREATE INDEX books_trash ON books (deleted_at) WHERE deleted_at IS NOT NULL;

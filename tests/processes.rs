@@ -1,0 +1,261 @@
+//! Several processes on one library file: the built `shelfmark` binary, run as `load`, killed
+//! with SIGKILL, or holding the write lock, next to this test process.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use shelfmark::cli::LoadSummary;
+use shelfmark::model::Outcome;
+use shelfmark::tasks::{ChangeFeed, Event};
+
+use crate::util::{self, Client, EXE, assert_healthy, place_op};
+
+fn load(path: &Path, mode: &str, threads: usize, pairs: usize, seed: u64, ack: &Path) -> Child {
+    Command::new(EXE)
+        .arg("--db")
+        .arg(path)
+        .args(["load", "--mode", mode])
+        .args(["--threads", &threads.to_string()])
+        .args(["--pairs", &pairs.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .arg("--ack-log")
+        .arg(ack)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn load")
+}
+
+fn summary(child: Child) -> LoadSummary {
+    let out = child.wait_with_output().expect("load finished");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "load failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON summary")
+}
+
+/// Every line of the ack log is in the file: the row exists, for the same pair, at that
+/// version or later (versions only grow).
+fn assert_acks_present(path: &Path, ack: &Path) -> usize {
+    let text = std::fs::read_to_string(ack).unwrap_or_default();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut n = 0;
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        assert_eq!(f.len(), 5, "ack line {line:?}");
+        assert_eq!(f[0], "placement");
+        let id: i64 = f[1].parse().unwrap();
+        let row: Option<(i64, i64, i64)> = conn
+            .query_row(
+                "SELECT copy_id, collection_id, version FROM placements WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok();
+        let (copy, collection, version) =
+            row.unwrap_or_else(|| panic!("acknowledged placement {id} is missing"));
+        assert_eq!(copy.to_string(), f[2], "{line}");
+        assert_eq!(collection.to_string(), f[3], "{line}");
+        assert!(
+            version >= f[4].parse::<i64>().unwrap(),
+            "{line}: version {version}"
+        );
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn four_processes_of_four_threads_all_modes() {
+    for mode in ["contention", "distinct", "softdelete"] {
+        let s = util::scratch();
+        let pairs = 100;
+        let children: Vec<_> = (0..4)
+            .map(|p| {
+                let seed = if mode == "distinct" { p + 1 } else { 7 };
+                let ack = s.dir.path().join(format!("ack-{p}.txt"));
+                (load(&s.path, mode, 4, pairs, seed, &ack), ack)
+            })
+            .collect();
+        let mut saved = 0;
+        let mut conflicts = 0;
+        for (child, ack) in children {
+            let sum = summary(child);
+            assert_eq!((sum.failed, sum.invalid), (0, 0), "{mode}: {sum:?}");
+            saved += sum.saved;
+            conflicts += sum.conflicts;
+            let acked = assert_acks_present(&s.path, &ack);
+            assert_eq!(acked as u64, sum.saved, "{mode}: one ack line per save");
+        }
+        assert_healthy(&s.path);
+        let conn = rusqlite::Connection::open(&s.path).unwrap();
+        let live = util::live(&conn, "placements");
+        match mode {
+            // 16 threads raced for the same 100 pairs: one save each, the rest conflicts.
+            "contention" => {
+                assert_eq!((saved, conflicts), (100, 16 * 100 - 100));
+                assert_eq!(live, 100);
+            }
+            "distinct" => {
+                assert_eq!(saved, 16 * 100);
+                assert_eq!(live, 16 * 100);
+            }
+            _ => assert!(
+                live <= 100,
+                "softdelete: {live} live placements for 100 pairs"
+            ),
+        }
+    }
+}
+
+#[test]
+fn kill_nine_during_saves_loses_nothing_acknowledged() {
+    let s = util::scratch();
+    let ack = s.dir.path().join("ack.txt");
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let mut acked = 0;
+    for round in 0..20u64 {
+        let mode = ["distinct", "softdelete", "contention"][round as usize % 3];
+        let mut child = load(&s.path, mode, 4, 400, round % 4, &ack);
+        std::thread::sleep(Duration::from_millis(rng.u64(60..400)));
+        child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
+        let _ = child.wait();
+        assert_healthy(&s.path);
+        acked = assert_acks_present(&s.path, &ack);
+    }
+    assert!(acked > 0, "some saves were acknowledged before the kills");
+    println!("20 kills, {acked} acknowledged saves all present");
+}
+
+fn unix_micros() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+}
+
+/// Starts `shelfmark hold-write-lock` and waits until it holds the lock.
+fn hold_lock(
+    path: &Path,
+    seconds: f64,
+    touch: bool,
+) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut cmd = Command::new(EXE);
+    cmd.arg("--db")
+        .arg(path)
+        .args(["hold-write-lock", "--seconds", &seconds.to_string()]);
+    if touch {
+        cmd.arg("--touch");
+    }
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("locked "), "{line:?}");
+    (child, out)
+}
+
+fn released_at(out: &mut BufReader<std::process::ChildStdout>) -> u128 {
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    line.trim()
+        .strip_prefix("released ")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{line:?}"))
+}
+
+#[test]
+fn saves_wait_for_another_writer_then_land() {
+    let s = util::scratch();
+    let client = Client::new(&s.path);
+    let book = client.book("Dune");
+    let shelf = client.collection("Rare Books");
+    let copies: Vec<_> = (0..5)
+        .map(|i| client.copy(book, &format!("W{i}")))
+        .collect();
+
+    let (mut holder, mut out) = hold_lock(&s.path, 3.0, false);
+    let started = Instant::now();
+    let results: Vec<(Vec<Event>, Duration)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = copies
+            .iter()
+            .map(|c| {
+                let client = &client;
+                sc.spawn(move || {
+                    let events = client.editor().save_events(place_op(*c, shelf, ""));
+                    (events, started.elapsed())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let released = released_at(&mut out);
+    holder.wait().unwrap();
+    let done_at = unix_micros();
+    for (events, took) in &results {
+        assert!(
+            matches!(events.first(), Some(Event::Waiting { .. })),
+            "told it is waiting first: {events:?}"
+        );
+        assert!(
+            matches!(events.last(), Some(Event::Done(Outcome::Saved { .. }))),
+            "{events:?}"
+        );
+        assert!(*took >= Duration::from_millis(2500), "it waited: {took:?}");
+    }
+    assert!(done_at >= released);
+    assert_eq!(util::live(&client.conn(), "placements"), 5);
+}
+
+#[test]
+fn change_feed_sees_another_process_within_250_ms() {
+    let s = util::scratch();
+    let client = Client::new(&s.path);
+    let feed = ChangeFeed::new();
+    let _watcher = feed
+        .watch(&client.library, Duration::from_millis(100))
+        .unwrap();
+    let changes = feed.subscribe();
+    let mut worst = Duration::ZERO;
+    for _ in 0..5 {
+        while changes.try_recv().is_ok() {}
+        let (mut holder, mut out) = hold_lock(&s.path, 0.0, true);
+        let released = released_at(&mut out);
+        holder.wait().unwrap();
+        changes
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a change notification");
+        let latency = Duration::from_micros((unix_micros().saturating_sub(released)) as u64);
+        worst = worst.max(latency);
+    }
+    println!("change feed: worst latency {worst:?} over 5 commits of another process");
+    assert!(worst <= Duration::from_millis(250), "{worst:?}");
+}
+
+#[test]
+fn acknowledged_means_committed_for_every_reply() {
+    // Each Saved outcome is readable by a fresh connection the moment it arrives.
+    let s = util::scratch();
+    let client = Client::new(&s.path);
+    let book = client.book("Dune");
+    let shelf = client.collection("Rare Books");
+    let observer = rusqlite::Connection::open(&s.path).unwrap();
+    let mut seen = HashMap::new();
+    for i in 0..30 {
+        let copy = client.copy(book, &format!("A{i}"));
+        let id = util::saved_id(&client.place(copy, shelf));
+        let found: i64 = observer
+            .query_row("SELECT count(*) FROM placements WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        seen.insert(id, found);
+    }
+    assert!(seen.values().all(|&n| n == 1));
+}

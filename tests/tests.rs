@@ -1,0 +1,9 @@
+//! Integration tests: one binary, one module per area, shared helpers in `util`.
+
+// A failed unwrap in a test is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
+mod engine;
+mod migrations;
+mod processes;
+mod util;

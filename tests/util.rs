@@ -1,0 +1,188 @@
+//! Shared helpers: temporary libraries, a blocking save client, the built binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use shelfmark::db::{Library, OpenOptions};
+use shelfmark::model::{
+    BookDraft, BookId, CollectionDraft, CollectionId, CopyDraft, CopyId, Draft, Op, Outcome,
+    PlacementDraft, PlacementId,
+};
+use shelfmark::tasks::{ChangeFeed, EditorId, Event, Mailbox, Reply, SaveTasks};
+
+/// The `shelfmark` binary cargo built for these tests.
+pub const EXE: &str = env!("CARGO_BIN_EXE_shelfmark");
+
+/// A temporary folder with a library path inside.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn scratch() -> Scratch {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("library.sqlite3");
+    Scratch { dir, path }
+}
+
+pub fn open(path: &Path) -> Library {
+    Library::open(
+        path,
+        &OpenOptions {
+            pool_size: 24,
+            ..OpenOptions::default()
+        },
+    )
+    .expect("open library")
+}
+
+/// An executor and one editor's mailbox; `save` waits for the final outcome.
+pub struct Client {
+    pub tasks: SaveTasks,
+    pub library: Library,
+}
+
+impl Client {
+    pub fn new(path: &Path) -> Client {
+        let library = open(path);
+        let tasks = SaveTasks::start(&library, ChangeFeed::new()).expect("start executor");
+        Client { tasks, library }
+    }
+
+    pub fn editor(&self) -> Editor<'_> {
+        let (mailbox, rx) = Mailbox::new();
+        Editor {
+            tasks: &self.tasks,
+            mailbox,
+            rx,
+        }
+    }
+
+    pub fn save(&self, op: Op) -> Outcome {
+        self.editor().save(op)
+    }
+
+    pub fn conn(&self) -> shelfmark::db::PooledConnection {
+        self.library.connection().expect("connection")
+    }
+
+    pub fn book(&self, title: &str) -> BookId {
+        BookId(saved_id(&self.save(Op::Create(Draft::Book(BookDraft {
+            title: title.into(),
+            ..BookDraft::default()
+        })))))
+    }
+
+    pub fn copy(&self, book: BookId, barcode: &str) -> CopyId {
+        CopyId(saved_id(&self.save(Op::Create(Draft::Copy(CopyDraft {
+            book_id: book,
+            barcode: barcode.into(),
+        })))))
+    }
+
+    pub fn collection(&self, name: &str) -> CollectionId {
+        CollectionId(saved_id(&self.save(Op::Create(Draft::Collection(
+            CollectionDraft {
+                name: name.into(),
+                description: String::new(),
+            },
+        )))))
+    }
+
+    pub fn place(&self, copy: CopyId, collection: CollectionId) -> Outcome {
+        self.save(place_op(copy, collection, ""))
+    }
+}
+
+pub fn place_op(copy: CopyId, collection: CollectionId, shelf_mark: &str) -> Op {
+    Op::Create(Draft::Placement(PlacementDraft {
+        copy_id: copy,
+        collection_id: collection,
+        shelf_mark: shelf_mark.into(),
+        note: String::new(),
+    }))
+}
+
+/// One editor: its own mailbox on a shared executor.
+pub struct Editor<'a> {
+    pub tasks: &'a SaveTasks,
+    pub mailbox: Mailbox,
+    pub rx: Receiver<Reply>,
+}
+
+impl Editor<'_> {
+    /// Submits and returns every event up to and including the outcome.
+    pub fn save_events(&self, op: Op) -> Vec<Event> {
+        let request = self
+            .tasks
+            .submit(EditorId(1), op, &self.mailbox)
+            .expect("submit");
+        let mut events = Vec::new();
+        loop {
+            let reply = self
+                .rx
+                .recv_timeout(Duration::from_mins(2))
+                .expect("a reply within two minutes");
+            assert_eq!(reply.request, request, "replies come back to their request");
+            let done = matches!(reply.event, Event::Done(_));
+            events.push(reply.event);
+            if done {
+                return events;
+            }
+        }
+    }
+
+    pub fn save(&self, op: Op) -> Outcome {
+        match self.save_events(op).pop() {
+            Some(Event::Done(o)) => o,
+            other => panic!("no outcome: {other:?}"),
+        }
+    }
+}
+
+pub fn saved_id(outcome: &Outcome) -> i64 {
+    match outcome {
+        Outcome::Saved { record, .. } => record.id,
+        other => panic!("expected Saved, got {other:?}"),
+    }
+}
+
+pub fn placement_id(outcome: &Outcome) -> PlacementId {
+    PlacementId(saved_id(outcome))
+}
+
+/// Runs `shelfmark --db PATH check`; returns (passed, output).
+pub fn check(path: &Path) -> (bool, String) {
+    let out = Command::new(EXE)
+        .arg("--db")
+        .arg(path)
+        .arg("check")
+        .output()
+        .expect("run check");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Asserts that `check` passes.
+pub fn assert_healthy(path: &Path) {
+    let (ok, text) = check(path);
+    assert!(ok, "check failed:\n{text}");
+}
+
+/// Count of live rows in `table`.
+pub fn live(conn: &rusqlite::Connection, table: &str) -> i64 {
+    conn.query_row(
+        &format!("SELECT count(*) FROM {table} WHERE deleted_at IS NULL"),
+        [],
+        |r| r.get(0),
+    )
+    .expect("count")
+}
