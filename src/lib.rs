@@ -6,9 +6,17 @@
 //!   of SQLite errors to typed outcomes, and `check`.
 //! - [`tasks`]: the save executor (one writer thread, group commit in `BEGIN IMMEDIATE`
 //!   transactions) and the change feed.
-//! - [`cli`]: the headless subcommands (`check`, `load`, `bench`).
+//! - [`csvio`]: the spreadsheet layout for import and export.
+//! - [`ui`]: the views (collection editor, collections list, catalog, Trash) and shared widgets.
+//! - [`app`]: the eframe application: opening a library, the main window, editor windows.
+//! - [`cli`]: the headless subcommands (`check`, `load`, `bench`, ...).
 
+pub mod app;
 pub mod cli;
+pub mod csvio;
 pub mod db;
 pub mod model;
 pub mod tasks;
+pub mod ui;
+
+pub use app::{AppOptions, ShelfmarkApp, Startup};

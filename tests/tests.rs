@@ -6,4 +6,5 @@
 mod engine;
 mod migrations;
 mod processes;
+mod ui;
 mod util;

@@ -117,9 +117,9 @@ impl Tally {
             Outcome::Stale(_) => s.stale += 1,
             Outcome::DeletedElsewhere(_) => s.deleted_elsewhere += 1,
             Outcome::Gone(_) => s.gone += 1,
-            Outcome::Invalid(e) => {
+            Outcome::Invalid(_) | Outcome::UnknownBarcode(_) | Outcome::Imported(_) => {
                 s.invalid += 1;
-                self.failures.push(format!("invalid: {e:?}"));
+                self.failures.push(format!("unexpected: {outcome:?}"));
             }
             Outcome::Failed(f) => {
                 s.failed += 1;

@@ -8,8 +8,10 @@
 mod check;
 mod conflict;
 mod error;
+mod import;
 mod migrations;
 pub mod read;
+pub mod views;
 mod write;
 
 use std::io::Read as _;

@@ -13,7 +13,8 @@ use rusqlite::{Connection, OptionalExtension, named_params};
 use super::conflict::{Unique, holder, is_foreign_key_violation, is_unique_violation};
 use super::read;
 use crate::model::{
-    CollectionId, CopyId, Draft, Field, FieldError, Kind, Op, Outcome, Record, RecordRef, Stamp,
+    CollectionId, CopyId, Draft, Field, FieldError, Kind, Op, Outcome, PlacementDraft, Record,
+    RecordRef, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement, normalize_barcode,
 };
 
 /// A connection inside an open IMMEDIATE transaction, and the time stamp of the current save.
@@ -71,6 +72,11 @@ pub fn apply(tx: &WriteTx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
         Op::Delete { target, version } => soft_delete(tx, *target, *version),
         Op::Restore { target, version } => restore(tx, *target, *version),
         Op::Purge { target, version } => purge(tx, *target, *version),
+        Op::PlaceBarcode {
+            collection,
+            barcode,
+        } => place_barcode(tx, *collection, barcode),
+        Op::Import(job) => super::import::apply(tx, job),
     }
 }
 
@@ -170,78 +176,95 @@ fn saved(kind: Kind, id: i64, version: i64) -> Outcome {
     }
 }
 
+pub(crate) fn insert_book(tx: &WriteTx<'_>, v: &ValidBook) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO books (title, authors, isbn, publisher, year, created_at, updated_at)
+         VALUES (:title, :authors, :isbn, :publisher, :year, :now, :now)",
+    )?
+    .execute(named_params! {
+        ":title": v.title, ":authors": v.authors, ":isbn": v.isbn,
+        ":publisher": v.publisher, ":year": v.year, ":now": tx.now_sql(),
+    })?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub(crate) fn insert_copy(tx: &WriteTx<'_>, v: &ValidCopy) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO copies (book_id, barcode, created_at, updated_at)
+         VALUES (:book, :barcode, :now, :now)",
+    )?
+    .execute(named_params! { ":book": v.book_id.0, ":barcode": v.barcode, ":now": tx.now_sql() })?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub(crate) fn insert_collection(tx: &WriteTx<'_>, v: &ValidCollection) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO collections (name, name_key, description, created_at, updated_at)
+         VALUES (:name, :key, :description, :now, :now)",
+    )?
+    .execute(named_params! {
+        ":name": v.name, ":key": v.name_key, ":description": v.description, ":now": tx.now_sql(),
+    })?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub(crate) fn insert_placement(tx: &WriteTx<'_>, v: &ValidPlacement) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO placements (copy_id, collection_id, shelf_mark, note, created_at, updated_at)
+         VALUES (:copy, :collection, :shelf_mark, :note, :now, :now)",
+    )?
+    .execute(named_params! {
+        ":copy": v.copy_id.0, ":collection": v.collection_id.0,
+        ":shelf_mark": v.shelf_mark, ":note": v.note, ":now": tx.now_sql(),
+    })?;
+    Ok(tx.last_insert_rowid())
+}
+
 fn create(tx: &WriteTx<'_>, draft: &Draft) -> rusqlite::Result<Outcome> {
     if let Some(problem) = check_parents(tx, &parents(draft))? {
         return Ok(problem);
     }
-    let now = tx.now_sql();
+    /// Validate, insert, and map a live-unique violation to its conflict.
+    macro_rules! insert {
+        ($draft:expr, $insert:ident, $kind:expr) => {{
+            let v = match $draft.validate() {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
+                Ok(saved($kind, $insert(tx, &v)?, 1))
+            })
+        }};
+    }
     match draft {
-        Draft::Book(d) => {
-            let v = match d.validate() {
-                Ok(v) => v,
-                Err(e) => return Ok(Outcome::Invalid(e)),
-            };
-            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
-                tx.prepare_cached(
-                    "INSERT INTO books (title, authors, isbn, publisher, year, created_at, updated_at)
-                     VALUES (:title, :authors, :isbn, :publisher, :year, :now, :now)",
-                )?
-                .execute(named_params! {
-                    ":title": v.title, ":authors": v.authors, ":isbn": v.isbn,
-                    ":publisher": v.publisher, ":year": v.year, ":now": now,
-                })?;
-                Ok(saved(Kind::Book, tx.last_insert_rowid(), 1))
-            })
-        }
-        Draft::Copy(d) => {
-            let v = match d.validate() {
-                Ok(v) => v,
-                Err(e) => return Ok(Outcome::Invalid(e)),
-            };
-            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
-                tx.prepare_cached(
-                    "INSERT INTO copies (book_id, barcode, created_at, updated_at)
-                     VALUES (:book, :barcode, :now, :now)",
-                )?
-                .execute(
-                    named_params! { ":book": v.book_id.0, ":barcode": v.barcode, ":now": now },
-                )?;
-                Ok(saved(Kind::Copy, tx.last_insert_rowid(), 1))
-            })
-        }
-        Draft::Collection(d) => {
-            let v = match d.validate() {
-                Ok(v) => v,
-                Err(e) => return Ok(Outcome::Invalid(e)),
-            };
-            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
-                tx.prepare_cached(
-                    "INSERT INTO collections (name, name_key, description, created_at, updated_at)
-                     VALUES (:name, :key, :description, :now, :now)",
-                )?
-                .execute(named_params! {
-                    ":name": v.name, ":key": v.name_key, ":description": v.description, ":now": now,
-                })?;
-                Ok(saved(Kind::Collection, tx.last_insert_rowid(), 1))
-            })
-        }
-        Draft::Placement(d) => {
-            let v = match d.validate() {
-                Ok(v) => v,
-                Err(e) => return Ok(Outcome::Invalid(e)),
-            };
-            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
-                tx.prepare_cached(
-                    "INSERT INTO placements (copy_id, collection_id, shelf_mark, note, created_at, updated_at)
-                     VALUES (:copy, :collection, :shelf_mark, :note, :now, :now)",
-                )?
-                .execute(named_params! {
-                    ":copy": v.copy_id.0, ":collection": v.collection_id.0,
-                    ":shelf_mark": v.shelf_mark, ":note": v.note, ":now": now,
-                })?;
-                Ok(saved(Kind::Placement, tx.last_insert_rowid(), 1))
-            })
-        }
+        Draft::Book(d) => insert!(d, insert_book, Kind::Book),
+        Draft::Copy(d) => insert!(d, insert_copy, Kind::Copy),
+        Draft::Collection(d) => insert!(d, insert_collection, Kind::Collection),
+        Draft::Placement(d) => insert!(d, insert_placement, Kind::Placement),
+    }
+}
+
+/// Places the live copy with `barcode` in `collection`.
+fn place_barcode(
+    tx: &WriteTx<'_>,
+    collection: CollectionId,
+    barcode: &str,
+) -> rusqlite::Result<Outcome> {
+    let code = match normalize_barcode(barcode) {
+        Ok(c) => c,
+        Err(m) => return Ok(invalid(Field::Barcode, m)),
+    };
+    match read::live_copy_by_barcode(tx, &code)? {
+        None => Ok(Outcome::UnknownBarcode(code)),
+        Some(copy) => create(
+            tx,
+            &Draft::Placement(PlacementDraft {
+                copy_id: copy.id,
+                collection_id: collection,
+                shelf_mark: String::new(),
+                note: String::new(),
+            }),
+        ),
     }
 }
 

@@ -8,6 +8,7 @@
 //! Trash.
 
 mod conflict;
+mod import;
 pub mod isbn;
 mod time;
 mod validate;
@@ -15,6 +16,7 @@ mod validate;
 use std::fmt;
 
 pub use conflict::{Conflict, Holder};
+pub use import::{ImportJob, ImportRow, ImportSummary};
 pub use time::{Stamp, format_day, format_minute};
 pub use validate::{
     BARCODE_MAX, FieldError, LONG_TEXT_MAX, NAME_MAX, SHORT_TEXT_MAX, TITLE_MAX, ValidBook,
@@ -410,6 +412,14 @@ pub enum Op {
         target: RecordRef,
         version: i64,
     },
+    /// Place the live copy with this barcode in a collection: what a scan does. The barcode is
+    /// looked up inside the save's transaction.
+    PlaceBarcode {
+        collection: CollectionId,
+        barcode: String,
+    },
+    /// Add many rows at once, all or nothing (the sample library, a CSV import).
+    Import(std::sync::Arc<ImportJob>),
 }
 
 impl Op {
@@ -421,6 +431,7 @@ impl Op {
             | Op::Delete { target, .. }
             | Op::Restore { target, .. }
             | Op::Purge { target, .. } => target.kind,
+            Op::PlaceBarcode { .. } | Op::Import(_) => Kind::Placement,
         }
     }
 }
@@ -440,6 +451,10 @@ pub enum Outcome {
     DeletedElsewhere(Record),
     /// The record no longer exists at all (deleted for good).
     Gone(RecordRef),
+    /// No live copy has this barcode (normalised); the editor may offer to create one.
+    UnknownBarcode(String),
+    /// An import was applied; what it created and matched.
+    Imported(ImportSummary),
     /// The save could not happen (disk full, read-only file, I/O error...).
     Failed(Failure),
 }
@@ -447,6 +462,11 @@ pub enum Outcome {
 impl Outcome {
     pub fn is_saved(&self) -> bool {
         matches!(self, Outcome::Saved { .. })
+    }
+
+    /// Whether the save changed the library (and must be kept and announced).
+    pub fn wrote(&self) -> bool {
+        matches!(self, Outcome::Saved { .. } | Outcome::Imported(_))
     }
 }
 

@@ -416,7 +416,7 @@ impl Writer {
     }
 
     fn finish(&self, batch: Vec<Job>, outcomes: Vec<Outcome>) {
-        let saved_any = outcomes.iter().any(Outcome::is_saved);
+        let saved_any = outcomes.iter().any(Outcome::wrote);
         if saved_any {
             self.feed.publish();
         }
@@ -566,7 +566,7 @@ impl Writer {
                 let outcomes = outcomes
                     .into_iter()
                     .map(|o| {
-                        if o.is_saved() {
+                        if o.wrote() {
                             Outcome::Failed(failure.clone())
                         } else {
                             o
@@ -596,7 +596,7 @@ fn save_one(conn: &Connection, stamp: Stamp, op: &Op) -> rusqlite::Result<Outcom
         return result; // the transaction is gone; the caller sees why
     }
     match &result {
-        Ok(o) if o.is_saved() => {
+        Ok(o) if o.wrote() => {
             conn.prepare_cached("RELEASE save")?.execute([])?;
         }
         _ => {

@@ -1,0 +1,124 @@
+//! Applies an import inside one savepoint of the writer's transaction: all rows or none.
+//! Books are matched by ISBN (or, without one, by title and authors), copies by barcode,
+//! collections by name (case-insensitively), placements by (copy, collection); only what is
+//! missing is created.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, named_params};
+
+use super::read;
+use super::write::{WriteTx, insert_book, insert_collection, insert_copy, insert_placement};
+use crate::model::{
+    BookId, CollectionId, CopyId, Failure, FailureKind, Field, FieldError, ImportJob,
+    ImportSummary, Outcome, ValidCopy, ValidPlacement,
+};
+
+/// How often (in rows) progress is published and cancellation checked.
+const PROGRESS_EVERY: usize = 512;
+
+pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outcome> {
+    let mut summary = ImportSummary {
+        rows: job.rows.len(),
+        ..ImportSummary::default()
+    };
+    let mut books: HashMap<(String, String, Option<String>), BookId> = HashMap::new();
+    let mut collections: HashMap<String, CollectionId> = HashMap::new();
+    for (i, row) in job.rows.iter().enumerate() {
+        if i % PROGRESS_EVERY == 0 {
+            job.set_done(i);
+            if job.is_cancelled() {
+                return Ok(Outcome::Failed(Failure {
+                    kind: FailureKind::Other,
+                    message: "the import was cancelled; nothing was added".to_owned(),
+                }));
+            }
+        }
+        let b = &row.book;
+        let key = (b.title.clone(), b.authors.clone(), b.isbn.clone());
+        let book = if let Some(id) = books.get(&key) {
+            *id
+        } else {
+            let found = match &b.isbn {
+                Some(isbn) => read::live_book_by_isbn(tx, isbn)?.map(|b| b.id),
+                None => tx
+                    .prepare_cached(
+                        "SELECT id FROM books WHERE title = :title AND authors = :authors
+                           AND isbn IS NULL AND deleted_at IS NULL ORDER BY id LIMIT 1",
+                    )?
+                    .query_row(
+                        named_params! { ":title": b.title, ":authors": b.authors },
+                        |r| r.get(0).map(BookId),
+                    )
+                    .optional()?,
+            };
+            let id = if let Some(id) = found {
+                id
+            } else {
+                summary.books_created += 1;
+                BookId(insert_book(tx, b)?)
+            };
+            books.insert(key, id);
+            id
+        };
+        let Some(barcode) = &row.barcode else {
+            continue;
+        };
+        let copy = match read::live_copy_by_barcode(tx, barcode)? {
+            Some(c) if c.book_id != book => {
+                let other = read::book(tx, c.book_id)?
+                    .map(|b| b.title)
+                    .unwrap_or_default();
+                return Ok(Outcome::Invalid(vec![FieldError::new(
+                    Field::Barcode,
+                    format!(
+                        "line {}: barcode {barcode} is already on a copy of “{other}”, not “{}”",
+                        row.line, b.title
+                    ),
+                )]));
+            }
+            Some(c) => c.id,
+            None => {
+                summary.copies_created += 1;
+                CopyId(insert_copy(
+                    tx,
+                    &ValidCopy {
+                        book_id: book,
+                        barcode: barcode.clone(),
+                    },
+                )?)
+            }
+        };
+        let Some(collection) = &row.collection else {
+            continue;
+        };
+        let collection_id = if let Some(id) = collections.get(&collection.name_key) {
+            *id
+        } else {
+            let id = if let Some(c) = read::live_collection_by_name(tx, &collection.name)? {
+                c.id
+            } else {
+                summary.collections_created += 1;
+                CollectionId(insert_collection(tx, collection)?)
+            };
+            collections.insert(collection.name_key.clone(), id);
+            id
+        };
+        if read::live_placement(tx, copy, collection_id)?.is_some() {
+            summary.placements_matched += 1;
+        } else {
+            summary.placements_created += 1;
+            insert_placement(
+                tx,
+                &ValidPlacement {
+                    copy_id: copy,
+                    collection_id,
+                    shelf_mark: row.shelf_mark.clone(),
+                    note: row.note.clone(),
+                },
+            )?;
+        }
+    }
+    job.set_done(job.rows.len());
+    Ok(Outcome::Imported(summary))
+}

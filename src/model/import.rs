@@ -1,0 +1,75 @@
+//! Many rows added at once: a validated row of the spreadsheet layout (one copy of a book,
+//! optionally placed in a collection) and the job that carries them to the writer with progress
+//! and cancellation.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::{ValidBook, ValidCollection};
+
+/// One validated line: a book, optionally a copy of it (barcode), optionally placed in a
+/// collection with a shelf mark and note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportRow {
+    /// 1-based line in the source file, for messages.
+    pub line: usize,
+    pub book: ValidBook,
+    pub barcode: Option<String>,
+    pub collection: Option<ValidCollection>,
+    pub shelf_mark: String,
+    pub note: String,
+}
+
+/// Rows to import, with a progress counter the UI can read and a cancel flag it can set.
+#[derive(Debug, Default)]
+pub struct ImportJob {
+    pub rows: Vec<ImportRow>,
+    done: AtomicUsize,
+    cancel: AtomicBool,
+}
+
+impl PartialEq for ImportJob {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+impl Eq for ImportJob {}
+
+impl ImportJob {
+    pub fn new(rows: Vec<ImportRow>) -> Self {
+        ImportJob {
+            rows,
+            done: AtomicUsize::new(0),
+            cancel: AtomicBool::new(false),
+        }
+    }
+
+    /// Rows applied so far.
+    pub fn done(&self) -> usize {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_done(&self, n: usize) {
+        self.done.store(n, Ordering::Relaxed);
+    }
+
+    /// Asks the writer to stop and roll the whole import back.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// What an import created, and what it found already there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportSummary {
+    pub rows: usize,
+    pub books_created: usize,
+    pub copies_created: usize,
+    pub collections_created: usize,
+    pub placements_created: usize,
+    /// Rows whose copy was already in that collection.
+    pub placements_matched: usize,
+}

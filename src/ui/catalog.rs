@@ -1,0 +1,667 @@
+//! The catalog: search books as you type, edit a book's record, and manage its copies.
+
+use std::collections::HashMap;
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use super::editor::{SHORTCUT_FIND, SHORTCUT_NEW, SHORTCUT_SAVE};
+use super::theme;
+use super::widgets::{
+    Problem, SaveState, StaleChoice, UiExt, UndoAction, UndoOffer, form_field, form_problem,
+};
+use super::workspace::Port;
+use crate::db::views::{self, BookRow, CopyRow};
+use crate::model::{
+    Book, BookDraft, BookId, CopyDraft, Draft, Field, Op, Outcome, Record, format_day,
+};
+use crate::tasks::{Event, Fetch, RequestId};
+
+/// Books shown for one search.
+const RESULTS: usize = 500;
+
+const BOOK_FIELDS: [Field; 5] = [
+    Field::Title,
+    Field::Authors,
+    Field::Isbn,
+    Field::Publisher,
+    Field::Year,
+];
+
+#[derive(Clone, Debug)]
+enum Purpose {
+    SaveBook,
+    DeleteBook { title: String },
+    AddCopy,
+    DeleteCopy { barcode: String },
+    Undo,
+}
+
+/// The book form: a new book, or an existing one and the version it was loaded at.
+#[derive(Debug)]
+struct BookForm {
+    base: Option<Book>,
+    draft: BookDraft,
+    state: SaveState,
+    focus: bool,
+    /// Just saved: take the stored values (normalised) when they arrive.
+    refresh: bool,
+}
+
+/// A book's record (if it still exists) and its live copies.
+type BookWithCopies = (Option<Book>, Vec<CopyRow>);
+
+/// The catalog view.
+#[derive(Debug)]
+pub struct CatalogView {
+    port: Port,
+    pub search: String,
+    focus_search: bool,
+    data_gen: u64,
+    shown: (u64, String),
+    fetch: Option<(u64, String, Fetch<Vec<BookRow>>)>,
+    results: Vec<BookRow>,
+    form: Option<BookForm>,
+    copies: Vec<CopyRow>,
+    copies_fetch: Option<(u64, Fetch<BookWithCopies>)>,
+    copies_gen: u64,
+    new_barcode: String,
+    copy_state: SaveState,
+    undo: Option<UndoOffer>,
+    requests: HashMap<RequestId, Purpose>,
+    error: Option<String>,
+}
+
+impl CatalogView {
+    pub fn new(port: Port) -> Self {
+        CatalogView {
+            port,
+            search: String::new(),
+            focus_search: false,
+            data_gen: 1,
+            shown: (0, String::new()),
+            fetch: None,
+            results: Vec::new(),
+            form: None,
+            copies: Vec::new(),
+            copies_fetch: None,
+            copies_gen: 0,
+            new_barcode: String::new(),
+            copy_state: SaveState::Idle,
+            undo: None,
+            requests: HashMap::new(),
+            error: None,
+        }
+    }
+
+    /// Puts the cursor in the search field.
+    pub fn focus_search(&mut self) {
+        self.focus_search = true;
+    }
+
+    /// Opens an empty form for a new book.
+    pub fn start_new_book(&mut self) {
+        self.form = Some(BookForm {
+            base: None,
+            draft: BookDraft::default(),
+            state: SaveState::Idle,
+            focus: true,
+            refresh: false,
+        });
+        self.copies.clear();
+    }
+
+    fn selected_book(&self) -> Option<BookId> {
+        self.form
+            .as_ref()
+            .and_then(|f| f.base.as_ref().map(|b| b.id))
+    }
+
+    fn poll(&mut self) {
+        if self.port.changed() {
+            self.data_gen += 1;
+        }
+        // Newest query wins: a result for an older search text is dropped.
+        if let Some((generation, query, fetch)) = &self.fetch
+            && let Some(result) = fetch.poll()
+        {
+            let shown = (*generation, query.clone());
+            self.fetch = None;
+            match result {
+                Ok(rows) => {
+                    self.results = rows;
+                    self.shown = shown;
+                }
+                Err(e) => self.error = Some(format!("Search failed: {e}")),
+            }
+        }
+        let wanted = (self.data_gen, self.search.trim().to_owned());
+        if self.shown != wanted
+            && self
+                .fetch
+                .as_ref()
+                .is_none_or(|(g, q, _)| (*g, q.as_str()) != (wanted.0, wanted.1.as_str()))
+        {
+            let q = wanted.1.clone();
+            let fetch = self.port.fetch(move |conn| views::books(conn, &q, RESULTS));
+            self.fetch = Some((wanted.0, wanted.1, fetch));
+        }
+        if let Some((generation, fetch)) = &self.copies_fetch
+            && let Some(result) = fetch.poll()
+        {
+            self.copies_gen = *generation;
+            self.copies_fetch = None;
+            match result {
+                Ok((book, copies)) => {
+                    self.copies = copies;
+                    // Keep the form's record fresh while it is not being edited.
+                    if let (Some(form), Some(book)) = (&mut self.form, book)
+                        && form.base.as_ref().is_some_and(|b| b.id == book.id)
+                        && !form.state.is_saving()
+                        && form.state.problem().is_none()
+                        && (form.refresh
+                            || form.base.as_ref().map(BookDraft::from) == Some(form.draft.clone()))
+                    {
+                        form.draft = BookDraft::from(&book);
+                        form.base = Some(book);
+                        form.refresh = false;
+                    }
+                }
+                Err(e) => self.error = Some(format!("Cannot read the copies: {e}")),
+            }
+        }
+        if let Some(book) = self.selected_book()
+            && self.copies_gen < self.data_gen
+            && self.copies_fetch.is_none()
+        {
+            let generation = self.data_gen;
+            self.copies_fetch = Some((
+                generation,
+                self.port.fetch(move |conn| {
+                    Ok((
+                        crate::db::read::book(conn, book)?,
+                        views::copies_of(conn, book)?,
+                    ))
+                }),
+            ));
+        }
+        for reply in self.port.replies() {
+            let Some(purpose) = self.requests.get(&reply.request).cloned() else {
+                continue;
+            };
+            match reply.event {
+                Event::Waiting { since } => {
+                    let state = match purpose {
+                        Purpose::SaveBook => self.form.as_mut().map(|f| &mut f.state),
+                        Purpose::AddCopy => Some(&mut self.copy_state),
+                        Purpose::Undo => self.undo.as_mut().map(|u| &mut u.state),
+                        _ => None,
+                    };
+                    if let Some(SaveState::Saving { waiting_since, .. }) = state {
+                        *waiting_since = Some(since);
+                    }
+                }
+                Event::Done(outcome) => {
+                    self.requests.remove(&reply.request);
+                    self.settle(purpose, outcome);
+                }
+            }
+        }
+        if self.undo.as_ref().is_some_and(UndoOffer::expired) {
+            self.undo = None;
+        }
+    }
+
+    fn settle(&mut self, purpose: Purpose, outcome: Outcome) {
+        let tz = self.port.tz().clone();
+        match purpose {
+            Purpose::SaveBook => {
+                let Some(form) = &mut self.form else { return };
+                match outcome {
+                    Outcome::Saved { record, version } => {
+                        // Show the saved record; its values arrive with the next read.
+                        let base = form.base.clone();
+                        form.state = SaveState::Idle;
+                        form.refresh = true;
+                        if let Some(mut b) = base {
+                            b.meta.version = version;
+                            form.base = Some(b);
+                        } else {
+                            form.base = Some(placeholder_book(BookId(record.id), version));
+                        }
+                        self.copies_gen = 0;
+                    }
+                    other => {
+                        form.state = Problem::from_outcome(other)
+                            .map_or(SaveState::Idle, SaveState::Problem);
+                    }
+                }
+            }
+            Purpose::DeleteBook { title } => match outcome {
+                Outcome::Saved { record, version } => {
+                    self.form = None;
+                    self.undo = Some(UndoOffer::new(
+                        record,
+                        version,
+                        format!("Moved “{title}” (and its copies) to the Trash."),
+                    ));
+                }
+                other => {
+                    let text = Problem::from_outcome(other)
+                        .map(|p| p.general_message(None, &tz))
+                        .unwrap_or_default();
+                    self.error = Some(format!("Could not move “{title}” to the Trash: {text}"));
+                }
+            },
+            Purpose::AddCopy => match Problem::from_outcome(outcome) {
+                None => {
+                    self.copy_state = SaveState::Idle;
+                    self.new_barcode.clear();
+                }
+                Some(p) => self.copy_state = SaveState::Problem(p),
+            },
+            Purpose::DeleteCopy { barcode } => match outcome {
+                Outcome::Saved { record, version } => {
+                    self.undo = Some(UndoOffer::new(
+                        record,
+                        version,
+                        format!("Moved copy {barcode} to the Trash."),
+                    ));
+                }
+                other => {
+                    let text = Problem::from_outcome(other)
+                        .map(|p| p.general_message(None, &tz))
+                        .unwrap_or_default();
+                    self.error = Some(format!("Could not remove copy {barcode}: {text}"));
+                }
+            },
+            Purpose::Undo => {
+                if let Some(undo) = &mut self.undo {
+                    match Problem::from_outcome(outcome) {
+                        None => self.undo = None,
+                        Some(p) => undo.state = SaveState::Problem(p),
+                    }
+                }
+            }
+        }
+    }
+
+    fn submit(&mut self, op: Op, purpose: Purpose) -> SaveState {
+        match self.port.submit(op) {
+            Ok(request) => {
+                self.requests.insert(request, purpose);
+                SaveState::Saving {
+                    request,
+                    waiting_since: None,
+                }
+            }
+            Err(e) => SaveState::Problem(Problem::not_queued(&e)),
+        }
+    }
+
+    fn save_book(&mut self, version_override: Option<i64>) {
+        let Some(form) = &self.form else { return };
+        if form.state.is_saving() {
+            return;
+        }
+        let draft = Draft::Book(form.draft.clone());
+        let op = match &form.base {
+            None => Op::Create(draft),
+            Some(b) => Op::Update {
+                target: b.id.into(),
+                version: version_override.unwrap_or(b.meta.version),
+                draft,
+            },
+        };
+        let state = self.submit(op, Purpose::SaveBook);
+        if let Some(form) = &mut self.form {
+            form.state = state;
+            if let (Some(b), Some(v)) = (&mut form.base, version_override) {
+                b.meta.version = v;
+            }
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.poll();
+        let tz = self.port.tz().clone();
+        let (find, new, save) = ui.input_mut(|i| {
+            (
+                i.consume_shortcut(&SHORTCUT_FIND),
+                i.consume_shortcut(&SHORTCUT_NEW),
+                i.consume_shortcut(&SHORTCUT_SAVE),
+            )
+        });
+        if find {
+            self.focus_search = true;
+        }
+        if new {
+            self.start_new_book();
+        }
+        if save {
+            self.save_book(None);
+        }
+        ui.horizontal(|ui| {
+            ui.heading("Catalog");
+            let l = ui.label("Search");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.search)
+                        .hint_text("title, author, ISBN, publisher or barcode")
+                        .desired_width(320.0),
+                )
+                .labelled_by(l.id);
+            if self.focus_search {
+                r.request_focus();
+                self.focus_search = false;
+            }
+            if self.fetch.is_some() {
+                ui.spinner();
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("New book").on_hover_text("Ctrl+N").clicked() {
+                    self.start_new_book();
+                }
+            });
+        });
+        if let Some(e) = self.error.clone() {
+            ui.horizontal(|ui| {
+                ui.error_label(&e);
+                if ui.small_button("Dismiss").clicked() {
+                    self.error = None;
+                }
+            });
+        }
+        if let Some(undo) = &self.undo {
+            match undo.ui(ui, &tz) {
+                Some(UndoAction::Undo) => {
+                    let op = undo.op();
+                    let state = self.submit(op, Purpose::Undo);
+                    if let Some(u) = &mut self.undo {
+                        u.state = state;
+                    }
+                }
+                Some(UndoAction::Dismiss) => self.undo = None,
+                None => {}
+            }
+        }
+        let form_open = self.form.is_some();
+        if form_open {
+            egui::Panel::right("book-form")
+                .resizable(true)
+                .default_size(420.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.form_ui(ui, &tz));
+                });
+        }
+        self.results_table(ui);
+    }
+
+    fn results_table(&mut self, ui: &mut Ui) {
+        if self.results.is_empty() && self.shown.0 > 0 {
+            ui.add_space(8.0);
+            ui.weak(if self.search.trim().is_empty() {
+                "The catalog is empty. Add a book with New book."
+            } else {
+                "No books match."
+            });
+            return;
+        }
+        let selected = self.selected_book();
+        let mut open = None;
+        let accent = theme::accent(ui.visuals());
+        TableBuilder::new(ui)
+            .id_salt("catalog")
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::initial(260.0).at_least(80.0).clip(true))
+            .column(Column::initial(180.0).at_least(60.0).clip(true))
+            .column(Column::initial(120.0).at_least(60.0).clip(true))
+            .column(Column::initial(50.0).at_least(40.0))
+            .column(Column::remainder().at_least(60.0).clip(true))
+            .auto_shrink([false, false])
+            .header(theme::ROW_HEIGHT, |mut h| {
+                for name in ["Title", "Authors", "ISBN", "Year", "Copies"] {
+                    h.col(|ui| {
+                        ui.strong(name);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(theme::ROW_HEIGHT, self.results.len(), |mut row| {
+                    let b = &self.results[row.index()];
+                    let is_selected = selected == Some(b.book.id);
+                    row.set_selected(is_selected);
+                    row.col(|ui| {
+                        let t = RichText::new(&b.book.title);
+                        let r = ui.add(
+                            egui::Label::new(if is_selected { t.color(accent) } else { t })
+                                .sense(egui::Sense::click())
+                                .truncate(),
+                        );
+                        if r.clicked() {
+                            open = Some(b.book.clone());
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(&b.book.authors);
+                    });
+                    row.col(|ui| {
+                        ui.monospace(b.book.isbn.as_deref().unwrap_or(""));
+                    });
+                    row.col(|ui| {
+                        ui.label(b.book.year.map(|y| y.to_string()).unwrap_or_default());
+                    });
+                    row.col(|ui| {
+                        ui.label(b.barcodes.join(", "));
+                    });
+                    if row.response().clicked() {
+                        open = Some(b.book.clone());
+                    }
+                });
+            });
+        if let Some(book) = open {
+            self.form = Some(BookForm {
+                draft: BookDraft::from(&book),
+                base: Some(book),
+                state: SaveState::Idle,
+                focus: false,
+                refresh: false,
+            });
+            self.copies.clear();
+            self.copies_gen = 0;
+            self.copy_state = SaveState::Idle;
+        }
+    }
+
+    fn form_ui(&mut self, ui: &mut Ui, tz: &jiff::tz::TimeZone) {
+        let mut save = None;
+        let mut close = false;
+        let mut delete = None;
+        let mut take_theirs = None;
+        {
+            let Some(form) = &mut self.form else { return };
+            ui.heading(match &form.base {
+                None => "New book".to_owned(),
+                Some(b) if b.title.is_empty() => "Book".to_owned(),
+                Some(b) => b.title.clone(),
+            });
+            if let Some(b) = &form.base
+                && b.meta.version > 0
+            {
+                ui.weak(format!("Added {}", format_day(b.meta.created_at, tz)));
+            }
+            let problem = form.state.problem().cloned();
+            let msg = |f: Field| problem.as_ref().and_then(|p| p.field_message(f, tz));
+            let r = form_field(ui, "Title", &mut form.draft.title, 260.0, msg(Field::Title));
+            if form.focus {
+                r.request_focus();
+                form.focus = false;
+            }
+            form_field(
+                ui,
+                "Authors",
+                &mut form.draft.authors,
+                260.0,
+                msg(Field::Authors),
+            );
+            form_field(ui, "ISBN", &mut form.draft.isbn, 160.0, msg(Field::Isbn));
+            form_field(
+                ui,
+                "Publisher",
+                &mut form.draft.publisher,
+                260.0,
+                msg(Field::Publisher),
+            );
+            form_field(ui, "Year", &mut form.draft.year, 60.0, msg(Field::Year));
+            let base = form.base.clone().map(Record::Book);
+            match form_problem(ui, &form.state, base.as_ref(), &BOOK_FIELDS, tz) {
+                Some(StaleChoice::KeepMine(v)) => save = Some(Some(v)),
+                Some(StaleChoice::TakeTheirs(Record::Book(b))) => take_theirs = Some(b),
+                Some(StaleChoice::TakeTheirs(_)) | None => {}
+            }
+            form.state.show_progress(ui);
+            ui.horizontal(|ui| {
+                let label = if form.base.is_none() {
+                    "Create book"
+                } else {
+                    "Save"
+                };
+                if ui
+                    .add_enabled(!form.state.is_saving(), egui::Button::new(label))
+                    .on_hover_text("Ctrl+S")
+                    .clicked()
+                {
+                    save = Some(None);
+                }
+                if ui.button("Close").on_hover_text("Esc").clicked()
+                    || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                {
+                    close = true;
+                }
+                if let Some(b) = &form.base
+                    && ui.button("Move to Trash").clicked()
+                {
+                    delete = Some((b.id, b.meta.version, b.title.clone()));
+                }
+            });
+        }
+        if let Some(b) = take_theirs
+            && let Some(form) = &mut self.form
+        {
+            form.draft = BookDraft::from(&b);
+            form.base = Some(b);
+            form.state = SaveState::Idle;
+        }
+        if close {
+            if let Some(request) = self.form.as_ref().and_then(|f| f.state.request()) {
+                self.requests.remove(&request);
+            }
+            self.form = None;
+            return;
+        }
+        if let Some(version) = save {
+            self.save_book(version);
+        }
+        if let Some((id, version, title)) = delete {
+            let state = self.submit(
+                Op::Delete {
+                    target: id.into(),
+                    version,
+                },
+                Purpose::DeleteBook { title },
+            );
+            if let SaveState::Problem(p) = state {
+                self.error = Some(p.general_message(None, tz));
+            }
+        }
+        if let Some(book) = self.selected_book() {
+            ui.separator();
+            self.copies_ui(ui, book, tz);
+        }
+    }
+
+    fn copies_ui(&mut self, ui: &mut Ui, book: BookId, tz: &jiff::tz::TimeZone) {
+        ui.strong("Copies");
+        let mut remove = None;
+        if self.copies.is_empty() && self.copies_gen > 0 {
+            ui.weak("No copies yet.");
+        }
+        for c in &self.copies {
+            ui.horizontal_wrapped(|ui| {
+                ui.monospace(&c.copy.barcode);
+                if c.collections.is_empty() {
+                    ui.weak("not in any collection");
+                } else {
+                    ui.label(format!("in {}", c.collections.join(", ")));
+                }
+                if ui
+                    .small_button("Remove")
+                    .accessible_name(format!("Remove copy {}", c.copy.barcode))
+                    .clicked()
+                {
+                    remove = Some((c.copy.id, c.copy.meta.version, c.copy.barcode.clone()));
+                }
+            });
+        }
+        let mut add = false;
+        ui.horizontal(|ui| {
+            let l = ui.label("New copy barcode");
+            let r = ui
+                .add(egui::TextEdit::singleline(&mut self.new_barcode).desired_width(140.0))
+                .labelled_by(l.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui
+                .add_enabled(!self.copy_state.is_saving(), egui::Button::new("Add copy"))
+                .clicked()
+                || enter
+            {
+                add = true;
+            }
+        });
+        if let Some(p) = self.copy_state.problem() {
+            ui.error_label(&p.general_message(None, tz));
+        }
+        self.copy_state.show_progress(ui);
+        if add && !self.copy_state.is_saving() && !self.new_barcode.trim().is_empty() {
+            let op = Op::Create(Draft::Copy(CopyDraft {
+                book_id: book,
+                barcode: self.new_barcode.clone(),
+            }));
+            self.copy_state = self.submit(op, Purpose::AddCopy);
+        }
+        if let Some((id, version, barcode)) = remove {
+            let state = self.submit(
+                Op::Delete {
+                    target: id.into(),
+                    version,
+                },
+                Purpose::DeleteCopy { barcode },
+            );
+            if let SaveState::Problem(p) = state {
+                self.error = Some(p.general_message(None, tz));
+            }
+        }
+    }
+}
+
+/// A book just created: its id and version until its record is read back.
+fn placeholder_book(id: BookId, version: i64) -> Book {
+    let now = crate::model::Stamp::now();
+    Book {
+        id,
+        title: String::new(),
+        authors: String::new(),
+        isbn: None,
+        publisher: String::new(),
+        year: None,
+        meta: crate::model::Meta {
+            version,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        },
+    }
+}

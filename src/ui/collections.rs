@@ -1,0 +1,451 @@
+//! The list of collections in the main window's side panel: choose one, create one, rename
+//! one, move one to the Trash (with Undo), or open it in a window of its own.
+
+use std::collections::HashMap;
+
+use egui::{RichText, Ui};
+
+use super::theme;
+use super::widgets::{Problem, SaveState, UiExt, UndoAction, UndoOffer, form_field};
+use super::workspace::Port;
+use crate::db::views::{self, CollectionSummary};
+use crate::model::{CollectionDraft, CollectionId, Draft, Field, Op, Outcome, RecordRef};
+use crate::tasks::{Event, Fetch, RequestId};
+
+/// What the panel asks of the main window.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelCommand {
+    Select(CollectionId),
+    OpenInWindow(CollectionId),
+}
+
+#[derive(Clone, Debug)]
+enum Purpose {
+    Create,
+    Rename,
+    Delete { name: String },
+    Undo,
+}
+
+/// The create / rename form.
+#[derive(Debug, Default)]
+struct Form {
+    /// `None` when creating; the collection and the version it started from when renaming.
+    target: Option<(CollectionId, i64)>,
+    draft: CollectionDraft,
+    state: SaveState,
+    focus: bool,
+}
+
+/// The collections side panel.
+#[derive(Debug)]
+pub struct CollectionsPanel {
+    port: Port,
+    list: Vec<CollectionSummary>,
+    loaded: bool,
+    data_gen: u64,
+    loaded_gen: u64,
+    fetch: Option<(u64, Fetch<Vec<CollectionSummary>>)>,
+    pub selected: Option<CollectionId>,
+    form: Option<Form>,
+    undo: Option<UndoOffer>,
+    requests: HashMap<RequestId, Purpose>,
+    error: Option<String>,
+}
+
+impl CollectionsPanel {
+    pub fn new(port: Port) -> Self {
+        CollectionsPanel {
+            port,
+            list: Vec::new(),
+            loaded: false,
+            data_gen: 1,
+            loaded_gen: 0,
+            fetch: None,
+            selected: None,
+            form: None,
+            undo: None,
+            requests: HashMap::new(),
+            error: None,
+        }
+    }
+
+    /// The collections as last loaded.
+    pub fn list(&self) -> &[CollectionSummary] {
+        &self.list
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// Opens the "new collection" form.
+    pub fn start_new(&mut self) {
+        self.form = Some(Form {
+            focus: true,
+            ..Form::default()
+        });
+    }
+
+    fn poll(&mut self) {
+        if self.port.changed() {
+            self.data_gen += 1;
+        }
+        if let Some((generation, fetch)) = &self.fetch
+            && let Some(result) = fetch.poll()
+        {
+            self.loaded_gen = *generation;
+            self.fetch = None;
+            match result {
+                Ok(list) => {
+                    self.list = list;
+                    self.loaded = true;
+                }
+                Err(e) => self.error = Some(format!("Cannot read the collections: {e}")),
+            }
+        }
+        if self.loaded_gen < self.data_gen && self.fetch.is_none() {
+            let generation = self.data_gen;
+            self.fetch = Some((generation, self.port.fetch(views::collections)));
+        }
+        for reply in self.port.replies() {
+            let Some(purpose) = self.requests.get(&reply.request).cloned() else {
+                continue;
+            };
+            match reply.event {
+                Event::Waiting { since } => {
+                    let state = match purpose {
+                        Purpose::Create | Purpose::Rename => {
+                            self.form.as_mut().map(|f| &mut f.state)
+                        }
+                        Purpose::Undo => self.undo.as_mut().map(|u| &mut u.state),
+                        Purpose::Delete { .. } => None,
+                    };
+                    if let Some(SaveState::Saving { waiting_since, .. }) = state {
+                        *waiting_since = Some(since);
+                    }
+                }
+                Event::Done(outcome) => {
+                    self.requests.remove(&reply.request);
+                    self.settle(purpose, outcome);
+                }
+            }
+        }
+        if self.undo.as_ref().is_some_and(UndoOffer::expired) {
+            self.undo = None;
+        }
+    }
+
+    fn settle(&mut self, purpose: Purpose, outcome: Outcome) {
+        match purpose {
+            Purpose::Create | Purpose::Rename => {
+                let Some(form) = &mut self.form else { return };
+                match outcome {
+                    Outcome::Saved { record, .. } => {
+                        if form.target.is_none() {
+                            self.selected = Some(CollectionId(record.id));
+                        }
+                        self.form = None;
+                    }
+                    other => {
+                        form.state = Problem::from_outcome(other)
+                            .map_or(SaveState::Idle, SaveState::Problem);
+                    }
+                }
+            }
+            Purpose::Delete { name } => match outcome {
+                Outcome::Saved { record, version } => {
+                    if self.selected == Some(CollectionId(record.id)) {
+                        self.selected = None;
+                    }
+                    self.undo = Some(UndoOffer::new(
+                        record,
+                        version,
+                        format!("Moved “{name}” to the Trash."),
+                    ));
+                }
+                other => {
+                    let text = Problem::from_outcome(other)
+                        .map(|p| p.general_message(None, self.port.tz()))
+                        .unwrap_or_default();
+                    self.error = Some(format!("Could not move “{name}” to the Trash: {text}"));
+                }
+            },
+            Purpose::Undo => {
+                if let Some(undo) = &mut self.undo {
+                    match Problem::from_outcome(outcome) {
+                        None => {
+                            self.selected = Some(CollectionId(undo.target.id));
+                            self.undo = None;
+                        }
+                        Some(p) => undo.state = SaveState::Problem(p),
+                    }
+                }
+            }
+        }
+    }
+
+    fn submit(&mut self, op: Op, purpose: Purpose) -> SaveState {
+        match self.port.submit(op) {
+            Ok(request) => {
+                self.requests.insert(request, purpose);
+                SaveState::Saving {
+                    request,
+                    waiting_since: None,
+                }
+            }
+            Err(e) => SaveState::Problem(Problem::not_queued(&e)),
+        }
+    }
+
+    fn save_form(&mut self, version_override: Option<i64>) {
+        let Some(form) = &self.form else { return };
+        if form.state.is_saving() {
+            return;
+        }
+        let draft = Draft::Collection(form.draft.clone());
+        let (op, purpose) = match form.target {
+            None => (Op::Create(draft), Purpose::Create),
+            Some((id, version)) => (
+                Op::Update {
+                    target: id.into(),
+                    version: version_override.unwrap_or(version),
+                    draft,
+                },
+                Purpose::Rename,
+            ),
+        };
+        let state = self.submit(op, purpose);
+        if let Some(form) = &mut self.form {
+            form.state = state;
+            if let (Some((_, v)), Some(newer)) = (&mut form.target, version_override) {
+                *v = newer;
+            }
+        }
+    }
+
+    fn delete(&mut self, c: &CollectionSummary) {
+        let target: RecordRef = c.id.into();
+        let state = self.submit(
+            Op::Delete {
+                target,
+                version: c.version,
+            },
+            Purpose::Delete {
+                name: c.name.clone(),
+            },
+        );
+        if let SaveState::Problem(p) = state {
+            self.error = Some(p.general_message(None, self.port.tz()));
+        }
+    }
+
+    /// Draws the panel.
+    pub fn ui(&mut self, ui: &mut Ui) -> Vec<PanelCommand> {
+        self.poll();
+        let mut commands = Vec::new();
+        ui.horizontal(|ui| {
+            ui.heading("Collections");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("New")
+                    .on_hover_text("New collection (Ctrl+N)")
+                    .clicked()
+                {
+                    self.start_new();
+                }
+            });
+        });
+        if let Some(e) = self.error.clone() {
+            ui.error_label(&e);
+            if ui.small_button("Dismiss").clicked() {
+                self.error = None;
+            }
+        }
+        if self.form.as_ref().is_some_and(|f| f.target.is_none()) {
+            self.form_ui(ui);
+        }
+        if let Some(undo) = &self.undo {
+            match undo.ui(ui, self.port.tz()) {
+                Some(UndoAction::Undo) => {
+                    let op = undo.op();
+                    let state = self.submit(op, Purpose::Undo);
+                    if let Some(u) = &mut self.undo {
+                        u.state = state;
+                    }
+                }
+                Some(UndoAction::Dismiss) => self.undo = None,
+                None => {}
+            }
+        }
+        if !self.loaded {
+            ui.pending_label("Loading…");
+            return commands;
+        }
+        if self.list.is_empty() {
+            ui.weak("No collections yet.");
+        }
+        let accent = theme::accent(ui.visuals());
+        let list = self.list.clone();
+        let mut delete = None;
+        egui::ScrollArea::vertical()
+            .id_salt("collections")
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                for c in &list {
+                    if self
+                        .form
+                        .as_ref()
+                        .is_some_and(|f| f.target.map(|t| t.0) == Some(c.id))
+                    {
+                        self.form_ui(ui);
+                        continue;
+                    }
+                    let selected = self.selected == Some(c.id);
+                    let text = RichText::new(format!("{}  ({})", c.name, c.placements));
+                    let r = ui.selectable_label(
+                        selected,
+                        if selected {
+                            text.color(accent).strong()
+                        } else {
+                            text
+                        },
+                    );
+                    if r.clicked() {
+                        self.selected = Some(c.id);
+                        commands.push(PanelCommand::Select(c.id));
+                    }
+                    r.context_menu(|ui| {
+                        if ui.button("Open in new window").clicked() {
+                            commands.push(PanelCommand::OpenInWindow(c.id));
+                            ui.close();
+                        }
+                        if ui.button("Rename…").clicked() {
+                            self.form = Some(Form {
+                                target: Some((c.id, c.version)),
+                                draft: CollectionDraft {
+                                    name: c.name.clone(),
+                                    description: c.description.clone(),
+                                },
+                                state: SaveState::Idle,
+                                focus: true,
+                            });
+                            ui.close();
+                        }
+                        if ui.button("Move to Trash").clicked() {
+                            delete = Some(c.clone());
+                            ui.close();
+                        }
+                    });
+                }
+            });
+        if let Some(c) = delete {
+            self.delete(&c);
+        }
+        if let Some(id) = self.selected {
+            ui.separator();
+            ui.horizontal_wrapped(|ui| {
+                if ui.small_button("Open in new window").clicked() {
+                    commands.push(PanelCommand::OpenInWindow(id));
+                }
+                if ui.small_button("Rename…").clicked()
+                    && let Some(c) = self.list.iter().find(|c| c.id == id)
+                {
+                    self.form = Some(Form {
+                        target: Some((c.id, c.version)),
+                        draft: CollectionDraft {
+                            name: c.name.clone(),
+                            description: c.description.clone(),
+                        },
+                        state: SaveState::Idle,
+                        focus: true,
+                    });
+                }
+                if ui.small_button("Move to Trash").clicked()
+                    && let Some(c) = self.list.iter().find(|c| c.id == id).cloned()
+                {
+                    self.delete(&c);
+                }
+            });
+        }
+        commands
+    }
+
+    fn form_ui(&mut self, ui: &mut Ui) {
+        let tz = self.port.tz().clone();
+        let mut save = None;
+        let mut cancel = false;
+        let Some(form) = &mut self.form else { return };
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.label(
+                RichText::new(if form.target.is_none() {
+                    "New collection"
+                } else {
+                    "Rename collection"
+                })
+                .strong(),
+            );
+            let problem = form.state.problem();
+            let r = form_field(
+                ui,
+                "Name",
+                &mut form.draft.name,
+                160.0,
+                problem.and_then(|p| p.field_message(Field::Name, &tz)),
+            );
+            if form.focus {
+                r.request_focus();
+                form.focus = false;
+            }
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if form.target.is_none() {
+                form_field(
+                    ui,
+                    "Description",
+                    &mut form.draft.description,
+                    160.0,
+                    problem.and_then(|p| p.field_message(Field::Description, &tz)),
+                );
+            }
+            let base = None;
+            match super::widgets::form_problem(
+                ui,
+                &form.state,
+                base,
+                &[Field::Name, Field::Description],
+                &tz,
+            ) {
+                Some(super::widgets::StaleChoice::KeepMine(v)) => save = Some(Some(v)),
+                Some(super::widgets::StaleChoice::TakeTheirs(_)) => cancel = true,
+                None => {}
+            }
+            form.state.show_progress(ui);
+            ui.horizontal(|ui| {
+                let label = if form.target.is_none() {
+                    "Create"
+                } else {
+                    "Rename"
+                };
+                if ui
+                    .add_enabled(!form.state.is_saving(), egui::Button::new(label))
+                    .clicked()
+                    || enter
+                {
+                    save = Some(None);
+                }
+                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                    cancel = true;
+                }
+            });
+        });
+        if cancel {
+            if let Some(request) = self.form.as_ref().and_then(|f| f.state.request()) {
+                self.requests.remove(&request);
+            }
+            self.form = None;
+        } else if let Some(version) = save {
+            self.save_form(version);
+        }
+    }
+}
