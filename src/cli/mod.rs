@@ -44,6 +44,16 @@ pub enum Command {
     /// Measure save throughput and latency against raw SQLite baselines, on scratch files
     /// beside the library (the library itself is not touched).
     Bench(BenchArgs),
+    /// Place copies in a collection by barcode, as a scanner at the collection editor would.
+    /// Prints what happened to each; exits non-zero if any was not placed.
+    Add {
+        /// The collection's name (any case).
+        #[arg(long)]
+        collection: String,
+        /// Barcodes of live copies.
+        #[arg(required = true)]
+        barcodes: Vec<String>,
+    },
     /// Diagnostic: hold the library's write lock (as another program might), to see how
     /// Shelfmark waits. Prints `locked <unix µs>` and `released <unix µs>`.
     #[command(hide = true)]
@@ -87,6 +97,10 @@ pub fn run(args: &Args, command: &Command) -> ExitCode {
             Command::Load(load) => load::run(&path, args.durability, load),
             Command::Bench(bench) => bench::run(&path, args.durability, bench),
             Command::HoldWriteLock { seconds, touch } => hold_write_lock(&path, *seconds, *touch),
+            Command::Add {
+                collection,
+                barcodes,
+            } => add(&path, args.durability, collection, barcodes),
         });
     match result {
         Ok(code) => code,
@@ -158,4 +172,66 @@ fn hold_write_lock(path: &std::path::Path, seconds: f64, touch: bool) -> Result<
     let _ = writeln!(out, "released {}", unix_micros());
     let _ = out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// `shelfmark add`: places copies by barcode through the save executor.
+fn add(
+    path: &std::path::Path,
+    durability: Durability,
+    collection: &str,
+    barcodes: &[String],
+) -> Result<ExitCode, String> {
+    use crate::model::{Op, Outcome};
+    use crate::tasks::{ChangeFeed, EditorId, Event, Mailbox, SaveTasks};
+
+    let library = open(path, durability, 3)?;
+    let target = {
+        let conn = library.connection().map_err(|e| e.to_string())?;
+        crate::db::read::live_collection_by_name(&conn, collection)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("there is no collection named “{collection}”"))?
+    };
+    let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(|e| e.to_string())?;
+    let (mailbox, replies) = Mailbox::new();
+    let mut all_placed = true;
+    let tz = jiff::tz::TimeZone::system();
+    for barcode in barcodes {
+        tasks
+            .submit(
+                EditorId(0),
+                Op::PlaceBarcode {
+                    collection: target.id,
+                    barcode: barcode.clone(),
+                },
+                &mailbox,
+            )
+            .map_err(|e| e.to_string())?;
+        let outcome = loop {
+            match replies
+                .recv()
+                .map_err(|_| "the save executor stopped".to_owned())?
+                .event
+            {
+                Event::Waiting { .. } => {
+                    eprintln!("{barcode}: {}", crate::ui::widgets::WAITING_TEXT);
+                }
+                Event::Done(o) => break o,
+            }
+        };
+        match outcome {
+            Outcome::Saved { .. } => println!("{barcode}: added to {}", target.name),
+            other => {
+                all_placed = false;
+                let text = crate::ui::widgets::Problem::from_outcome(other)
+                    .map(|p| p.general_message(None, &tz))
+                    .unwrap_or_default();
+                println!("{barcode}: not added: {text}");
+            }
+        }
+    }
+    Ok(if all_placed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -346,9 +346,6 @@ impl CollectionsPanel {
         if let Some(id) = self.selected {
             ui.separator();
             ui.horizontal_wrapped(|ui| {
-                if ui.small_button("Open in new window").clicked() {
-                    commands.push(PanelCommand::OpenInWindow(id));
-                }
                 if ui.small_button("Rename…").clicked()
                     && let Some(c) = self.list.iter().find(|c| c.id == id)
                 {

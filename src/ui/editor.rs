@@ -134,6 +134,8 @@ pub struct CollectionEditor {
     edit: Option<RowEdit>,
     undo: Option<UndoOffer>,
     highlight: Option<PlacementId>,
+    /// Height of the row being edited, measured from its content.
+    edit_height: f32,
     requests: HashMap<RequestId, Purpose>,
     last_error: Option<String>,
 }
@@ -171,6 +173,7 @@ impl CollectionEditor {
             edit: None,
             undo: None,
             highlight: None,
+            edit_height: theme::ROW_HEIGHT * 2.5,
             requests: HashMap::new(),
             last_error: None,
         }
@@ -665,6 +668,7 @@ impl CollectionEditor {
                 self.relayout();
             }
         });
+        self.edit_strip(ui);
         let visible = self.table(ui);
         self.request_data(visible);
         commands
@@ -706,7 +710,7 @@ impl CollectionEditor {
 
     fn scan_bar(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            let l = ui.label(RichText::new("Barcode").strong());
+            let l = ui.label(RichText::new("Scan barcode").strong());
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.scan_text)
@@ -887,6 +891,52 @@ impl CollectionEditor {
         }
     }
 
+    /// Above the table, while a row is edited: what no single field shows (changed elsewhere,
+    /// deleted elsewhere, a failure, waiting), with "Keep mine" / "Take theirs" when it changed.
+    fn edit_strip(&mut self, ui: &mut Ui) {
+        let Some(edit) = &self.edit else { return };
+        let tz = self.tz().clone();
+        let base = base_record(&edit.base, self.collection);
+        let waiting = matches!(
+            edit.state,
+            SaveState::Saving {
+                waiting_since: Some(_),
+                ..
+            }
+        );
+        if edit.state.problem().is_none() && !waiting {
+            return;
+        }
+        let mut action = None;
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "Editing {} ({}):",
+                edit.base.barcode, edit.base.title
+            ));
+            if waiting {
+                edit.state.show_progress(ui);
+            }
+            match form_problem(
+                ui,
+                &edit.state,
+                Some(&base),
+                &[Field::ShelfMark, Field::Note],
+                &tz,
+            ) {
+                Some(StaleChoice::KeepMine(version)) => {
+                    action = Some(EditAction::KeepMine(version));
+                }
+                Some(StaleChoice::TakeTheirs(_)) => action = Some(EditAction::TakeTheirs),
+                None => {}
+            }
+        });
+        match action {
+            Some(EditAction::KeepMine(version)) => self.save_edit(version),
+            Some(_) => self.cancel_edit(),
+            None => {}
+        }
+    }
+
     fn undo_bar(&mut self, ui: &mut Ui) {
         let Some(undo) = &self.undo else { return };
         match undo.ui(ui, self.port.tz()) {
@@ -942,8 +992,9 @@ impl CollectionEditor {
         let mut remove = None;
         let mut edit_action: Option<EditAction> = None;
         let tz = self.tz().clone();
-        let collection = self.collection;
         let accent = theme::accent(ui.visuals());
+        let edit_height = self.edit_height;
+        let mut edit_content: f32 = 0.0;
         let table = TableBuilder::new(ui)
             .id_salt(("placements", self.collection))
             .striped(true)
@@ -1006,6 +1057,7 @@ impl CollectionEditor {
                     if let Some(edit) = editing {
                         row.col(|ui| {
                             ui.vertical(|ui| {
+                                let top = ui.min_rect().top();
                                 let l = ui.label("Shelf mark");
                                 let resp = ui
                                     .add(
@@ -1027,10 +1079,12 @@ impl CollectionEditor {
                                 {
                                     ui.error_label(&m);
                                 }
+                                edit_content = edit_content.max(ui.min_rect().bottom() - top);
                             });
                         });
                         row.col(|ui| {
                             ui.vertical(|ui| {
+                                let top = ui.min_rect().top();
                                 let l = ui.label("Note");
                                 let resp = ui
                                     .add(
@@ -1048,14 +1102,21 @@ impl CollectionEditor {
                                 {
                                     ui.error_label(&m);
                                 }
+                                edit_content = edit_content.max(ui.min_rect().bottom() - top);
                             });
                         });
                         row.col(|ui| {
-                            ui.vertical(|ui| {
-                                edit_controls(ui, edit, collection, &tz, &mut edit_action);
-                            });
+                            if edit.state.is_saving() {
+                                ui.spinner();
+                            } else if ui.button("Save").on_hover_text("Enter or Ctrl+S").clicked() {
+                                edit_action = Some(EditAction::Save);
+                            }
                         });
-                        row.col(|_| {});
+                        row.col(|ui| {
+                            if ui.button("Cancel").on_hover_text("Esc").clicked() {
+                                edit_action = Some(EditAction::Cancel);
+                            }
+                        });
                     } else {
                         for (field, value) in
                             [(Field::ShelfMark, &r.shelf_mark), (Field::Note, &r.note)]
@@ -1067,11 +1128,7 @@ impl CollectionEditor {
                                     RichText::new(value.as_str())
                                 };
                                 let resp = ui
-                                    .add(
-                                        egui::Label::new(shown)
-                                            .sense(egui::Sense::click())
-                                            .truncate(),
-                                    )
+                                    .add(egui::Button::new(shown).frame(false).truncate())
                                     .on_hover_text(format!(
                                         "Click to edit the {}",
                                         field.label().to_lowercase()
@@ -1108,7 +1165,7 @@ impl CollectionEditor {
                     Some(e) => body.heterogeneous_rows(
                         (0..total).map(|i| {
                             if i == e {
-                                theme::ROW_HEIGHT * 4.2
+                                edit_height
                             } else {
                                 theme::ROW_HEIGHT
                             }
@@ -1117,6 +1174,14 @@ impl CollectionEditor {
                     ),
                 }
             });
+        // The edited row is as tall as its fields and their messages (known after drawing).
+        if edit_content > 0.0 {
+            let wanted = (edit_content + 4.0).max(theme::ROW_HEIGHT * 2.5);
+            if (wanted - self.edit_height).abs() > 0.5 {
+                self.edit_height = wanted;
+                ui.ctx().request_repaint();
+            }
+        }
         if let Some(row) = start_edit {
             self.start_edit(row);
         }
@@ -1145,43 +1210,6 @@ enum EditAction {
     KeepMine(i64),
     TakeTheirs,
     Cancel,
-}
-
-/// Save / Cancel, progress, and the messages of an edit that belong to no single field.
-fn edit_controls(
-    ui: &mut Ui,
-    edit: &RowEdit,
-    collection: CollectionId,
-    tz: &jiff::tz::TimeZone,
-    action: &mut Option<EditAction>,
-) {
-    let base = base_record(&edit.base, collection);
-    match form_problem(
-        ui,
-        &edit.state,
-        Some(&base),
-        &[Field::ShelfMark, Field::Note],
-        tz,
-    ) {
-        Some(StaleChoice::KeepMine(version)) => *action = Some(EditAction::KeepMine(version)),
-        Some(StaleChoice::TakeTheirs(_)) => *action = Some(EditAction::TakeTheirs),
-        None => {}
-    }
-    if matches!(edit.state.problem(), Some(Problem::Stale(_))) {
-        return;
-    }
-    if edit.state.is_saving() {
-        edit.state.show_progress(ui);
-    } else {
-        ui.horizontal(|ui| {
-            if ui.button("Save").on_hover_text("Ctrl+S").clicked() {
-                *action = Some(EditAction::Save);
-            }
-            if ui.button("Cancel").on_hover_text("Esc").clicked() {
-                *action = Some(EditAction::Cancel);
-            }
-        });
-    }
 }
 
 /// The placement an edit started from, as a record (for "it is now ..." messages).
