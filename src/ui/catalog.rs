@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use egui::{RichText, Ui};
-use egui_extras::{Column, TableBuilder};
+use egui_extras::{Column, Size, StripBuilder, TableBuilder};
 
 use super::editor::{SHORTCUT_FIND, SHORTCUT_NEW, SHORTCUT_SAVE};
 use super::theme;
@@ -385,16 +385,24 @@ impl CatalogView {
                 None => {}
             }
         }
-        let form_open = self.form.is_some();
-        if form_open {
-            egui::Panel::right("book-form")
-                .resizable(true)
-                .default_size(420.0)
-                .show(ui, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| self.form_ui(ui, &tz));
+        if self.form.is_some() {
+            // The results on the left, the open book on the right.
+            StripBuilder::new(ui)
+                .size(Size::remainder().at_least(320.0))
+                .size(Size::exact(410.0))
+                .horizontal(|mut strip| {
+                    strip.cell(|ui| self.results_table(ui));
+                    strip.cell(|ui| {
+                        egui::Frame::group(ui.style()).show(ui, |ui| {
+                            egui::ScrollArea::vertical()
+                                .id_salt("book-form")
+                                .show(ui, |ui| self.form_ui(ui, &tz));
+                        });
+                    });
                 });
+        } else {
+            self.results_table(ui);
         }
-        self.results_table(ui);
     }
 
     fn results_table(&mut self, ui: &mut Ui) {
@@ -416,11 +424,11 @@ impl CatalogView {
             .resizable(true)
             .sense(egui::Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(260.0).at_least(80.0).clip(true))
-            .column(Column::initial(180.0).at_least(60.0).clip(true))
-            .column(Column::initial(120.0).at_least(60.0).clip(true))
-            .column(Column::initial(50.0).at_least(40.0))
-            .column(Column::remainder().at_least(60.0).clip(true))
+            .column(Column::remainder().at_least(120.0).clip(true))
+            .column(Column::initial(150.0).at_least(60.0).clip(true))
+            .column(Column::initial(112.0).at_least(60.0).clip(true))
+            .column(Column::initial(44.0).at_least(40.0))
+            .column(Column::initial(90.0).at_least(50.0).clip(true))
             .auto_shrink([false, false])
             .header(theme::ROW_HEIGHT, |mut h| {
                 for name in ["Title", "Authors", "ISBN", "Year", "Copies"] {
@@ -495,7 +503,7 @@ impl CatalogView {
             }
             let problem = form.state.problem().cloned();
             let msg = |f: Field| problem.as_ref().and_then(|p| p.field_message(f, tz));
-            let r = form_field(ui, "Title", &mut form.draft.title, 260.0, msg(Field::Title));
+            let r = form_field(ui, "Title", &mut form.draft.title, 240.0, msg(Field::Title));
             if form.focus {
                 r.request_focus();
                 form.focus = false;
@@ -504,7 +512,7 @@ impl CatalogView {
                 ui,
                 "Authors",
                 &mut form.draft.authors,
-                260.0,
+                240.0,
                 msg(Field::Authors),
             );
             form_field(ui, "ISBN", &mut form.draft.isbn, 160.0, msg(Field::Isbn));
@@ -512,7 +520,7 @@ impl CatalogView {
                 ui,
                 "Publisher",
                 &mut form.draft.publisher,
-                260.0,
+                240.0,
                 msg(Field::Publisher),
             );
             form_field(ui, "Year", &mut form.draft.year, 60.0, msg(Field::Year));

@@ -1001,12 +1001,12 @@ impl CollectionEditor {
             .resizable(true)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(72.0).at_least(56.0).clip(true))
-            .column(Column::initial(190.0).at_least(80.0).clip(true))
-            .column(Column::initial(130.0).at_least(60.0).clip(true))
-            .column(Column::initial(140.0).at_least(80.0).clip(true))
-            .column(Column::initial(140.0).at_least(80.0).clip(true))
-            .column(Column::initial(118.0).at_least(80.0).clip(true))
-            .column(Column::remainder().at_least(64.0))
+            .column(Column::remainder().at_least(100.0).clip(true))
+            .column(Column::initial(120.0).at_least(60.0).clip(true))
+            .column(Column::initial(130.0).at_least(80.0).clip(true))
+            .column(Column::initial(130.0).at_least(80.0).clip(true))
+            .column(Column::initial(112.0).at_least(80.0).clip(true))
+            .column(Column::exact(68.0))
             .auto_shrink([false, false])
             .min_scrolled_height(120.0);
         table
