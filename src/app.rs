@@ -21,6 +21,7 @@ use crate::ui::editor::{
     CollectionEditor, EditorCommand, Host, SHORTCUT_CLOSE, SHORTCUT_FIND, SHORTCUT_NEW,
 };
 use crate::ui::theme::{self, Tone};
+use crate::ui::transfer::TransferPanel;
 use crate::ui::trash::TrashView;
 use crate::ui::widgets::{Problem, SaveState, UiExt, WAITING_TEXT};
 use crate::ui::workspace::{Port, Services};
@@ -290,6 +291,7 @@ struct Workspace {
     editor: Option<CollectionEditor>,
     catalog: CatalogView,
     trash: TrashView,
+    transfer: TransferPanel,
     windows: Vec<EditorWindow>,
     empty: Option<bool>,
     empty_fetch: Option<Fetch<bool>>,
@@ -306,6 +308,7 @@ impl Workspace {
             panel: CollectionsPanel::new(Port::new(&services, ctx, root)),
             catalog: CatalogView::new(Port::new(&services, ctx, root)),
             trash: TrashView::new(Port::new(&services, ctx, root)),
+            transfer: TransferPanel::new(Port::new(&services, ctx, root)),
             services,
             _watcher: watcher,
             view: View::Collection,
@@ -440,9 +443,38 @@ impl Workspace {
                     if ui.button("Switch library…").clicked() {
                         command = WorkspaceCommand::SwitchLibrary;
                     }
+                    let idle = !self.transfer.busy();
+                    if ui
+                        .add_enabled(idle, egui::Button::new("Back up…"))
+                        .on_hover_text("Copy the library to a new file, safely, while you work")
+                        .clicked()
+                    {
+                        self.transfer.start_backup();
+                    }
+                    if ui
+                        .add_enabled(idle, egui::Button::new("Export…"))
+                        .on_hover_text("Write books, copies and placements to a CSV file")
+                        .clicked()
+                    {
+                        self.transfer.start_export();
+                    }
+                    if ui
+                        .add_enabled(idle, egui::Button::new("Import…"))
+                        .on_hover_text("Add books, copies and placements from a CSV file")
+                        .clicked()
+                    {
+                        self.transfer.start_import();
+                    }
                 });
             });
         });
+        if self.transfer.visible() {
+            egui::Panel::top("transfer").show(ui, |ui| {
+                ui.add_space(4.0);
+                self.transfer.ui(ui);
+                ui.add_space(4.0);
+            });
+        }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("sidebar")
             .resizable(true)

@@ -3,6 +3,7 @@
 // A failed unwrap in a test is a failed test, with its location.
 #![allow(clippy::unwrap_used)]
 
+mod catalog;
 mod engine;
 mod migrations;
 mod processes;

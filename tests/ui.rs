@@ -444,3 +444,65 @@ fn an_editor_window_and_the_main_window_see_each_others_saves() {
         h.query_by_label("Remove 0042").is_some()
     });
 }
+
+/// Points the open file chooser at `folder` (typed, like a user would).
+fn choose_folder(h: &mut App, folder: &Path) {
+    h.get_by_label("Folder").focus();
+    h.step();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.step();
+    h.get_by_label("Folder")
+        .type_text(&folder.display().to_string());
+    h.step();
+    h.key_press(Key::Enter);
+    h.step();
+}
+
+#[test]
+fn import_through_the_file_chooser_shows_results_and_bad_lines() {
+    let s = util::scratch();
+    drop(util::open(&s.path));
+    let good = s.dir.path().join("books.csv");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample-library.csv"),
+        &good,
+    )
+    .unwrap();
+    std::fs::write(
+        s.dir.path().join("mixed.csv"),
+        "title,year,isbn\nFine,1999,\nBad year,19x5,\nBad ISBN,,978-0-441-17271-8\n",
+    )
+    .unwrap();
+    let mut h = app(&s.path);
+    wait_for_text(&mut h, "This library is empty");
+
+    h.get_by_label("Import…").click();
+    wait_for_text(&mut h, "Import a CSV file");
+    choose_folder(&mut h, s.dir.path());
+    wait_for(&mut h, "the folder listing", |h| {
+        h.query_by_label("books.csv").is_some()
+    });
+    h.get_by_label("books.csv").click();
+    h.step();
+    h.get_by_label("Import").click();
+    wait_for_text(&mut h, "Imported 25 rows");
+    wait_for_text(&mut h, "Rare Books  (3)");
+
+    // A file with bad lines: every one is listed, and nothing is imported unless asked.
+    h.get_by_label("Import…").click();
+    wait_for_text(&mut h, "Import a CSV file");
+    choose_folder(&mut h, s.dir.path());
+    wait_for(&mut h, "the folder listing", |h| {
+        h.query_by_label("mixed.csv").is_some()
+    });
+    h.get_by_label("mixed.csv").click();
+    h.step();
+    h.get_by_label("Import").click();
+    wait_for_text(&mut h, "Some lines cannot be imported");
+    assert!(shows(&h, "Year: '19x5' is not a year"));
+    assert!(shows(&h, "ISBN: the check digit does not match"));
+    h.get_by_label("Import nothing").click();
+    wait_for_text(&mut h, "Import cancelled; nothing was added.");
+    let conn = Client::new(&s.path).conn();
+    assert_eq!(util::live(&conn, "books"), 20);
+}

@@ -3,7 +3,9 @@
 //! turn into a non-zero exit.
 
 mod bench;
+mod catalog;
 mod load;
+mod scale;
 mod stats;
 
 use std::path::PathBuf;
@@ -44,6 +46,29 @@ pub enum Command {
     /// Measure save throughput and latency against raw SQLite baselines, on scratch files
     /// beside the library (the library itself is not touched).
     Bench(BenchArgs),
+    /// Import a CSV file (columns by header: title, authors, isbn, publisher, year, barcode,
+    /// collection, shelf_mark, note). All or nothing: every bad line is reported as
+    /// `file:line: message` and nothing is imported, unless --skip-invalid.
+    Import {
+        file: PathBuf,
+        /// Import the good lines even if some are bad.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Export live books, copies and placements to CSV (the import layout).
+    Export {
+        /// Only this collection's placements.
+        #[arg(long)]
+        collection: Option<String>,
+        file: PathBuf,
+    },
+    /// Copy the library to a new file with SQLite's online backup API (safe while others keep
+    /// saving). The copy is checked before it is put in place. Restore: open the copy with --db.
+    Backup { out: PathBuf },
+    /// Fill the library with a generated, realistic catalog (for benchmarks).
+    Seed(scale::SeedArgs),
+    /// Measure the catalog at scale: first data, search, scrolling, import, export, memory.
+    BenchCatalog(scale::BenchCatalogArgs),
     /// Place copies in a collection by barcode, as a scanner at the collection editor would.
     /// Prints what happened to each; exits non-zero if any was not placed.
     Add {
@@ -97,6 +122,15 @@ pub fn run(args: &Args, command: &Command) -> ExitCode {
             Command::Load(load) => load::run(&path, args.durability, load),
             Command::Bench(bench) => bench::run(&path, args.durability, bench),
             Command::HoldWriteLock { seconds, touch } => hold_write_lock(&path, *seconds, *touch),
+            Command::Import { file, skip_invalid } => {
+                catalog::import(&path, args.durability, file, *skip_invalid)
+            }
+            Command::Export { collection, file } => {
+                catalog::export(&path, args.durability, collection.as_deref(), file)
+            }
+            Command::Backup { out } => catalog::backup(&path, args.durability, out),
+            Command::Seed(seed) => scale::seed(&path, args.durability, seed),
+            Command::BenchCatalog(bench) => scale::bench_catalog(&path, args.durability, bench),
             Command::Add {
                 collection,
                 barcodes,

@@ -17,7 +17,10 @@ use super::error::{OpenError, is_busy};
 pub const APPLICATION_ID: i64 = 0x5348_4C46;
 
 /// The migrations, in order; entry `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema/0001_initial.sql"),
+    include_str!("schema/0002_search.sql"),
+];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

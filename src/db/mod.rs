@@ -11,6 +11,7 @@ mod error;
 mod import;
 mod migrations;
 pub mod read;
+pub mod search;
 pub mod views;
 mod write;
 
@@ -25,6 +26,7 @@ pub use check::{CheckReport, check};
 pub use error::{OpenError, chain, failure_of, is_busy};
 pub use migrations::{APPLICATION_ID, LATEST_VERSION};
 pub use write::{WriteTx, apply};
+pub(crate) use write::{insert_book, insert_collection, insert_copy, insert_placement};
 
 /// A pool of connections to one library file.
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;

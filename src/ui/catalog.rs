@@ -143,7 +143,9 @@ impl CatalogView {
                 .is_none_or(|(g, q, _)| (*g, q.as_str()) != (wanted.0, wanted.1.as_str()))
         {
             let q = wanted.1.clone();
-            let fetch = self.port.fetch(move |conn| views::books(conn, &q, RESULTS));
+            let fetch = self
+                .port
+                .fetch(move |conn| crate::db::search::books(conn, &q, RESULTS));
             self.fetch = Some((wanted.0, wanted.1, fetch));
         }
         if let Some((generation, fetch)) = &self.copies_fetch

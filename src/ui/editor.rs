@@ -136,6 +136,8 @@ pub struct CollectionEditor {
     highlight: Option<PlacementId>,
     /// Height of the row being edited, measured from its content.
     edit_height: f32,
+    /// The rows the table drew last frame.
+    in_view: std::ops::Range<usize>,
     requests: HashMap<RequestId, Purpose>,
     last_error: Option<String>,
 }
@@ -174,6 +176,7 @@ impl CollectionEditor {
             undo: None,
             highlight: None,
             edit_height: theme::ROW_HEIGHT * 2.5,
+            in_view: 0..0,
             requests: HashMap::new(),
             last_error: None,
         }
@@ -186,6 +189,13 @@ impl CollectionEditor {
         } else {
             self.name.clone()
         }
+    }
+
+    /// Whether every row drawn last frame had its data (not a placeholder).
+    pub fn rows_in_view_loaded(&self) -> bool {
+        let Some(head) = &self.head else { return false };
+        let end = self.in_view.end.min(head.total);
+        (self.in_view.start..end).all(|i| self.row(i).is_some())
     }
 
     /// Saves of this editor not answered yet.
@@ -670,6 +680,7 @@ impl CollectionEditor {
         });
         self.edit_strip(ui);
         let visible = self.table(ui);
+        self.in_view = visible.clone();
         self.request_data(visible);
         commands
     }

@@ -6,7 +6,9 @@
 pub mod catalog;
 pub mod collections;
 pub mod editor;
+pub mod file_dialog;
 pub mod theme;
+pub mod transfer;
 pub mod trash;
 pub mod widgets;
 pub mod workspace;

@@ -1,0 +1,91 @@
+//! `import`, `export` and `backup` on the command line.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::db::Durability;
+use crate::tasks::{ChangeFeed, SaveTasks};
+use crate::transfer::{self, Imported};
+
+pub(super) fn import(
+    path: &Path,
+    durability: Durability,
+    file: &Path,
+    skip_invalid: bool,
+) -> Result<ExitCode, String> {
+    let prepared = transfer::prepare_import(file)?;
+    for e in &prepared.errors {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    if !prepared.errors.is_empty() && !skip_invalid {
+        return Err(format!(
+            "{} bad line(s) in {}; nothing was imported (fix them, or use --skip-invalid to import the good lines)",
+            prepared.errors.len(),
+            file.display()
+        ));
+    }
+    let library = super::open(path, durability, 3)?;
+    let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let rows = prepared.job.rows.len();
+    let outcome = transfer::run_import(&tasks, &prepared.job, |done, total| {
+        eprintln!("importing: {done} of {total} rows");
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Imported::Done(s) => {
+            println!(
+                "imported {rows} rows in {seconds:.2} s ({:.0} rows/s): created {} books, {} copies, {} collections, {} placements; {} placements were already there{}",
+                rows as f64 / seconds.max(1e-9),
+                s.books_created,
+                s.copies_created,
+                s.collections_created,
+                s.placements_created,
+                s.placements_matched,
+                if prepared.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; skipped {} bad line(s)", prepared.errors.len())
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Imported::Refused(why) => Err(format!("nothing was imported: {why}")),
+    }
+}
+
+pub(super) fn export(
+    path: &Path,
+    durability: Durability,
+    collection: Option<&str>,
+    file: &Path,
+) -> Result<ExitCode, String> {
+    let library = super::open(path, durability, 2)?;
+    let conn = library.connection().map_err(|e| e.to_string())?;
+    let collection = collection
+        .map(|name| transfer::collection_by_name(&conn, name))
+        .transpose()?;
+    let started = Instant::now();
+    let n = transfer::export(&conn, collection, file)?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "exported {n} rows to {} in {seconds:.2} s ({:.0} rows/s)",
+        file.display(),
+        n as f64 / seconds.max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn backup(path: &Path, durability: Durability, out: &Path) -> Result<ExitCode, String> {
+    let library = super::open(path, durability, 2)?;
+    let started = Instant::now();
+    let report = transfer::backup(&library, out)?;
+    println!(
+        "backed up {} to {} in {:.2} s; the copy passed its check:\n{report}",
+        path.display(),
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,657 @@
+//! `seed` (a generated, realistic catalog) and `bench-catalog` (the catalog at scale: time to
+//! first data, search latency, scrolling a huge collection, import and export speed, memory).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::TransactionBehavior;
+
+use super::stats::percentiles;
+use crate::db::views::{self, SortKey};
+use crate::db::{Durability, Library, OpenOptions, WriteTx, search};
+use crate::model::{
+    BookId, CollectionId, CopyId, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement,
+    isbn, name_key,
+};
+use crate::tasks::Fetch;
+use crate::transfer;
+use crate::ui::editor::{CollectionEditor, Host};
+use crate::ui::workspace::{Port, Services};
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct SeedArgs {
+    #[arg(long, default_value_t = 200_000)]
+    pub books: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub copies: usize,
+    #[arg(long, default_value_t = 500)]
+    pub collections: usize,
+    /// Seeds the generator (same seed, same library).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchCatalogArgs {
+    /// Rows of the generated CSV file whose import is timed.
+    #[arg(long, default_value_t = 100_000)]
+    pub import_rows: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const WORDS: &[&str] = &[
+    "river",
+    "history",
+    "moon",
+    "garden",
+    "silent",
+    "empire",
+    "winter",
+    "letters",
+    "ocean",
+    "stone",
+    "memory",
+    "light",
+    "shadow",
+    "city",
+    "journey",
+    "mountain",
+    "house",
+    "secret",
+    "island",
+    "fire",
+    "children",
+    "night",
+    "war",
+    "peace",
+    "song",
+    "road",
+    "forest",
+    "kingdom",
+    "science",
+    "mathematics",
+    "theory",
+    "art",
+    "music",
+    "language",
+    "philosophy",
+    "nature",
+    "economy",
+    "machine",
+    "storm",
+    "harvest",
+    "northern",
+    "lost",
+    "golden",
+    "invisible",
+    "question",
+    "atlas",
+    "chronicle",
+    "introduction",
+    "principles",
+    "dictionary",
+    "café",
+    "élan",
+    "naïve",
+    "über",
+    "mañana",
+    "fjord",
+];
+const FIRST: &[&str] = &[
+    "Anna", "Jorge", "Mei", "Olu", "Sven", "Amara", "Luis", "Hana", "Pierre", "Ngozi", "Ivan",
+    "Leila", "Tomás", "Aiko", "Rajesh", "Ingrid", "Kofi", "Elif", "Mateo", "Zofia",
+];
+const LAST: &[&str] = &[
+    "Okafor",
+    "García",
+    "Lindqvist",
+    "Nakamura",
+    "Dubois",
+    "Kowalski",
+    "Haddad",
+    "Silva",
+    "Müller",
+    "Chen",
+    "Novak",
+    "Adeyemi",
+    "Rossi",
+    "Petrov",
+    "Ibrahim",
+    "Márquez",
+    "Jensen",
+    "Tanaka",
+    "O'Brien",
+    "Fernández",
+];
+const PUBLISHERS: &[&str] = &[
+    "Penguin",
+    "Vintage",
+    "Harper",
+    "Gallimard",
+    "Suhrkamp",
+    "MIT Press",
+    "Oxford UP",
+    "Faber",
+    "Anagrama",
+    "Iwanami",
+    "Knopf",
+    "Verso",
+];
+const KINDS: &[&str] = &[
+    "Rare Books",
+    "Reference",
+    "Children's",
+    "Local History",
+    "Periodicals",
+    "Music Scores",
+    "Maps",
+    "Young Adult",
+    "Languages",
+    "Science",
+    "Art",
+    "Law",
+];
+
+/// A deterministic generator of realistic rows.
+struct Gen {
+    rng: fastrand::Rng,
+}
+
+impl Gen {
+    fn new(seed: u64) -> Self {
+        Gen {
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list[self.rng.usize(..list.len())]
+    }
+
+    fn title(&mut self) -> String {
+        let n = self.rng.usize(1..=4);
+        let mut words: Vec<String> = (0..n).map(|_| self.pick(WORDS).to_owned()).collect();
+        if let Some(first) = words.first_mut() {
+            let mut c = first.chars();
+            *first = c
+                .next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default();
+        }
+        if self.rng.u8(..10) == 0 {
+            words.insert(0, "The".to_owned());
+        }
+        words.join(" ")
+    }
+
+    fn author(&mut self) -> String {
+        format!("{} {}", self.pick(FIRST), self.pick(LAST))
+    }
+
+    fn book(&mut self, index: usize, offset: usize) -> ValidBook {
+        let isbn = (self.rng.u8(..10) < 7).then(|| {
+            let body = format!("9781{:08}", (index + offset) % 100_000_000);
+            let digits: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
+            format!("{body}{}", isbn::check_digit_13(&digits))
+        });
+        let authors = if self.rng.u8(..5) == 0 {
+            format!("{}; {}", self.author(), self.author())
+        } else {
+            self.author()
+        };
+        ValidBook {
+            title: self.title(),
+            authors,
+            isbn,
+            publisher: self.pick(PUBLISHERS).to_owned(),
+            year: Some(self.rng.i32(1850..=2026)),
+        }
+    }
+
+    fn shelf_mark(&mut self) -> String {
+        let class = ["QA", "PR", "PS", "PQ", "DA", "HB", "QH", "ML", "N", "K"];
+        format!(
+            "{}{}.{} .{}{} {}",
+            self.pick(&class),
+            self.rng.u32(1..9999),
+            self.rng.u32(1..99),
+            (b'A' + self.rng.u8(..26)) as char,
+            self.rng.u32(10..99),
+            self.rng.u32(1900..2027)
+        )
+    }
+
+    fn collection_names(n: usize) -> Vec<String> {
+        let mut names = vec!["Main Stacks".to_owned()];
+        let mut i = 0;
+        while names.len() < n {
+            let kind = KINDS[i % KINDS.len()];
+            names.push(if i < KINDS.len() {
+                kind.to_owned()
+            } else {
+                format!("{kind} — Branch {}", i / KINDS.len())
+            });
+            i += 1;
+        }
+        names.truncate(n);
+        names
+    }
+}
+
+fn barcode(i: usize) -> String {
+    format!("3{i:013}")
+}
+
+pub(super) fn seed(
+    path: &Path,
+    durability: Durability,
+    args: &SeedArgs,
+) -> Result<ExitCode, String> {
+    let library = super::open(path, durability, 2)?;
+    let mut conn = library.connection().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let err = |e: rusqlite::Error| crate::db::chain(&e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let mut g = Gen::new(args.seed);
+    let base = Stamp::now().0.as_second() - 3 * 365 * 86_400;
+    let mut tick = 0i64;
+    let mut stamp = || {
+        tick += 1;
+        // Spread over the last three years, in order.
+        let t = base + tick * (3 * 365 * 86_400) / (args.copies as i64 * 2 + args.books as i64 + 1);
+        Stamp(jiff::Timestamp::from_second(t).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
+    };
+    let mut collections = Vec::new();
+    for name in Gen::collection_names(args.collections.max(1)) {
+        let w = WriteTx::new(&tx, stamp());
+        let v = ValidCollection {
+            name_key: name_key(&name),
+            name,
+            description: String::new(),
+        };
+        collections.push(CollectionId(
+            crate::db::insert_collection(&w, &v).map_err(err)?,
+        ));
+    }
+    let mut books = Vec::with_capacity(args.books);
+    for i in 0..args.books {
+        let w = WriteTx::new(&tx, stamp());
+        books.push(BookId(
+            crate::db::insert_book(&w, &g.book(i, 0)).map_err(err)?,
+        ));
+        if (i + 1) % 50_000 == 0 {
+            eprintln!("seed: {} books", i + 1);
+        }
+    }
+    for i in 0..args.copies {
+        let w = WriteTx::new(&tx, stamp());
+        // Most books have a few copies; copies go to books in runs, like a real catalog.
+        let book = books[(i * books.len() / args.copies.max(1)).min(books.len() - 1)];
+        let copy = CopyId(
+            crate::db::insert_copy(
+                &w,
+                &ValidCopy {
+                    book_id: book,
+                    barcode: barcode(i),
+                },
+            )
+            .map_err(err)?,
+        );
+        // Every copy is in the main stacks; one in twenty is also in a special collection.
+        let mut places = vec![collections[0]];
+        if collections.len() > 1 && g.rng.u8(..20) == 0 {
+            places.push(collections[g.rng.usize(1..collections.len())]);
+        }
+        for collection in places {
+            let w = WriteTx::new(&tx, stamp());
+            crate::db::insert_placement(
+                &w,
+                &ValidPlacement {
+                    copy_id: copy,
+                    collection_id: collection,
+                    shelf_mark: g.shelf_mark(),
+                    note: if g.rng.u8(..50) == 0 {
+                        "Needs repair".to_owned()
+                    } else {
+                        String::new()
+                    },
+                },
+            )
+            .map_err(err)?;
+        }
+        if (i + 1) % 100_000 == 0 {
+            eprintln!("seed: {} copies", i + 1);
+        }
+    }
+    tx.commit().map_err(err)?;
+    println!(
+        "seeded {} books, {} copies, {} collections in {:.1} s",
+        args.books,
+        args.copies,
+        collections.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a CSV of `rows` generated lines (books and barcodes not in a seeded library).
+fn generated_csv(rows: usize, file: &Path) -> Result<(), String> {
+    let mut g = Gen::new(7);
+    let mut w = csv::Writer::from_path(file).map_err(|e| e.to_string())?;
+    w.write_record(crate::csvio::COLUMNS)
+        .map_err(|e| e.to_string())?;
+    let names = Gen::collection_names(20);
+    let mut book = g.book(0, 50_000_000);
+    for i in 0..rows {
+        if i % 3 == 0 {
+            book = g.book(i, 50_000_000);
+        }
+        let collection = names[g.rng.usize(..names.len())].clone();
+        let record = [
+            book.title.clone(),
+            book.authors.clone(),
+            book.isbn.clone().unwrap_or_default(),
+            book.publisher.clone(),
+            book.year.map(|y| y.to_string()).unwrap_or_default(),
+            format!("IMP{i:09}"),
+            collection,
+            g.shelf_mark(),
+            String::new(),
+        ];
+        w.write_record(&record).map_err(|e| e.to_string())?;
+    }
+    w.flush().map_err(|e| e.to_string())
+}
+
+fn wait<T>(fetch: Fetch<T>) -> Result<T, String> {
+    fetch.wait()
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+struct Figures {
+    books: i64,
+    copies: i64,
+    placements: i64,
+    largest_collection_rows: usize,
+    first_data_ms: f64,
+    search_queries: usize,
+    search_p50_ms: f64,
+    search_p99_ms: f64,
+    search_max_ms: f64,
+    page_fetch_ms_at: Vec<(usize, f64)>,
+    scroll_steps: usize,
+    frame_p99_ms: f64,
+    frame_max_ms: f64,
+    scroll_step_to_rows_p50_ms: f64,
+    scroll_step_to_rows_p99_ms: f64,
+    import_rows: usize,
+    import_rows_per_s: f64,
+    export_rows: usize,
+    export_rows_per_s: f64,
+    peak_rss_mb: f64,
+}
+
+pub(super) fn bench_catalog(
+    path: &Path,
+    durability: Durability,
+    args: &BenchCatalogArgs,
+) -> Result<ExitCode, String> {
+    let mut f = Figures::default();
+    // 1. Open and show the first frame's data: the collections, and the first page of the
+    //    largest one (what the main window shows first).
+    let started = Instant::now();
+    let library = Library::open(
+        path,
+        &OpenOptions {
+            durability,
+            ..OpenOptions::default()
+        },
+    )
+    .map_err(|e| crate::db::chain(&e))?;
+    let (services, _watcher) = Services::start(library).map_err(|e| e.to_string())?;
+    let collections = wait(services.reader.fetch(None, views::collections))?;
+    let largest = collections
+        .iter()
+        .max_by_key(|c| c.placements)
+        .ok_or("the library has no collections; run `shelfmark seed` first")?
+        .clone();
+    let first = wait(services.reader.fetch(None, move |conn| {
+        let n = views::placement_count(conn, largest.id, "")?;
+        let rows = views::placement_page(conn, largest.id, "", SortKey::Added, false, 0, 100)?;
+        Ok((n, rows.len()))
+    }))?;
+    f.first_data_ms = ms(started.elapsed());
+    f.largest_collection_rows = first.0;
+    let counts = wait(services.reader.fetch(None, |conn| {
+        let count = |t: &str| -> rusqlite::Result<i64> {
+            conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+        };
+        Ok((count("books")?, count("copies")?, count("placements")?))
+    }))?;
+    (f.books, f.copies, f.placements) = counts;
+
+    // 2. Search: a fixed mix of what librarians type.
+    let mix = [
+        "river",
+        "his",
+        "moon garden",
+        "Márquez",
+        "marquez",
+        "okafor",
+        "Anna Chen",
+        "9781000",
+        "978-1-00",
+        "3000000012345",
+        "300000004",
+        "QA76",
+        "rare",
+        "main stacks",
+        "café",
+        "cafe",
+        "the silent",
+        "principles of",
+        "fjord",
+        "zzzz",
+        "Peng",
+        "MIT",
+        "letters ocean",
+        "Nakam",
+        "2019",
+    ];
+    let mut lat = Vec::new();
+    let conn = services.library.connection().map_err(|e| e.to_string())?;
+    for round in 0..8 {
+        for q in mix {
+            let t = Instant::now();
+            let rows = search::books(&conn, q, 500).map_err(|e| crate::db::chain(&e))?;
+            if round > 0 {
+                lat.push(t.elapsed());
+            }
+            let _ = rows.len();
+        }
+    }
+    f.search_queries = lat.len();
+    let p = percentiles(&mut lat);
+    (f.search_p50_ms, f.search_p99_ms, f.search_max_ms) = (p.p50_ms, p.p99_ms, p.max_ms);
+
+    // 3. A page at various depths of the largest collection (what a scroll step waits for).
+    for depth in [0usize, 10_000, 100_000, 500_000, 900_000] {
+        if depth >= f.largest_collection_rows {
+            continue;
+        }
+        let t = Instant::now();
+        views::placement_page(&conn, largest.id, "", SortKey::Added, false, depth, 100)
+            .map_err(|e| crate::db::chain(&e))?;
+        f.page_fetch_ms_at.push((depth, ms(t.elapsed())));
+    }
+    drop(conn);
+
+    // 4. Scrolling the largest collection in the real editor, headless: app time per frame,
+    //    and how long after a scroll step the rows in view have arrived.
+    scroll(&services, largest.id, &mut f);
+
+    // 5. Import a generated CSV into a scratch library; 6. export the whole library.
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let csv_file = scratch.path().join("import.csv");
+    generated_csv(args.import_rows, &csv_file)?;
+    let target = Library::open(
+        &scratch.path().join("import.sqlite3"),
+        &OpenOptions::default(),
+    )
+    .map_err(|e| crate::db::chain(&e))?;
+    let tasks = crate::tasks::SaveTasks::start(&target, crate::tasks::ChangeFeed::new())
+        .map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let prepared = transfer::prepare_import(&csv_file)?;
+    if !prepared.errors.is_empty() {
+        return Err(format!(
+            "generated CSV has bad lines: {:?}",
+            &prepared.errors[..1]
+        ));
+    }
+    match transfer::run_import(&tasks, &prepared.job, |_, _| {})? {
+        transfer::Imported::Done(_) => {}
+        transfer::Imported::Refused(why) => return Err(format!("import refused: {why}")),
+    }
+    f.import_rows = args.import_rows;
+    f.import_rows_per_s = (args.import_rows as f64 / t.elapsed().as_secs_f64()).round();
+    drop(tasks);
+    drop(prepared);
+    let conn = services.library.connection().map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    f.export_rows = transfer::export(&conn, None, &scratch.path().join("export.csv"))?;
+    f.export_rows_per_s = (f.export_rows as f64 / t.elapsed().as_secs_f64()).round();
+    drop(conn);
+    f.peak_rss_mb = peak_rss_mb().unwrap_or(0.0).round();
+
+    if args.json {
+        println!("{}", serde_json::to_string(&f).map_err(|e| e.to_string())?);
+    } else {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "library: {} books, {} copies, {} placements; largest collection {} rows",
+            f.books, f.copies, f.placements, f.largest_collection_rows
+        );
+        let _ = writeln!(
+            out,
+            "first data (open, collections, first page): {} ms",
+            f.first_data_ms
+        );
+        let _ = writeln!(
+            out,
+            "search ({} queries): p50 {} ms, p99 {} ms, max {} ms",
+            f.search_queries, f.search_p50_ms, f.search_p99_ms, f.search_max_ms
+        );
+        let pages: Vec<String> = f
+            .page_fetch_ms_at
+            .iter()
+            .map(|(d, t)| format!("row {d}: {t} ms"))
+            .collect();
+        let _ = writeln!(out, "page of 100 rows at depth: {}", pages.join(", "));
+        let _ = writeln!(
+            out,
+            "scrolling ({} steps): app time per frame p99 {} ms, max {} ms; rows in view after a step p50 {} ms, p99 {} ms",
+            f.scroll_steps,
+            f.frame_p99_ms,
+            f.frame_max_ms,
+            f.scroll_step_to_rows_p50_ms,
+            f.scroll_step_to_rows_p99_ms
+        );
+        let _ = writeln!(
+            out,
+            "import {} rows: {} rows/s",
+            f.import_rows, f.import_rows_per_s
+        );
+        let _ = writeln!(
+            out,
+            "export {} rows: {} rows/s",
+            f.export_rows, f.export_rows_per_s
+        );
+        let _ = write!(out, "peak RSS: {} MB", f.peak_rss_mb);
+        println!("{out}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Drives the real collection editor in a headless egui context, scrolling with the mouse
+/// wheel, and records app time per frame and time until the rows in view are loaded.
+fn scroll(services: &Arc<Services>, collection: CollectionId, f: &mut Figures) {
+    let ctx = egui::Context::default();
+    crate::ui::theme::apply(&ctx);
+    let port = Port::new(services, &ctx, egui::ViewportId::ROOT);
+    let mut editor = CollectionEditor::new(port, collection);
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1200.0, 800.0));
+    let frame = |events: Vec<egui::Event>, editor: &mut CollectionEditor| -> Duration {
+        let input = egui::RawInput {
+            screen_rect: Some(screen),
+            events,
+            ..egui::RawInput::default()
+        };
+        let t = Instant::now();
+        let mut output = ctx.run_ui(input, |ui| {
+            egui::CentralPanel::default().show(ui, |ui| {
+                let _ = editor.ui(ui, Host::Main);
+            });
+        });
+        let took = t.elapsed();
+        // Nothing is painted here: the textures are dropped on purpose.
+        output.textures_delta.clear();
+        took
+    };
+    // Let the first page arrive.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !editor.rows_in_view_loaded() && Instant::now() < deadline {
+        frame(Vec::new(), &mut editor);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut frames = Vec::new();
+    let mut waits = Vec::new();
+    let hover = egui::Event::PointerMoved(egui::pos2(600.0, 500.0));
+    for step in 0..60 {
+        // Alternate small steps (a wheel notch) and long jumps (dragging the scroll bar).
+        let delta = if step % 3 == 0 { -200_000.0 } else { -660.0 };
+        let t = Instant::now();
+        frames.push(frame(
+            vec![
+                hover.clone(),
+                egui::Event::MouseWheel {
+                    unit: egui::MouseWheelUnit::Point,
+                    delta: egui::vec2(0.0, delta),
+                    phase: egui::TouchPhase::Move,
+                    source: egui::MouseWheelSource::Unknown,
+                    modifiers: egui::Modifiers::NONE,
+                },
+            ],
+            &mut editor,
+        ));
+        while !editor.rows_in_view_loaded() && t.elapsed() < Duration::from_secs(30) {
+            frames.push(frame(vec![hover.clone()], &mut editor));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        waits.push(t.elapsed());
+    }
+    f.scroll_steps = waits.len();
+    let fp = percentiles(&mut frames);
+    (f.frame_p99_ms, f.frame_max_ms) = (fp.p99_ms, fp.max_ms);
+    let wp = percentiles(&mut waits);
+    (f.scroll_step_to_rows_p50_ms, f.scroll_step_to_rows_p99_ms) = (wp.p50_ms, wp.p99_ms);
+}

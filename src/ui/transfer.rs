@@ -1,0 +1,461 @@
+//! Import…, Export… and Back up library… in the window: choose a file, then the work runs in the
+//! background with its progress shown (an import with rows/s and Cancel), and the window stays
+//! responsive. An import with bad lines lists every one of them first and imports nothing unless
+//! asked to skip them; cancelling leaves the library as it was.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Ui};
+
+use super::file_dialog::{Choice, FileDialog, Mode, start_folder};
+use super::theme::Tone;
+use super::widgets::{Problem, UiExt, WAITING_TEXT};
+use super::workspace::Port;
+use crate::db::{CheckReport, Library};
+use crate::model::{ImportJob, Op, Outcome};
+use crate::tasks::{Event, RequestId};
+use crate::transfer::{self, Prepared};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Import,
+    Export,
+    Backup,
+}
+
+enum Task {
+    Reading {
+        file: PathBuf,
+        rx: Receiver<Result<Prepared, String>>,
+    },
+    Review {
+        file: PathBuf,
+        prepared: Prepared,
+    },
+    Importing {
+        file: PathBuf,
+        job: Arc<ImportJob>,
+        request: RequestId,
+        started: Instant,
+        waiting: bool,
+    },
+    Exporting {
+        file: PathBuf,
+        rx: Receiver<Result<usize, String>>,
+        started: Instant,
+    },
+    BackingUp {
+        file: PathBuf,
+        rx: Receiver<Result<CheckReport, String>>,
+        started: Instant,
+    },
+}
+
+/// The import, export and backup tasks of one library window.
+pub struct TransferPanel {
+    port: Port,
+    dialog: Option<(Kind, FileDialog)>,
+    task: Option<Task>,
+    result: Option<(Tone, String)>,
+}
+
+impl std::fmt::Debug for TransferPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransferPanel").finish_non_exhaustive()
+    }
+}
+
+fn spawn<T: Send + 'static>(
+    name: &str,
+    ctx: &egui::Context,
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Receiver<Result<T, String>> {
+    let (tx, rx) = channel();
+    let ctx = ctx.clone();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = tx.send(work());
+            ctx.request_repaint();
+        });
+    if let Err(e) = spawned {
+        let (tx, rx2) = channel();
+        let _ = tx.send(Err(format!("cannot start a thread: {e}")));
+        return rx2;
+    }
+    rx
+}
+
+impl TransferPanel {
+    pub fn new(port: Port) -> Self {
+        TransferPanel {
+            port,
+            dialog: None,
+            task: None,
+            result: None,
+        }
+    }
+
+    /// Whether an import, export or backup is under way.
+    pub fn busy(&self) -> bool {
+        self.task.is_some()
+    }
+
+    /// Whether there is anything to show (a chooser, a task, or its result).
+    pub fn visible(&self) -> bool {
+        self.dialog.is_some() || self.task.is_some() || self.result.is_some()
+    }
+
+    pub fn start_import(&mut self) {
+        self.dialog = Some((
+            Kind::Import,
+            FileDialog::new(
+                "Import a CSV file",
+                "Import",
+                Mode::Open,
+                "csv",
+                start_folder(),
+                "",
+            ),
+        ));
+    }
+
+    pub fn start_export(&mut self) {
+        self.dialog = Some((
+            Kind::Export,
+            FileDialog::new(
+                "Export the library to CSV",
+                "Export",
+                Mode::Save,
+                "csv",
+                start_folder(),
+                "shelfmark-export.csv",
+            ),
+        ));
+    }
+
+    pub fn start_backup(&mut self) {
+        let day = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
+        self.dialog = Some((
+            Kind::Backup,
+            FileDialog::new(
+                "Back up the library",
+                "Back up",
+                Mode::Save,
+                "sqlite3",
+                start_folder(),
+                &format!("shelfmark-backup-{day}.sqlite3"),
+            ),
+        ));
+    }
+
+    fn library(&self) -> Library {
+        self.port.services.library.clone()
+    }
+
+    fn begin(&mut self, kind: Kind, file: PathBuf, ctx: &egui::Context) {
+        self.result = None;
+        self.task = Some(match kind {
+            Kind::Import => {
+                let f = file.clone();
+                Task::Reading {
+                    file,
+                    rx: spawn("shelfmark-read-csv", ctx, move || {
+                        transfer::prepare_import(&f)
+                    }),
+                }
+            }
+            Kind::Export => {
+                let (library, f) = (self.library(), file.clone());
+                Task::Exporting {
+                    file,
+                    rx: spawn("shelfmark-export", ctx, move || {
+                        let conn = library.connection().map_err(|e| e.to_string())?;
+                        transfer::export(&conn, None, &f)
+                    }),
+                    started: Instant::now(),
+                }
+            }
+            Kind::Backup => {
+                let (library, f) = (self.library(), file.clone());
+                Task::BackingUp {
+                    file,
+                    rx: spawn("shelfmark-backup", ctx, move || {
+                        transfer::backup(&library, &f)
+                    }),
+                    started: Instant::now(),
+                }
+            }
+        });
+    }
+
+    fn submit_import(&mut self, file: PathBuf, job: Arc<ImportJob>) {
+        match self.port.submit(Op::Import(Arc::clone(&job))) {
+            Ok(request) => {
+                self.task = Some(Task::Importing {
+                    file,
+                    job,
+                    request,
+                    started: Instant::now(),
+                    waiting: false,
+                });
+            }
+            Err(e) => {
+                self.task = None;
+                self.result = Some((
+                    Tone::Error,
+                    Problem::not_queued(&e).general_message(None, self.port.tz()),
+                ));
+            }
+        }
+    }
+
+    /// Takes in background results; returns nothing to draw by itself.
+    fn poll(&mut self) {
+        let _ = self.port.changed();
+        let replies = self.port.replies();
+        let mut next: Option<Option<Task>> = None;
+        match &mut self.task {
+            Some(Task::Reading { file, rx }) => {
+                if let Ok(result) = rx.try_recv() {
+                    next = Some(match result {
+                        Ok(prepared) if prepared.errors.is_empty() => {
+                            let (file, job) = (file.clone(), Arc::clone(&prepared.job));
+                            self.submit_import(file, job);
+                            return;
+                        }
+                        Ok(prepared) => Some(Task::Review {
+                            file: file.clone(),
+                            prepared,
+                        }),
+                        Err(e) => {
+                            self.result = Some((Tone::Error, format!("Cannot import: {e}")));
+                            None
+                        }
+                    });
+                }
+            }
+            Some(Task::Importing {
+                file,
+                job,
+                request,
+                started,
+                waiting,
+            }) => {
+                for reply in replies.into_iter().filter(|r| r.request == *request) {
+                    match reply.event {
+                        Event::Waiting { .. } => *waiting = true,
+                        Event::Done(Outcome::Imported(s)) => {
+                            let secs = started.elapsed().as_secs_f64();
+                            self.result = Some((
+                                Tone::Success,
+                                format!(
+                                    "Imported {} rows from {} in {secs:.1} s: {} books, {} copies, {} collections and {} placements added; {} placements were already there.",
+                                    s.rows,
+                                    file.display(),
+                                    s.books_created,
+                                    s.copies_created,
+                                    s.collections_created,
+                                    s.placements_created,
+                                    s.placements_matched
+                                ),
+                            ));
+                            next = Some(None);
+                        }
+                        Event::Done(other) => {
+                            let why = Problem::from_outcome(other)
+                                .map(|p| p.general_message(None, self.port.tz()))
+                                .unwrap_or_default();
+                            let cancelled = job.is_cancelled();
+                            self.result = Some((
+                                if cancelled { Tone::Info } else { Tone::Error },
+                                if cancelled {
+                                    "Import cancelled; nothing was added.".to_owned()
+                                } else {
+                                    format!("Nothing was imported: {why}")
+                                },
+                            ));
+                            next = Some(None);
+                        }
+                    }
+                }
+            }
+            Some(Task::Exporting { file, rx, started }) => {
+                if let Ok(result) = rx.try_recv() {
+                    self.result = Some(match result {
+                        Ok(n) => (
+                            Tone::Success,
+                            format!(
+                                "Exported {n} rows to {} in {:.1} s.",
+                                file.display(),
+                                started.elapsed().as_secs_f64()
+                            ),
+                        ),
+                        Err(e) => (Tone::Error, format!("Export failed: {e}")),
+                    });
+                    next = Some(None);
+                }
+            }
+            Some(Task::BackingUp { file, rx, started }) => {
+                if let Ok(result) = rx.try_recv() {
+                    self.result = Some(match result {
+                        Ok(_) => (
+                            Tone::Success,
+                            format!(
+                                "Backed up to {} in {:.1} s; the copy passed its check. To restore, open it with Switch library… (or --db).",
+                                file.display(),
+                                started.elapsed().as_secs_f64()
+                            ),
+                        ),
+                        Err(e) => (Tone::Error, format!("Backup failed: {e}")),
+                    });
+                    next = Some(None);
+                }
+            }
+            Some(Task::Review { .. }) | None => {}
+        }
+        if let Some(task) = next {
+            self.task = task;
+        }
+    }
+
+    /// Draws the file chooser, the progress bar or the result, as needed.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.poll();
+        if let Some((kind, dialog)) = &mut self.dialog
+            && let Some(choice) = dialog.show(ui.ctx())
+        {
+            let kind = *kind;
+            self.dialog = None;
+            if let Choice::Picked(file) = choice {
+                self.begin(kind, file, ui.ctx());
+            }
+        }
+        let mut cancel_import = false;
+        let mut review: Option<bool> = None;
+        match &self.task {
+            Some(Task::Reading { file, .. }) => {
+                ui.pending_label(&format!("Reading {}…", file.display()));
+            }
+            Some(Task::Importing {
+                file,
+                job,
+                started,
+                waiting,
+                ..
+            }) => {
+                let (done, total) = (job.done(), job.rows.len());
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                ui.horizontal(|ui| {
+                    ui.label(format!("Importing {}", file.display()));
+                    ui.add(
+                        egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                            .desired_width(260.0)
+                            .text(format!(
+                                "{done} of {total} rows, {:.0} rows/s",
+                                done as f64 / secs
+                            )),
+                    );
+                    if ui.button("Cancel import").clicked() {
+                        cancel_import = true;
+                    }
+                });
+                if *waiting {
+                    ui.warning_label(WAITING_TEXT);
+                }
+                ui.ctx().request_repaint_after(Duration::from_millis(100));
+            }
+            Some(Task::Exporting { file, .. }) => {
+                ui.pending_label(&format!("Exporting to {}…", file.display()));
+            }
+            Some(Task::BackingUp { file, .. }) => {
+                ui.pending_label(&format!("Backing up to {}…", file.display()));
+            }
+            Some(Task::Review { file, prepared }) => {
+                review = Self::review_ui(ui, file, prepared);
+            }
+            None => {}
+        }
+        if cancel_import && let Some(Task::Importing { job, .. }) = &self.task {
+            job.cancel();
+        }
+        match review {
+            Some(true) => {
+                if let Some(Task::Review { file, prepared }) = self.task.take() {
+                    self.submit_import(file, prepared.job);
+                }
+            }
+            Some(false) => {
+                self.task = None;
+                self.result = Some((
+                    Tone::Info,
+                    "Import cancelled; nothing was added.".to_owned(),
+                ));
+            }
+            None => {}
+        }
+        if let Some((tone, text)) = self.result.clone() {
+            ui.horizontal_wrapped(|ui| {
+                ui.message(tone, &text);
+                if ui.small_button("Dismiss").clicked() {
+                    self.result = None;
+                }
+            });
+        }
+    }
+
+    /// The bad lines of a file, with the choice to import the good ones or nothing.
+    fn review_ui(ui: &Ui, file: &std::path::Path, prepared: &Prepared) -> Option<bool> {
+        let mut choice = None;
+        let modal = egui::Modal::new(egui::Id::unique("import-review")).show(ui.ctx(), |ui| {
+            ui.set_width(640.0);
+            ui.heading("Some lines cannot be imported");
+            ui.label(format!(
+                "{} of {} lines of {} have problems. Nothing has been imported.",
+                prepared.errors.len(),
+                prepared.errors.len() + prepared.job.rows.len(),
+                file.display()
+            ));
+            egui::ScrollArea::vertical()
+                .max_height(300.0)
+                .auto_shrink([false, true])
+                .show(ui, |ui| {
+                    egui::Grid::new("bad-lines")
+                        .striped(true)
+                        .num_columns(2)
+                        .show(ui, |ui| {
+                            ui.strong("Line");
+                            ui.strong("Problem");
+                            ui.end_row();
+                            for e in &prepared.errors {
+                                ui.label(e.line.to_string());
+                                ui.label(RichText::new(&e.message));
+                                ui.end_row();
+                            }
+                        });
+                });
+            ui.horizontal(|ui| {
+                let n = prepared.job.rows.len();
+                if ui
+                    .add_enabled(
+                        n > 0,
+                        egui::Button::new(format!("Import the {n} good lines")),
+                    )
+                    .clicked()
+                {
+                    choice = Some(true);
+                }
+                if ui.button("Import nothing").clicked() {
+                    choice = Some(false);
+                }
+            });
+        });
+        if modal.should_close() && choice.is_none() {
+            choice = Some(false);
+        }
+        choice
+    }
+}
