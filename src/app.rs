@@ -505,7 +505,12 @@ impl Workspace {
             });
         }
         egui::CentralPanel::default().show(ui, |ui| match self.view {
-            View::Catalog => self.catalog.ui(ui),
+            View::Catalog => {
+                if let Some(id) = self.catalog.ui(ui) {
+                    self.panel.selected = Some(id);
+                    self.view = View::Collection;
+                }
+            }
             View::Trash => self.trash.ui(ui),
             View::Collection => {
                 if self.empty == Some(true) || self.editor.is_none() {

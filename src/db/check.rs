@@ -85,6 +85,10 @@ const INVARIANTS: &[(&str, &str)] = &[
 /// The search indexes hold exactly the live rows (schema version 2 and later).
 const SEARCH_INVARIANTS: &[(&str, &str)] = &[
     (
+        "the search triggers are paused outside a bulk write",
+        "SELECT 'search_paused holds ' || count(*) || ' row(s)' FROM search_paused HAVING count(*) > 0",
+    ),
+    (
         "the search index of books is out of step",
         "SELECT 'book ' || rowid || ' is indexed but not live' FROM books_fts
            WHERE rowid NOT IN (SELECT id FROM books WHERE deleted_at IS NULL)

@@ -22,6 +22,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
         rows: job.rows.len(),
         ..ImportSummary::default()
     };
+    let pause = super::SearchPause::begin(tx)?;
     let mut books: HashMap<(String, String, Option<String>), BookId> = HashMap::new();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
     for (i, row) in job.rows.iter().enumerate() {
@@ -43,8 +44,11 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
                 Some(isbn) => read::live_book_by_isbn(tx, isbn)?.map(|b| b.id),
                 None => tx
                     .prepare_cached(
-                        "SELECT id FROM books WHERE title = :title AND authors = :authors
-                           AND isbn IS NULL AND deleted_at IS NULL ORDER BY id LIMIT 1",
+                        // `= ... COLLATE NOCASE` lets the title index find the candidates.
+                        "SELECT id FROM books
+                         WHERE title = :title COLLATE NOCASE AND title = :title
+                           AND authors = :authors AND isbn IS NULL AND deleted_at IS NULL
+                         ORDER BY id LIMIT 1",
                     )?
                     .query_row(
                         named_params! { ":title": b.title, ":authors": b.authors },
@@ -64,6 +68,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
         let Some(barcode) = &row.barcode else {
             continue;
         };
+        let mut new_copy = false;
         let copy = match read::live_copy_by_barcode(tx, barcode)? {
             Some(c) if c.book_id != book => {
                 let other = read::book(tx, c.book_id)?
@@ -80,13 +85,15 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
             Some(c) => c.id,
             None => {
                 summary.copies_created += 1;
-                CopyId(insert_copy(
+                new_copy = true;
+                let id = insert_copy(
                     tx,
                     &ValidCopy {
                         book_id: book,
                         barcode: barcode.clone(),
                     },
-                )?)
+                )?;
+                CopyId(id)
             }
         };
         let Some(collection) = &row.collection else {
@@ -104,10 +111,12 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
             collections.insert(collection.name_key.clone(), id);
             id
         };
-        if read::live_placement(tx, copy, collection_id)?.is_some() {
+        // A copy made a moment ago has no placements yet.
+        if !new_copy && read::live_placement(tx, copy, collection_id)?.is_some() {
             summary.placements_matched += 1;
         } else {
             summary.placements_created += 1;
+            pause.placed(copy.0)?;
             insert_placement(
                 tx,
                 &ValidPlacement {
@@ -119,6 +128,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
             )?;
         }
     }
+    pause.finish()?;
     job.set_done(job.rows.len());
     Ok(Outcome::Imported(summary))
 }

@@ -5,6 +5,7 @@
 //! Opening never changes a file it refuses: the header, the application id and the schema
 //! version are read before anything is written.
 
+mod bulk;
 mod check;
 mod conflict;
 mod error;
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
+pub(crate) use bulk::SearchPause;
 pub use check::{CheckReport, check};
 pub use error::{OpenError, chain, failure_of, is_busy};
 pub use migrations::{APPLICATION_ID, LATEST_VERSION};
@@ -155,7 +157,7 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = {};
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;",
+         PRAGMA cache_size = -8000;",
         durability.pragma()
     ))?;
     conn.set_prepared_statement_cache_capacity(64);

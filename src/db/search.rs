@@ -1,20 +1,30 @@
-//! Search as you type over the catalog: title, authors, ISBN and publisher (`books_fts`), and a
-//! copy's barcode, shelf marks and collection names (`copies_fts`). Every word the user types
-//! must match, in either index, as a prefix; diacritics are folded by the tokenizer.
+//! Search as you type over the catalog: title, authors, ISBN and publisher (`books_fts`), a
+//! copy's barcode and shelf marks (`copies_fts`), and collection names. Every word the user
+//! types must match; the last one as a prefix (it may still be being typed); diacritics are
+//! folded by the tokenizer.
 
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, params};
 
 use super::read::{self, BOOK_COLUMNS};
 use super::views::BookRow;
 use crate::model::isbn;
 
-/// Turns what the user typed into one FTS5 phrase per word (prefix-matched), or `None` if
-/// nothing searchable is left. Words are split where the tokenizer splits (at anything that is
+/// Turns what the user typed into one FTS5 phrase per word, or `None` if nothing searchable is
+/// left. The last word is matched as a prefix unless the text ends with a space (a finished
+/// word): prefix matches of common words are the expensive ones, and only the word being typed
+/// needs one. Words are split where the tokenizer splits (at anything that is
 /// not a letter or digit), so "R-0001" finds the barcode R-0001; an ISBN typed with hyphens is
 /// searched as the digits it is stored as.
 pub fn fts_terms(text: &str) -> Option<Vec<String>> {
     let mut terms = Vec::new();
-    for word in text.split_whitespace() {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let typing = !text.ends_with(char::is_whitespace);
+    for (i, word) in words.iter().enumerate() {
+        let star = if typing && i + 1 == words.len() {
+            "*"
+        } else {
+            ""
+        };
         let digits: String = word
             .chars()
             .filter(|c| !matches!(c, '-' | '\u{2010}'))
@@ -27,7 +37,7 @@ pub fn fts_terms(text: &str) -> Option<Vec<String>> {
         if isbn_like {
             // A whole ISBN-10 is stored as its ISBN-13.
             let stored = isbn::parse(&digits).unwrap_or(digits);
-            terms.push(format!("\"{}\"*", stored.to_lowercase()));
+            terms.push(format!("\"{}\"{star}", stored.to_lowercase()));
             continue;
         }
         let parts: Vec<String> = word
@@ -39,38 +49,42 @@ pub fn fts_terms(text: &str) -> Option<Vec<String>> {
             continue;
         }
         // Quoted, so nothing the user types is FTS5 syntax.
-        terms.push(format!("\"{}\"*", parts.join(" ")));
+        terms.push(format!("\"{}\"{star}", parts.join(" ")));
     }
     (!terms.is_empty()).then_some(terms)
 }
 
-/// Live books matching every word of `text`, by title; at most `limit`.
+/// How many matches each index contributes at most. A word that matches more (a collection
+/// holding a million copies) still answers at once; typing more words narrows it.
+pub const MATCH_CAP: usize = 2000;
+
+/// Live books whose record matches every word of `text`, or one of whose copies does (its
+/// barcode, shelf marks, collection names), by title; at most `limit`.
 pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Vec<BookRow>> {
     let Some(terms) = fts_terms(text) else {
         return super::views::books(conn, "", limit);
     };
-    let per_term = "SELECT rowid FROM books_fts WHERE books_fts MATCH ?
-         UNION SELECT c.book_id FROM copies_fts JOIN copies c ON c.id = copies_fts.rowid
-               WHERE copies_fts MATCH ?";
-    let matching = vec![per_term; terms.len()].join(" INTERSECT ");
+    let query = terms.join(" AND ");
     let cols = BOOK_COLUMNS
         .split(", ")
         .map(|c| format!("b.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {cols},
                 (SELECT group_concat(barcode, ' ') FROM
                     (SELECT barcode FROM copies WHERE book_id = b.id AND deleted_at IS NULL
                      ORDER BY barcode))
          FROM books b
-         WHERE b.deleted_at IS NULL AND b.id IN ({matching})
+         WHERE b.deleted_at IS NULL AND b.id IN (
+             SELECT id FROM (SELECT rowid AS id FROM books_fts WHERE books_fts MATCH ?1 LIMIT ?2)
+             UNION
+             SELECT c.book_id FROM copies c WHERE c.id IN
+                 (SELECT rowid FROM copies_fts WHERE copies_fts MATCH ?1 LIMIT ?2))
          ORDER BY b.title COLLATE NOCASE, b.id
-         LIMIT {limit}"
-    );
-    let params: Vec<&String> = terms.iter().flat_map(|t| [t, t]).collect();
-    let mut stmt = conn.prepare_cached(&sql)?;
-    stmt.query_map(params_from_iter(params), |r| {
+         LIMIT ?3"
+    ))?;
+    stmt.query_map(params![query, MATCH_CAP as i64, limit as i64], |r| {
         let book = read::book_row(r)?;
         let barcodes: Option<String> = r.get(10)?;
         Ok(BookRow {
@@ -81,6 +95,29 @@ pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Ve
         })
     })?
     .collect()
+}
+
+/// Live collections whose name holds every word of `text` (any case), by name; at most `limit`.
+pub fn collections(
+    conn: &Connection,
+    text: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<super::views::CollectionSummary>> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(crate::model::name_key)
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut all = super::views::collection_names(conn)?;
+    all.retain(|c| {
+        let key = crate::model::name_key(&c.name);
+        words.iter().all(|w| key.contains(w.as_str()))
+    });
+    all.truncate(limit);
+    Ok(all)
 }
 
 #[cfg(test)]
@@ -96,14 +133,16 @@ mod tests {
     #[test]
     fn words_become_quoted_prefix_phrases() {
         check("dune", Some(&["\"dune\"*"]));
-        check("  Frank   HERBERT ", Some(&["\"frank\"*", "\"herbert\"*"]));
+        check("dune ", Some(&["\"dune\""]));
+        check("  Frank   HERB", Some(&["\"frank\"", "\"herb\"*"]));
+        check("  Frank   HERBERT ", Some(&["\"frank\"", "\"herbert\""]));
         check("R-0001", Some(&["\"r 0001\"*"]));
         check("QA76.6", Some(&["\"qa76 6\"*"]));
         check("978-0-441", Some(&["\"9780441\"*"]));
         check("0-441-17271-7", Some(&["\"9780441172719\"*"]));
         check(
             "\"; DROP TABLE books",
-            Some(&["\"drop\"*", "\"table\"*", "\"books\"*"]),
+            Some(&["\"drop\"", "\"table\"", "\"books\"*"]),
         );
         check("* - \"", None);
         check("", None);

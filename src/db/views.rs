@@ -2,7 +2,7 @@
 //! placements in a chosen order, the catalog, and the Trash. Reads only; each call is its own
 //! short read transaction.
 
-use rusqlite::{Connection, Row, named_params};
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 use super::read::{self, BOOK_COLUMNS, COPY_COLUMNS, stamp};
 use crate::model::{Book, BookId, CollectionId, Copy, CopyId, Kind, PlacementId, RecordRef, Stamp};
@@ -32,6 +32,24 @@ pub fn collections(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>
             description: r.get(2)?,
             version: r.get(3)?,
             placements: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// Live collections by name, without counts (cheap; for matching names).
+pub fn collection_names(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>> {
+    conn.prepare_cached(
+        "SELECT id, name, description, version FROM collections
+         WHERE deleted_at IS NULL ORDER BY name_key",
+    )?
+    .query_map([], |r| {
+        Ok(CollectionSummary {
+            id: CollectionId(r.get(0)?),
+            name: r.get(1)?,
+            description: r.get(2)?,
+            version: r.get(3)?,
+            placements: 0,
         })
     })?
     .collect()
@@ -101,6 +119,15 @@ pub fn placement_count(
     collection: CollectionId,
     filter: &str,
 ) -> rusqlite::Result<usize> {
+    if filter.trim().is_empty() {
+        // From the live-placements index alone.
+        let n: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM placements WHERE collection_id = ?1 AND deleted_at IS NULL",
+            )?
+            .query_row([collection.0], |r| r.get(0))?;
+        return Ok(n as usize);
+    }
     let n: i64 = conn
         .prepare_cached(&format!("SELECT count(*) {PLACEMENT_FROM}"))?
         .query_row(
@@ -140,6 +167,9 @@ pub fn placement_page(
     offset: usize,
     limit: usize,
 ) -> rusqlite::Result<Vec<PlacementRow>> {
+    if filter.trim().is_empty() && sort == SortKey::Added {
+        return newest_page(conn, collection, ascending, offset, limit);
+    }
     conn.prepare_cached(&format!(
         "SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
                 p.created_at
@@ -158,6 +188,42 @@ pub fn placement_page(
         placement_row,
     )?
     .collect()
+}
+
+/// The default order, fast at any depth: the page's ids come from the live-placements index
+/// alone (skipping `offset` index entries, not joined rows), then each row is read by id.
+fn newest_page(
+    conn: &Connection,
+    collection: CollectionId,
+    ascending: bool,
+    offset: usize,
+    limit: usize,
+) -> rusqlite::Result<Vec<PlacementRow>> {
+    let order = if ascending {
+        "created_at ASC, id ASC"
+    } else {
+        "created_at DESC, id DESC"
+    };
+    let ids: Vec<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT id FROM placements WHERE collection_id = ?1 AND deleted_at IS NULL
+             ORDER BY {order} LIMIT ?2 OFFSET ?3"
+        ))?
+        .query_map([collection.0, limit as i64, offset as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut row = conn.prepare_cached(
+        "SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
+                p.created_at
+         FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+         WHERE p.id = ?1",
+    )?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = row.query_row([id], placement_row).optional()? {
+            rows.push(r);
+        }
+    }
+    Ok(rows)
 }
 
 /// A book in the catalog, with its live copies' barcodes.

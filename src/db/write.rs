@@ -22,6 +22,8 @@ use crate::model::{
 pub struct WriteTx<'c> {
     conn: &'c Connection,
     now: Stamp,
+    /// `now` as stored, formatted once.
+    now_text: String,
 }
 
 impl<'c> WriteTx<'c> {
@@ -29,15 +31,19 @@ impl<'c> WriteTx<'c> {
     /// after `BEGIN IMMEDIATE` (and a `SAVEPOINT`) succeeded.
     pub(crate) fn new(conn: &'c Connection, now: Stamp) -> Self {
         debug_assert!(!conn.is_autocommit(), "a WriteTx needs an open transaction");
-        WriteTx { conn, now }
+        WriteTx {
+            conn,
+            now,
+            now_text: now.to_sql(),
+        }
     }
 
     pub fn now(&self) -> Stamp {
         self.now
     }
 
-    fn now_sql(&self) -> String {
-        self.now.to_sql()
+    fn now_sql(&self) -> &str {
+        &self.now_text
     }
 }
 

@@ -11,7 +11,7 @@ use super::widgets::{
     Problem, SaveState, StaleChoice, UiExt, UndoAction, UndoOffer, form_field, form_problem,
 };
 use super::workspace::Port;
-use crate::db::views::{self, BookRow, CopyRow};
+use crate::db::views::{self, BookRow, CollectionSummary, CopyRow};
 use crate::model::{
     Book, BookDraft, BookId, CopyDraft, Draft, Field, Op, Outcome, Record, format_day,
 };
@@ -48,6 +48,9 @@ struct BookForm {
     refresh: bool,
 }
 
+/// Books matching a search, and collections whose name matches it.
+type SearchResults = (Vec<BookRow>, Vec<CollectionSummary>);
+
 /// A book's record (if it still exists) and its live copies.
 type BookWithCopies = (Option<Book>, Vec<CopyRow>);
 
@@ -59,8 +62,10 @@ pub struct CatalogView {
     focus_search: bool,
     data_gen: u64,
     shown: (u64, String),
-    fetch: Option<(u64, String, Fetch<Vec<BookRow>>)>,
+    fetch: Option<(u64, String, Fetch<SearchResults>)>,
     results: Vec<BookRow>,
+    /// Collections whose name matches the search.
+    collections: Vec<CollectionSummary>,
     form: Option<BookForm>,
     copies: Vec<CopyRow>,
     copies_fetch: Option<(u64, Fetch<BookWithCopies>)>,
@@ -82,6 +87,7 @@ impl CatalogView {
             shown: (0, String::new()),
             fetch: None,
             results: Vec::new(),
+            collections: Vec::new(),
             form: None,
             copies: Vec::new(),
             copies_fetch: None,
@@ -128,8 +134,9 @@ impl CatalogView {
             let shown = (*generation, query.clone());
             self.fetch = None;
             match result {
-                Ok(rows) => {
+                Ok((rows, collections)) => {
                     self.results = rows;
+                    self.collections = collections;
                     self.shown = shown;
                 }
                 Err(e) => self.error = Some(format!("Search failed: {e}")),
@@ -143,9 +150,12 @@ impl CatalogView {
                 .is_none_or(|(g, q, _)| (*g, q.as_str()) != (wanted.0, wanted.1.as_str()))
         {
             let q = wanted.1.clone();
-            let fetch = self
-                .port
-                .fetch(move |conn| crate::db::search::books(conn, &q, RESULTS));
+            let fetch = self.port.fetch(move |conn| {
+                Ok((
+                    crate::db::search::books(conn, &q, RESULTS)?,
+                    crate::db::search::collections(conn, &q, 8)?,
+                ))
+            });
             self.fetch = Some((wanted.0, wanted.1, fetch));
         }
         if let Some((generation, fetch)) = &self.copies_fetch
@@ -324,8 +334,10 @@ impl CatalogView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui) {
+    /// Draws the catalog; returns a collection the user chose to open.
+    pub fn ui(&mut self, ui: &mut Ui) -> Option<crate::model::CollectionId> {
         self.poll();
+        let mut open = None;
         let tz = self.port.tz().clone();
         let (find, new, save) = ui.input_mut(|i| {
             (
@@ -374,6 +386,20 @@ impl CatalogView {
                 }
             });
         }
+        if !self.collections.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Collections:");
+                for c in &self.collections {
+                    if ui
+                        .button(&c.name)
+                        .on_hover_text("Open this collection")
+                        .clicked()
+                    {
+                        open = Some(c.id);
+                    }
+                }
+            });
+        }
         if let Some(undo) = &self.undo {
             match undo.ui(ui, &tz) {
                 Some(UndoAction::Undo) => {
@@ -405,6 +431,7 @@ impl CatalogView {
         } else {
             self.results_table(ui);
         }
+        open
     }
 
     fn results_table(&mut self, ui: &mut Ui) {
