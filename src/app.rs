@@ -468,6 +468,15 @@ impl Workspace {
                 });
             });
         });
+        if let Some(why) = self.services.library.read_only() {
+            egui::Panel::top("read-only").show(ui, |ui| {
+                ui.add_space(4.0);
+                ui.warning_label(&format!(
+                    "This library is read-only: {why}. You can look, search, export and back it up; saving is off."
+                ));
+                ui.add_space(4.0);
+            });
+        }
         if self.transfer.visible() {
             egui::Panel::top("transfer").show(ui, |ui| {
                 ui.add_space(4.0);

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     let options = AppOptions {
         open: OpenOptions {
             durability: args.durability,
+            read_only: args.read_only,
             ..OpenOptions::default()
         },
     };

@@ -5,6 +5,8 @@
 
 mod catalog;
 mod engine;
+mod faults;
+mod input;
 mod migrations;
 mod processes;
 mod ui;

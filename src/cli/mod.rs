@@ -32,6 +32,10 @@ pub struct Args {
     #[arg(long, global = true, value_enum, default_value_t = Durability::Full)]
     pub durability: Durability,
 
+    /// Open the window on the library for reading only (to look at a backup, say).
+    #[arg(long)]
+    pub read_only: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -156,13 +160,38 @@ pub(crate) fn open(
         &OpenOptions {
             durability,
             pool_size,
+            read_only: false,
         },
     )
     .map_err(|e| crate::db::chain(&e))
 }
 
 fn run_check(path: &std::path::Path, durability: Durability) -> Result<ExitCode, String> {
-    let library = open(path, durability, 2)?;
+    let library = match Library::open(
+        path,
+        &OpenOptions {
+            durability,
+            pool_size: 2,
+            read_only: false,
+        },
+    ) {
+        Ok(library) => library,
+        Err(crate::db::OpenError::Damaged { detail, .. }) => {
+            // Say what SQLite itself finds, if it can read the file at all; change nothing.
+            println!("{}: damaged: {detail}", path.display());
+            // Immutable: no locks, no -wal or -shm made beside a damaged file.
+            let flags =
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+            match rusqlite::Connection::open_with_flags(crate::db::immutable_uri(path), flags)
+                .and_then(|conn| check(&conn))
+            {
+                Ok(report) => println!("{report}"),
+                Err(e) => println!("SQLite cannot read it: {e}"),
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(crate::db::chain(&e)),
+    };
     let conn = library
         .connection()
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

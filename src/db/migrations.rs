@@ -54,6 +54,22 @@ pub(crate) fn refuse_foreign_or_newer(conn: &Connection, path: &Path) -> Result<
     Ok(())
 }
 
+/// A read-only file can only be opened if it needs no migration.
+pub(crate) fn refuse_outdated(conn: &Connection, path: &Path, why: &str) -> Result<(), OpenError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| OpenError::from_sqlite(path, e))?;
+    if version < LATEST_VERSION {
+        return Err(OpenError::NotALibrary {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it needs an upgrade (schema version {version} to {LATEST_VERSION}) before it can be opened, but {why}"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Brings the schema to [`LATEST_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let deadline = Instant::now() + super::BUSY_TIMEOUT;

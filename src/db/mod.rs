@@ -16,8 +16,11 @@ pub mod search;
 pub mod views;
 mod write;
 
+use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -72,6 +75,8 @@ pub struct OpenOptions {
     pub durability: Durability,
     /// Connections in the pool (the writer, the change feed and readers share them).
     pub pool_size: u32,
+    /// Open for reading only, even if the file could be written (to look at a backup, say).
+    pub read_only: bool,
 }
 
 impl Default for OpenOptions {
@@ -79,6 +84,7 @@ impl Default for OpenOptions {
         OpenOptions {
             durability: Durability::Full,
             pool_size: 6,
+            read_only: false,
         }
     }
 }
@@ -89,24 +95,59 @@ pub struct Library {
     path: PathBuf,
     pool: Pool,
     durability: Durability,
+    /// Why the library cannot be written, if it cannot.
+    read_only: Option<String>,
+    /// The largest size the writer may grow the file to, in pages (0: no limit).
+    max_pages: Arc<AtomicU64>,
 }
 
 impl Library {
-    /// Opens (creating if missing) the library at `path` and brings its schema up to date.
+    /// Opens (creating if missing) the library at `path` and brings its schema up to date. A
+    /// file that cannot be written (read-only file, folder or disk) opens read-only, if its
+    /// schema is current.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Library, OpenError> {
         let path = refuse_unusable_path(path)?;
+        let read_only = if options.read_only {
+            Some("it was opened read-only".to_owned())
+        } else {
+            why_not_writable(&path)
+        };
+        if read_only.is_some() && !path.exists() {
+            return Err(OpenError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "the folder is read-only, so a new library cannot be made there",
+                ),
+            });
+        }
+        let flags = if read_only.is_some() {
+            read_only_flags()
+        } else {
+            open_flags()
+        };
+        // Where even SQLite's shared-memory file cannot be made (a read-only folder), a
+        // read-only library is opened as immutable: nobody can be writing it anyway.
+        let target = match &read_only {
+            Some(_) if !readable_as_is(&path) => immutable_uri(&path),
+            _ => path.display().to_string(),
+        };
         {
-            let mut conn = Connection::open_with_flags(&path, open_flags())
+            let mut conn = Connection::open_with_flags(&target, flags)
                 .map_err(|e| OpenError::from_sqlite(&path, e))?;
             conn.busy_timeout(BUSY_TIMEOUT)
                 .map_err(|e| OpenError::from_sqlite(&path, e))?;
             migrations::refuse_foreign_or_newer(&conn, &path)?;
-            enable_wal(&conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
-            migrations::migrate(&mut conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
+            if let Some(why) = &read_only {
+                migrations::refuse_outdated(&conn, &path, why)?;
+            } else {
+                enable_wal(&conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
+                migrations::migrate(&mut conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
+            }
         }
         let durability = options.durability;
-        let manager = SqliteConnectionManager::file(&path)
-            .with_flags(open_flags())
+        let manager = SqliteConnectionManager::file(&target)
+            .with_flags(flags)
             .with_init(move |c| configure(c, durability));
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(2))
@@ -122,6 +163,8 @@ impl Library {
             path,
             pool,
             durability,
+            read_only,
+            max_pages: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -137,9 +180,87 @@ impl Library {
         self.durability
     }
 
+    /// Why nothing can be saved, if the library is read-only ("the file is read-only").
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
+    }
+
+    /// Caps how large the writer may grow the file (`None`: as large as the disk allows).
+    /// Saves that would need more space fail as "the disk is full", exactly as on a full disk;
+    /// used to rehearse that fault, and by admins who want a ceiling.
+    pub fn limit_size(&self, bytes: Option<u64>) {
+        let pages = bytes.map_or(0, |b| (b / 4096).max(1));
+        self.max_pages.store(pages, Ordering::Release);
+    }
+
+    /// The current cap, in pages (0: none).
+    pub(crate) fn max_pages(&self) -> u64 {
+        self.max_pages.load(Ordering::Acquire)
+    }
+
     /// Borrows a pooled connection. Never call this on the UI thread.
     pub fn connection(&self) -> Result<PooledConnection, r2d2::Error> {
         self.pool.get()
+    }
+}
+
+/// Whether a read-only connection can read the file the ordinary way (with SQLite's locks).
+fn readable_as_is(path: &Path) -> bool {
+    Connection::open_with_flags(path, read_only_flags())
+        .and_then(|c| {
+            c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .is_ok()
+}
+
+/// `file:` URI of `path` with `immutable=1`, percent-encoding what a URI may not hold.
+pub fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            uri.push(char::from(b));
+        } else {
+            let _ = write!(uri, "%{b:02X}");
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+fn read_only_flags() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+}
+
+/// Why the library at `path` cannot be written, if it cannot: the file, or its folder (where
+/// SQLite keeps its -wal and -shm files), refuses writes. Checked by trying, not by mode bits
+/// (root ignores those; an immutable file or a read-only disk does not).
+fn why_not_writable(path: &Path) -> Option<String> {
+    use std::io::ErrorKind;
+    let describe = |e: &std::io::Error, what: &str| -> Option<String> {
+        match e.kind() {
+            ErrorKind::PermissionDenied => Some(format!("the {what} is read-only")),
+            ErrorKind::ReadOnlyFilesystem => Some("the disk is read-only".to_owned()),
+            _ => None,
+        }
+    };
+    if path.exists()
+        && let Err(e) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+        && let Some(why) = describe(&e, "file")
+    {
+        return Some(why);
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match tempfile::tempfile_in(folder) {
+        Ok(_) => None,
+        Err(e) => describe(&e, "folder"),
     }
 }
 
@@ -182,6 +303,61 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+enum HeaderProblem {
+    NotSqlite,
+    Damaged(String),
+}
+
+/// What the first 100 bytes and the size of a file say, without asking SQLite. An empty file is
+/// fine (a new library).
+fn header_problem(header: &[u8], size: u64) -> Option<HeaderProblem> {
+    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    if header.is_empty() {
+        return None;
+    }
+    // Bytes 21..24 are 64, 32, 32 in every SQLite file: a file with them but a wrong magic
+    // string was an SQLite database whose header was overwritten.
+    let sqlite_shaped = header.len() >= 24 && header[21..24] == [64, 32, 32];
+    if header.len() < 100 || header[..16] != MAGIC[..] {
+        return Some(if sqlite_shaped {
+            HeaderProblem::Damaged(
+                "its header is overwritten (it was an SQLite database); restore it from a backup"
+                    .to_owned(),
+            )
+        } else if header.len() < 16 && MAGIC.starts_with(header) {
+            HeaderProblem::Damaged("the file is shorter than an SQLite header".to_owned())
+        } else {
+            HeaderProblem::NotSqlite
+        });
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    if !(512..=65_536).contains(&page_size) || !page_size.is_power_of_two() {
+        return Some(HeaderProblem::Damaged(format!(
+            "its header names an impossible page size ({page_size})"
+        )));
+    }
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    let counter = &header[24..28];
+    let valid_for = &header[92..96];
+    if !size.is_multiple_of(page_size) {
+        return Some(HeaderProblem::Damaged(format!(
+            "the file is cut off in the middle of a page ({size} bytes, pages of {page_size})"
+        )));
+    }
+    if counter == valid_for && pages > 0 && size < pages * page_size {
+        return Some(HeaderProblem::Damaged(format!(
+            "the file is truncated: {size} bytes, but its header says {}",
+            pages * page_size
+        )));
+    }
+    None
+}
+
 /// Refuses a directory, a missing folder, or a file that is not SQLite, before SQLite sees it.
 fn refuse_unusable_path(path: &Path) -> Result<PathBuf, OpenError> {
     let path = path.to_path_buf();
@@ -198,7 +374,7 @@ fn refuse_unusable_path(path: &Path) -> Result<PathBuf, OpenError> {
         });
     }
     if let Ok(mut file) = std::fs::File::open(&path) {
-        let mut header = [0u8; 16];
+        let mut header = [0u8; 100];
         let mut read = 0;
         while read < header.len() {
             match file.read(&mut header[read..]) {
@@ -207,16 +383,14 @@ fn refuse_unusable_path(path: &Path) -> Result<PathBuf, OpenError> {
                 Err(e) => return Err(OpenError::Io { path, source: e }),
             }
         }
-        if read > 0 && &header[..read] != b"SQLite format 3\0".get(..read).unwrap_or_default() {
-            return Err(OpenError::NotALibrary {
-                path,
-                reason: "it is not an SQLite database".to_owned(),
-            });
-        }
-        if read > 0 && read < header.len() {
-            return Err(OpenError::Damaged {
-                path,
-                detail: "the file is shorter than an SQLite header".to_owned(),
+        let size = file.metadata().map_or(0, |m| m.len());
+        if let Some(problem) = header_problem(&header[..read], size) {
+            return Err(match problem {
+                HeaderProblem::NotSqlite => OpenError::NotALibrary {
+                    path,
+                    reason: "it is not an SQLite database".to_owned(),
+                },
+                HeaderProblem::Damaged(detail) => OpenError::Damaged { path, detail },
             });
         }
     }

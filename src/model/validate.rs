@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 use super::{BookDraft, CollectionDraft, CopyDraft, Field, PlacementDraft, isbn};
 use super::{BookId, CollectionId, CopyId};
@@ -112,7 +112,13 @@ enum Lines {
 /// NFC, trimmed, no control characters, at most `max` characters; `required` refuses empty.
 fn text(raw: &str, max: usize, required: bool, lines: Lines) -> Result<String, String> {
     let unified = raw.replace("\r\n", "\n");
-    let normal: String = unified.nfc().collect();
+    // Most text is already NFC (all ASCII text is); only compose what needs it.
+    let normal: String =
+        if unicode_normalization::is_nfc_quick(unified.chars()) == IsNormalized::Yes {
+            unified
+        } else {
+            unified.nfc().collect()
+        };
     let trimmed = normal.trim();
     if let Some(c) = trimmed
         .chars()

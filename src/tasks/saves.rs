@@ -116,6 +116,8 @@ pub enum SubmitError {
     QueueFull,
     #[error("the save executor has stopped")]
     Stopped,
+    #[error("the library is read-only ({0}); nothing can be saved")]
+    ReadOnly(String),
 }
 
 struct Job {
@@ -172,6 +174,8 @@ impl Status {
 /// The handle to the writer thread. Dropping it lets queued saves finish, then joins the thread.
 pub struct SaveTasks {
     queue: Option<mpsc::SyncSender<Job>>,
+    /// Why saves are refused at once, if the library is read-only.
+    read_only: Option<String>,
     next_request: AtomicU64,
     status: Arc<Mutex<Status>>,
     pending: Arc<AtomicU64>,
@@ -195,13 +199,18 @@ impl SaveTasks {
         let status = Arc::new(Mutex::new(Status::default()));
         let pending = Arc::new(AtomicU64::new(0));
         let mut writer = Writer {
+            library: library.clone(),
             pool: library.pool().clone(),
             rx,
             feed,
             status: Arc::clone(&status),
             pending: Arc::clone(&pending),
             last_stamp: Stamp(jiff::Timestamp::UNIX_EPOCH),
-            gate: open_gate(library.path()).map(Arc::new),
+            gate: if library.read_only().is_some() {
+                None
+            } else {
+                open_gate(library.path()).map(Arc::new)
+            },
             expect: 1,
             linger: Duration::ZERO,
         };
@@ -215,6 +224,7 @@ impl SaveTasks {
             .spawn(move || notice_loop(&notice_status, &stop_rx))?;
         Ok(SaveTasks {
             queue: Some(tx),
+            read_only: library.read_only().map(str::to_owned),
             next_request: AtomicU64::new(1),
             status,
             pending,
@@ -241,6 +251,9 @@ impl SaveTasks {
         op: Op,
         mailbox: &Mailbox,
     ) -> Result<RequestId, SubmitError> {
+        if let Some(why) = &self.read_only {
+            return Err(SubmitError::ReadOnly(why.clone()));
+        }
         let job = self.job(editor, op, mailbox);
         let request = job.request;
         let queue = self.queue.as_ref().ok_or(SubmitError::Stopped)?;
@@ -262,6 +275,9 @@ impl SaveTasks {
         op: Op,
         mailbox: &Mailbox,
     ) -> Result<RequestId, SubmitError> {
+        if let Some(why) = &self.read_only {
+            return Err(SubmitError::ReadOnly(why.clone()));
+        }
         let job = self.job(editor, op, mailbox);
         let request = job.request;
         let queue = self.queue.as_ref().ok_or(SubmitError::Stopped)?;
@@ -346,6 +362,7 @@ fn notice_loop(status: &Mutex<Status>, stop: &mpsc::Receiver<()>) {
 const NOTICE_TICK: Duration = Duration::from_millis(100);
 
 struct Writer {
+    library: Library,
     pool: Pool,
     rx: mpsc::Receiver<Job>,
     feed: ChangeFeed,
@@ -438,6 +455,17 @@ impl Writer {
                     return;
                 }
             };
+            // The size cap is per connection, and this one may be new to the writer.
+            let max_pages = match self.library.max_pages() {
+                0 => 4_294_967_294,
+                n => n,
+            };
+            if let Err(e) = conn.pragma_update(None, "max_page_count", max_pages as i64) {
+                let failure = failure_of(&e);
+                let n = batch.len();
+                self.finish(batch, vec![Outcome::Failed(failure); n]);
+                return;
+            }
             let gate = self.enter_gate(&batch);
             if let Err(e) = self.begin(&conn, &mut batch) {
                 drop(gate);

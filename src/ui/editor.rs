@@ -508,6 +508,24 @@ impl CollectionEditor {
         self.scans.push(Scan { id, barcode, state });
     }
 
+    /// Sends a scan that could not be saved again (after the disk has room, say).
+    fn resubmit_scan(&mut self, id: u64) {
+        let Some(scan) = self.scans.iter_mut().find(|s| s.id == id) else {
+            return;
+        };
+        let op = Op::PlaceBarcode {
+            collection: self.collection,
+            barcode: scan.barcode.clone(),
+        };
+        scan.state = match self.port.submit(op) {
+            Ok(request) => {
+                self.requests.insert(request, Purpose::Scan(id));
+                ScanState::Saving { waiting: false }
+            }
+            Err(e) => ScanState::Problem(Problem::not_queued(&e)),
+        };
+    }
+
     fn start_edit(&mut self, row: PlacementRow) {
         if self.edit.as_ref().is_some_and(|e| e.state.is_saving()) {
             return;
@@ -741,6 +759,7 @@ impl CollectionEditor {
         });
         let tz = self.tz().clone();
         let mut dismiss = Vec::new();
+        let mut retry = Vec::new();
         let mut show = None;
         let mut create = Vec::new();
         for scan in &mut self.scans {
@@ -776,6 +795,14 @@ impl CollectionEditor {
                         {
                             show = Some((*id, barcode.clone()));
                         }
+                        if matches!(p, Problem::Failed(_) | Problem::NotQueued(_))
+                            && ui
+                                .button("Retry")
+                                .accessible_name(format!("Retry {}", scan.barcode))
+                                .clicked()
+                        {
+                            retry.push(scan.id);
+                        }
                         if ui.small_button("Dismiss").clicked() {
                             dismiss.push(scan.id);
                         }
@@ -790,6 +817,9 @@ impl CollectionEditor {
             if let Some(scan) = self.scans.iter_mut().find(|s| s.id == id) {
                 scan.state = ScanState::Creating(CreateCopy::default());
             }
+        }
+        for id in retry {
+            self.resubmit_scan(id);
         }
         self.create_copy_forms(ui);
         self.scans.retain(|s| !dismiss.contains(&s.id));
