@@ -458,8 +458,9 @@ impl Workspace {
                     {
                         self.transfer.start_export();
                     }
+                    let writable = self.services.library.read_only().is_none();
                     if ui
-                        .add_enabled(idle, egui::Button::new("Import…"))
+                        .add_enabled(idle && writable, egui::Button::new("Import…"))
                         .on_hover_text("Add books, copies and placements from a CSV file")
                         .clicked()
                     {
@@ -477,6 +478,7 @@ impl Workspace {
                 ui.add_space(4.0);
             });
         }
+        self.transfer.dialogs(&ctx);
         if self.transfer.visible() {
             egui::Panel::top("transfer").show(ui, |ui| {
                 ui.add_space(4.0);

@@ -101,10 +101,10 @@ fn raw_baseline(dir: &Path, durability: Durability, saves: usize) -> Result<f64,
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
         conn.prepare_cached(
             "INSERT INTO placements (copy_id, collection_id, shelf_mark, note, created_at, updated_at)
-             VALUES (?1, 1, ?2, '', ?3, ?3)",
+             VALUES (?1, 1, '', '', ?2, ?2)",
         )
         .map_err(err)?
-        .execute(params![i as i64 + 1, format!("RAW {i}"), now])
+        .execute(params![i as i64 + 1, now])
         .map_err(err)?;
         conn.execute_batch("COMMIT").map_err(err)?;
     }

@@ -341,7 +341,8 @@ fn work(
         Op::Create(Draft::Placement(PlacementDraft {
             copy_id: copy,
             collection_id: collection,
-            shelf_mark: format!("LOAD {}", copy.0),
+            // As a scan makes them: the shelf mark is typed later, if at all.
+            shelf_mark: String::new(),
             note: String::new(),
         }))
     };

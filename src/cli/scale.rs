@@ -487,7 +487,8 @@ pub(super) fn bench_catalog(
     for round in 0..8 {
         for (i, q) in mix.iter().enumerate() {
             let t = Instant::now();
-            let rows = search::books(&conn, q, 500).map_err(|e| crate::db::chain(&e))?;
+            let rows = search::books(&conn, q, crate::ui::catalog::RESULTS)
+                .map_err(|e| crate::db::chain(&e))?;
             if round > 0 {
                 lat.push(t.elapsed());
                 per_query[i].push(t.elapsed());

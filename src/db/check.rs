@@ -96,14 +96,6 @@ const SEARCH_INVARIANTS: &[(&str, &str)] = &[
          SELECT 'book ' || id || ' is live but not indexed' FROM books
            WHERE deleted_at IS NULL AND id NOT IN (SELECT rowid FROM books_fts)",
     ),
-    (
-        "the search index of copies is out of step",
-        "SELECT 'copy ' || rowid || ' is indexed but not live' FROM copies_fts
-           WHERE rowid NOT IN (SELECT id FROM copies WHERE deleted_at IS NULL)
-         UNION ALL
-         SELECT 'copy ' || id || ' is live but not indexed' FROM copies
-           WHERE deleted_at IS NULL AND id NOT IN (SELECT rowid FROM copies_fts)",
-    ),
 ];
 
 const UNIQUE_INDEXES: &[&str] = &[
@@ -166,7 +158,7 @@ pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
     if report.schema_version >= 2 {
         // FTS5's own check is spelled as an INSERT; it changes nothing, but needs the write
         // lock, so on a busy or read-only file it is skipped (the queries below still run).
-        for fts in ["books_fts", "copies_fts"] {
+        for fts in ["books_fts"] {
             if let Err(e) = conn.execute(
                 &format!("INSERT INTO {fts} ({fts}) VALUES ('integrity-check')"),
                 [],

@@ -116,7 +116,6 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
             summary.placements_matched += 1;
         } else {
             summary.placements_created += 1;
-            pause.placed(copy.0)?;
             insert_placement(
                 tx,
                 &ValidPlacement {

@@ -1,7 +1,7 @@
-//! Search as you type over the catalog: title, authors, ISBN and publisher (`books_fts`), a
-//! copy's barcode and shelf marks (`copies_fts`), and collection names. Every word the user
-//! types must match; the last one as a prefix (it may still be being typed); diacritics are
-//! folded by the tokenizer.
+//! Search as you type over the catalog: by word in title, authors, ISBN and publisher
+//! (`books_fts`: every word must match, the last one as a prefix since it may still be being
+//! typed; diacritics folded), by prefix in a copy's barcode and in shelf marks (ordinary
+//! indexes, so scanning never pays for search), and collection names.
 
 use rusqlite::{Connection, params};
 
@@ -54,17 +54,26 @@ pub fn fts_terms(text: &str) -> Option<Vec<String>> {
     (!terms.is_empty()).then_some(terms)
 }
 
-/// How many matches each index contributes at most. A word that matches more (a collection
-/// holding a million copies) still answers at once; typing more words narrows it.
+/// How many matches each index contributes at most. A prefix that matches more (a shelf mark
+/// class holding half the library) still answers at once; typing more narrows it.
 pub const MATCH_CAP: usize = 2000;
 
-/// Live books whose record matches every word of `text`, or one of whose copies does (its
-/// barcode, shelf marks, collection names), by title; at most `limit`.
+/// The smallest text greater than every text that starts with `prefix` (for index ranges).
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// Live books whose record matches every word of `text`, or with a live copy whose barcode, or
+/// a live placement whose shelf mark, starts with `text`; by title, at most `limit`.
 pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Vec<BookRow>> {
-    let Some(terms) = fts_terms(text) else {
+    let typed = text.trim();
+    if typed.is_empty() {
         return super::views::books(conn, "", limit);
-    };
-    let query = terms.join(" AND ");
+    }
+    // A query with nothing the word index can use matches no words (the empty phrase).
+    let words = fts_terms(text).map_or_else(|| "\"\"".to_owned(), |t| t.join(" AND "));
+    // Barcodes are stored upper-case and normalised; a query that cannot be one matches none.
+    let code = crate::model::normalize_barcode(typed).unwrap_or_default();
     let cols = BOOK_COLUMNS
         .split(", ")
         .map(|c| format!("b.{c}"))
@@ -79,21 +88,40 @@ pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Ve
          WHERE b.deleted_at IS NULL AND b.id IN (
              SELECT id FROM (SELECT rowid AS id FROM books_fts WHERE books_fts MATCH ?1 LIMIT ?2)
              UNION
-             SELECT c.book_id FROM copies c WHERE c.id IN
-                 (SELECT rowid FROM copies_fts WHERE copies_fts MATCH ?1 LIMIT ?2))
+             SELECT book_id FROM (SELECT book_id FROM copies
+                 WHERE ?3 <> '' AND barcode >= ?3 AND barcode < ?4 AND deleted_at IS NULL
+                 LIMIT ?2)
+             UNION
+             SELECT c.book_id FROM
+                 (SELECT copy_id FROM placements
+                  WHERE shelf_mark COLLATE NOCASE >= ?5 AND shelf_mark COLLATE NOCASE < ?6
+                    AND deleted_at IS NULL
+                  LIMIT ?2) AS p
+                 JOIN copies c ON c.id = p.copy_id)
          ORDER BY b.title COLLATE NOCASE, b.id
-         LIMIT ?3"
+         LIMIT ?7"
     ))?;
-    stmt.query_map(params![query, MATCH_CAP as i64, limit as i64], |r| {
-        let book = read::book_row(r)?;
-        let barcodes: Option<String> = r.get(10)?;
-        Ok(BookRow {
-            book,
-            barcodes: barcodes
-                .map(|b| b.split(' ').map(str::to_owned).collect())
-                .unwrap_or_default(),
-        })
-    })?
+    stmt.query_map(
+        params![
+            words,
+            MATCH_CAP as i64,
+            code,
+            prefix_end(&code),
+            typed,
+            prefix_end(typed),
+            limit as i64
+        ],
+        |r| {
+            let book = read::book_row(r)?;
+            let barcodes: Option<String> = r.get(10)?;
+            Ok(BookRow {
+                book,
+                barcodes: barcodes
+                    .map(|b| b.split(' ').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            })
+        },
+    )?
     .collect()
 }
 

@@ -18,7 +18,7 @@ use crate::model::{
 use crate::tasks::{Event, Fetch, RequestId};
 
 /// Books shown for one search.
-const RESULTS: usize = 500;
+pub const RESULTS: usize = 200;
 
 const BOOK_FIELDS: [Field; 5] = [
     Field::Title,

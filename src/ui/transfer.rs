@@ -104,9 +104,22 @@ impl TransferPanel {
         self.task.is_some()
     }
 
-    /// Whether there is anything to show (a chooser, a task, or its result).
+    /// Whether there is a task or a result to show in the bar.
     pub fn visible(&self) -> bool {
-        self.dialog.is_some() || self.task.is_some() || self.result.is_some()
+        self.task.is_some() || self.result.is_some()
+    }
+
+    /// The file chooser, when one is open (a modal window of its own).
+    pub fn dialogs(&mut self, ctx: &egui::Context) {
+        if let Some((kind, dialog)) = &mut self.dialog
+            && let Some(choice) = dialog.show(ctx)
+        {
+            let kind = *kind;
+            self.dialog = None;
+            if let Choice::Picked(file) = choice {
+                self.begin(kind, file, ctx);
+            }
+        }
     }
 
     pub fn start_import(&mut self) {
@@ -322,18 +335,9 @@ impl TransferPanel {
         }
     }
 
-    /// Draws the file chooser, the progress bar or the result, as needed.
+    /// Draws the progress bar or the result.
     pub fn ui(&mut self, ui: &mut Ui) {
         self.poll();
-        if let Some((kind, dialog)) = &mut self.dialog
-            && let Some(choice) = dialog.show(ui.ctx())
-        {
-            let kind = *kind;
-            self.dialog = None;
-            if let Choice::Picked(file) = choice {
-                self.begin(kind, file, ui.ctx());
-            }
-        }
         let mut cancel_import = false;
         let mut review: Option<bool> = None;
         match &self.task {
