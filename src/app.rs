@@ -158,7 +158,7 @@ impl ShelfmarkApp {
     /// Saves not yet answered, in every window.
     pub fn pending_saves(&self) -> u64 {
         match &self.state {
-            State::Ready(w) => w.services.saves.pending(),
+            State::Ready(w) => w.services.saves().pending(),
             _ => 0,
         }
     }
@@ -245,7 +245,12 @@ impl eframe::App for ShelfmarkApp {
                 if workspace.ui(ui) == WorkspaceCommand::SwitchLibrary {
                     self.memo = workspace.memo();
                     let input = workspace.services.library.path().display().to_string();
-                    self.state = State::Choosing { error: None, input };
+                    let old =
+                        std::mem::replace(&mut self.state, State::Choosing { error: None, input });
+                    // Closing a library joins its threads: never on the UI thread.
+                    let _ = std::thread::Builder::new()
+                        .name("shelfmark-close-library".into())
+                        .spawn(move || drop(old));
                 }
             }
         }
@@ -289,6 +294,9 @@ struct Workspace {
     view: View,
     panel: CollectionsPanel,
     editor: Option<CollectionEditor>,
+    /// Editors of collections the librarian moved away from while they still had work (scans
+    /// in flight, messages): shown again as they were when the collection is chosen again.
+    parked: std::collections::HashMap<CollectionId, CollectionEditor>,
     catalog: CatalogView,
     trash: TrashView,
     transfer: TransferPanel,
@@ -313,6 +321,7 @@ impl Workspace {
             _watcher: watcher,
             view: View::Collection,
             editor: None,
+            parked: std::collections::HashMap::new(),
             windows: Vec::new(),
             empty: None,
             empty_fetch: None,
@@ -369,7 +378,8 @@ impl Workspace {
         if let Some(fetch) = &self.empty_fetch
             && let Some(result) = fetch.poll()
         {
-            self.empty = result.ok();
+            // A failed read counts as "not empty": the views say what went wrong.
+            self.empty = Some(result.unwrap_or(false));
             self.empty_fetch = None;
         }
         if (changed || self.empty.is_none()) && self.empty_fetch.is_none() {
@@ -440,7 +450,13 @@ impl Workspace {
                 ui.weak(file_name(path))
                     .on_hover_text(path.display().to_string());
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.button("Switch library…").clicked() {
+                    // Only with nothing in flight, so no save is left behind.
+                    let quiet = self.services.saves().pending() == 0 && !self.transfer.busy();
+                    if ui
+                        .add_enabled(quiet, egui::Button::new("Switch library…"))
+                        .on_disabled_hover_text("Waiting for saves to be written")
+                        .clicked()
+                    {
                         command = WorkspaceCommand::SwitchLibrary;
                     }
                     let idle = !self.transfer.busy();
@@ -511,8 +527,15 @@ impl Workspace {
             });
         // The main editor follows the selected collection.
         if self.editor.as_ref().map(|e| e.collection) != self.panel.selected {
+            if let Some(old) = self.editor.take()
+                && old.has_work()
+            {
+                self.parked.insert(old.collection, old);
+            }
             self.editor = self.panel.selected.map(|id| {
-                CollectionEditor::new(Port::new(&self.services, &ctx, ViewportId::ROOT), id)
+                self.parked.remove(&id).unwrap_or_else(|| {
+                    CollectionEditor::new(Port::new(&self.services, &ctx, ViewportId::ROOT), id)
+                })
             });
         }
         egui::CentralPanel::default().show(ui, |ui| match self.view {
@@ -568,7 +591,7 @@ impl Workspace {
     /// Closing with saves in flight: say so, and close once they are written (or at once, if
     /// the user insists: nothing acknowledged is lost either way).
     fn close_guard(&mut self, ui: &Ui) {
-        let pending = self.services.saves.pending();
+        let pending = self.services.saves().pending();
         if ui.input(|i| i.viewport().close_requested()) && pending > 0 {
             ui.send_viewport_cmd(ViewportCommand::CancelClose);
             self.close_asked = Some(Instant::now());
@@ -587,7 +610,7 @@ impl Workspace {
             ui.label(format!(
                 "{pending} save(s) are not written yet. Shelfmark closes as soon as they are."
             ));
-            if self.services.saves.waiting_since().is_some() {
+            if self.services.saves().waiting_since().is_some() {
                 ui.warning_label(WAITING_TEXT);
             }
             ui.horizontal(|ui| {
@@ -614,8 +637,8 @@ impl Workspace {
 
     fn status_bar(&self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            let pending = self.services.saves.pending();
-            if let Some(since) = self.services.saves.waiting_since() {
+            let pending = self.services.saves().pending();
+            if let Some(since) = self.services.saves().waiting_since() {
                 ui.message(
                     Tone::Warning,
                     &format!("{WAITING_TEXT} ({} s)", since.elapsed().as_secs()),

@@ -57,9 +57,8 @@ pub fn run_import(
                 Event::Waiting { .. } => {}
                 Event::Done(Outcome::Imported(summary)) => return Ok(Imported::Done(summary)),
                 Event::Done(other) => {
-                    let text = crate::ui::widgets::Problem::from_outcome(other)
-                        .map(|p| p.general_message(None, &jiff::tz::TimeZone::UTC))
-                        .unwrap_or_default();
+                    let text =
+                        crate::ui::widgets::Problem::describe(other, &jiff::tz::TimeZone::UTC);
                     return Ok(Imported::Refused(text));
                 }
             },
@@ -207,9 +206,14 @@ pub fn backup(library: &Library, out: &Path) -> Result<db::CheckReport, String> 
         loop {
             match backup.step(-1) {
                 Ok(rusqlite::backup::StepResult::Done) => break,
-                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) if db::is_busy(&e) && started.elapsed() < db::BUSY_TIMEOUT => {
+                Ok(_) if started.elapsed() < db::BUSY_TIMEOUT => {
+                    // Busy or locked (or more to copy): try again shortly.
                     std::thread::sleep(Duration::from_millis(10));
+                }
+                Ok(_) => {
+                    return Err(
+                        "backup failed: the library stayed locked by another program".to_owned(),
+                    );
                 }
                 Err(e) => return Err(format!("backup failed: {}", db::chain(&e))),
             }

@@ -285,9 +285,7 @@ fn add(
             Outcome::Saved { .. } => println!("{barcode}: added to {}", target.name),
             other => {
                 all_placed = false;
-                let text = crate::ui::widgets::Problem::from_outcome(other)
-                    .map(|p| p.general_message(None, &tz))
-                    .unwrap_or_default();
+                let text = crate::ui::widgets::Problem::describe(other, &tz);
                 println!("{barcode}: not added: {text}");
             }
         }

@@ -432,20 +432,20 @@ pub(super) fn bench_catalog(
     )
     .map_err(|e| crate::db::chain(&e))?;
     let (services, _watcher) = Services::start(library).map_err(|e| e.to_string())?;
-    let collections = wait(services.reader.fetch(None, views::collections))?;
+    let collections = wait(services.reader().fetch(None, views::collections))?;
     let largest = collections
         .iter()
         .max_by_key(|c| c.placements)
         .ok_or("the library has no collections; run `shelfmark seed` first")?
         .clone();
-    let first = wait(services.reader.fetch(None, move |conn| {
+    let first = wait(services.reader().fetch(None, move |conn| {
         let n = views::placement_count(conn, largest.id, "")?;
         let rows = views::placement_page(conn, largest.id, "", SortKey::Added, false, 0, 100)?;
         Ok((n, rows.len()))
     }))?;
     f.first_data_ms = ms(started.elapsed());
     f.largest_collection_rows = first.0;
-    let counts = wait(services.reader.fetch(None, |conn| {
+    let counts = wait(services.reader().fetch(None, |conn| {
         let count = |t: &str| -> rusqlite::Result<i64> {
             conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
         };

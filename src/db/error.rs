@@ -23,6 +23,15 @@ pub enum OpenError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "{path} needs an upgrade (schema version {found} to {supported}) before this build can open it, but {why}"
+    )]
+    NeedsUpgrade {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+        why: String,
+    },
     #[error("{path} is damaged: {detail}")]
     Damaged { path: PathBuf, detail: String },
     #[error("cannot read {path}")]

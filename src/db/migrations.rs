@@ -60,11 +60,11 @@ pub(crate) fn refuse_outdated(conn: &Connection, path: &Path, why: &str) -> Resu
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| OpenError::from_sqlite(path, e))?;
     if version < LATEST_VERSION {
-        return Err(OpenError::NotALibrary {
+        return Err(OpenError::NeedsUpgrade {
             path: path.to_path_buf(),
-            reason: format!(
-                "it needs an upgrade (schema version {version} to {LATEST_VERSION}) before it can be opened, but {why}"
-            ),
+            found: version,
+            supported: LATEST_VERSION,
+            why: why.to_owned(),
         });
     }
     Ok(())

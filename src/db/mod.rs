@@ -112,13 +112,17 @@ impl Library {
         } else {
             why_not_writable(&path)
         };
-        if read_only.is_some() && !path.exists() {
+        if let Some(why) = &read_only
+            && !path.exists()
+        {
+            let reason = if options.read_only {
+                "there is no library here (opened read-only, so none is made)".to_owned()
+            } else {
+                format!("a new library cannot be made here: {why}")
+            };
             return Err(OpenError::Io {
                 path: path.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    "the folder is read-only, so a new library cannot be made there",
-                ),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, reason),
             });
         }
         let flags = if read_only.is_some() {
@@ -132,6 +136,21 @@ impl Library {
             Some(_) if !readable_as_is(&path) => immutable_uri(&path),
             _ => path.display().to_string(),
         };
+        // Refusals are decided on a read-only connection, so that closing it cannot write (a
+        // checkpoint) into a file we refuse.
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+            let probe_target = if read_only.is_some() {
+                target.clone()
+            } else {
+                path.display().to_string()
+            };
+            let probe = Connection::open_with_flags(&probe_target, read_only_flags())
+                .map_err(|e| OpenError::from_sqlite(&path, e))?;
+            probe
+                .busy_timeout(BUSY_TIMEOUT)
+                .map_err(|e| OpenError::from_sqlite(&path, e))?;
+            migrations::refuse_foreign_or_newer(&probe, &path)?;
+        }
         {
             let mut conn = Connection::open_with_flags(&target, flags)
                 .map_err(|e| OpenError::from_sqlite(&path, e))?;
@@ -310,7 +329,7 @@ enum HeaderProblem {
 
 /// What the first 100 bytes and the size of a file say, without asking SQLite. An empty file is
 /// fine (a new library).
-fn header_problem(header: &[u8], size: u64) -> Option<HeaderProblem> {
+fn header_problem(header: &[u8], size: u64, wal_has_frames: bool) -> Option<HeaderProblem> {
     const MAGIC: &[u8; 16] = b"SQLite format 3\0";
     if header.is_empty() {
         return None;
@@ -318,17 +337,24 @@ fn header_problem(header: &[u8], size: u64) -> Option<HeaderProblem> {
     // Bytes 21..24 are 64, 32, 32 in every SQLite file: a file with them but a wrong magic
     // string was an SQLite database whose header was overwritten.
     let sqlite_shaped = header.len() >= 24 && header[21..24] == [64, 32, 32];
-    if header.len() < 100 || header[..16] != MAGIC[..] {
+    let starts_right = MAGIC.starts_with(&header[..header.len().min(16)]);
+    if header.len() < 100 && starts_right {
+        return Some(HeaderProblem::Damaged(
+            "the file is shorter than an SQLite header".to_owned(),
+        ));
+    }
+    if header.len() < 100 || !starts_right {
         return Some(if sqlite_shaped {
             HeaderProblem::Damaged(
                 "its header is overwritten (it was an SQLite database); restore it from a backup"
                     .to_owned(),
             )
-        } else if header.len() < 16 && MAGIC.starts_with(header) {
-            HeaderProblem::Damaged("the file is shorter than an SQLite header".to_owned())
         } else {
             HeaderProblem::NotSqlite
         });
+    }
+    if wal_has_frames {
+        return None;
     }
     let page_size = match u16::from_be_bytes([header[16], header[17]]) {
         1 => 65_536,
@@ -384,7 +410,12 @@ fn refuse_unusable_path(path: &Path) -> Result<PathBuf, OpenError> {
             }
         }
         let size = file.metadata().map_or(0, |m| m.len());
-        if let Some(problem) = header_problem(&header[..read], size) {
+        // Pages still in a -wal file (after a crash mid-checkpoint, say) are SQLite's to
+        // recover; the file may legitimately be shorter than its header says until then.
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal_has_frames = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 32);
+        if let Some(problem) = header_problem(&header[..read], size, wal_has_frames) {
             return Err(match problem {
                 HeaderProblem::NotSqlite => OpenError::NotALibrary {
                     path,
@@ -395,4 +426,51 @@ fn refuse_unusable_path(path: &Path) -> Result<PathBuf, OpenError> {
         }
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HeaderProblem, header_problem};
+
+    fn header(page_size: u16, pages: u32) -> Vec<u8> {
+        let mut h = vec![0u8; 100];
+        h[..16].copy_from_slice(b"SQLite format 3\0");
+        h[16..18].copy_from_slice(&page_size.to_be_bytes());
+        h[21..24].copy_from_slice(&[64, 32, 32]);
+        h[24..28].copy_from_slice(&7u32.to_be_bytes());
+        h[28..32].copy_from_slice(&pages.to_be_bytes());
+        h[92..96].copy_from_slice(&7u32.to_be_bytes());
+        h
+    }
+
+    fn check(h: &[u8], size: u64, wal: bool, expected: Option<&str>) {
+        let got = match header_problem(h, size, wal) {
+            None => None,
+            Some(HeaderProblem::NotSqlite) => Some("not sqlite".to_owned()),
+            Some(HeaderProblem::Damaged(d)) => Some(d),
+        };
+        match (got, expected) {
+            (None, None) => {}
+            (Some(g), Some(e)) => assert!(g.contains(e), "{g:?} should contain {e:?}"),
+            (g, e) => panic!("got {g:?}, expected {e:?}"),
+        }
+    }
+
+    #[test]
+    fn headers() {
+        let h = header(4096, 10);
+        check(&h, 40_960, false, None);
+        check(&h, 20_480, false, Some("truncated"));
+        // Pages still in the WAL: SQLite's to recover, not "damaged".
+        check(&h, 20_480, true, None);
+        check(&h, 20_000, false, Some("cut off in the middle of a page"));
+        check(&[], 0, false, None);
+        check(&h[..50], 50, false, Some("shorter than an SQLite header"));
+        check(b"SQLite", 6, false, Some("shorter than an SQLite header"));
+        let mut overwritten = h.clone();
+        overwritten[..16].copy_from_slice(&[0; 16]);
+        check(&overwritten, 40_960, false, Some("header is overwritten"));
+        check(b"Shopping list: milk, eggs, and a very long line of text to reach 100 bytes......................", 100, false, Some("not sqlite"));
+        check(&header(1000, 1), 1000, false, Some("impossible page size"));
+    }
 }

@@ -5,7 +5,6 @@
 
 use rusqlite::{Connection, params};
 
-use super::read::{self, BOOK_COLUMNS};
 use super::views::BookRow;
 use crate::model::isbn;
 
@@ -74,16 +73,9 @@ pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Ve
     let words = fts_terms(text).map_or_else(|| "\"\"".to_owned(), |t| t.join(" AND "));
     // Barcodes are stored upper-case and normalised; a query that cannot be one matches none.
     let code = crate::model::normalize_barcode(typed).unwrap_or_default();
-    let cols = BOOK_COLUMNS
-        .split(", ")
-        .map(|c| format!("b.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = super::views::book_row_columns();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {cols},
-                (SELECT group_concat(barcode, ' ') FROM
-                    (SELECT barcode FROM copies WHERE book_id = b.id AND deleted_at IS NULL
-                     ORDER BY barcode))
+        "SELECT {cols}
          FROM books b
          WHERE b.deleted_at IS NULL AND b.id IN (
              SELECT id FROM (SELECT rowid AS id FROM books_fts WHERE books_fts MATCH ?1 LIMIT ?2)
@@ -111,16 +103,7 @@ pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Ve
             prefix_end(typed),
             limit as i64
         ],
-        |r| {
-            let book = read::book_row(r)?;
-            let barcodes: Option<String> = r.get(10)?;
-            Ok(BookRow {
-                book,
-                barcodes: barcodes
-                    .map(|b| b.split(' ').map(str::to_owned).collect())
-                    .unwrap_or_default(),
-            })
-        },
+        super::views::book_row_of,
     )?
     .collect()
 }

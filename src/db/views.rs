@@ -233,19 +233,39 @@ pub struct BookRow {
     pub barcodes: Vec<String>,
 }
 
-/// Live books matching `search` in title, authors, ISBN, publisher or a copy's barcode (empty:
-/// all), by title; at most `limit`.
-pub fn books(conn: &Connection, search: &str, limit: usize) -> rusqlite::Result<Vec<BookRow>> {
+/// The select list of a [`BookRow`] query over `books b`: the book's columns and its live
+/// copies' barcodes, in order.
+pub(crate) fn book_row_columns() -> String {
     let cols = BOOK_COLUMNS
         .split(", ")
         .map(|c| format!("b.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
+    format!(
+        "{cols},
+         (SELECT group_concat(barcode, ' ') FROM
+             (SELECT barcode FROM copies WHERE book_id = b.id AND deleted_at IS NULL
+              ORDER BY barcode))"
+    )
+}
+
+/// A row of a query selecting [`book_row_columns`].
+pub(crate) fn book_row_of(r: &Row<'_>) -> rusqlite::Result<BookRow> {
+    let book = read::book_row(r)?;
+    let barcodes: Option<String> = r.get(10)?;
+    Ok(BookRow {
+        book,
+        barcodes: barcodes
+            .map(|b| b.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// Live books matching `search` in title, authors, ISBN, publisher or a copy's barcode (empty:
+/// all), by title; at most `limit`.
+pub fn books(conn: &Connection, search: &str, limit: usize) -> rusqlite::Result<Vec<BookRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {cols},
-                (SELECT group_concat(barcode, ' ') FROM
-                    (SELECT barcode FROM copies WHERE book_id = b.id AND deleted_at IS NULL
-                     ORDER BY barcode))
+        "SELECT {}
          FROM books b
          WHERE b.deleted_at IS NULL
            AND (:all OR b.title LIKE :pattern ESCAPE '\\' OR b.authors LIKE :pattern ESCAPE '\\'
@@ -253,7 +273,8 @@ pub fn books(conn: &Connection, search: &str, limit: usize) -> rusqlite::Result<
                 OR EXISTS (SELECT 1 FROM copies c WHERE c.book_id = b.id
                            AND c.deleted_at IS NULL AND c.barcode LIKE :pattern ESCAPE '\\'))
          ORDER BY b.title COLLATE NOCASE, b.id
-         LIMIT :limit"
+         LIMIT :limit",
+        book_row_columns()
     ))?;
     stmt.query_map(
         named_params! {
@@ -261,16 +282,7 @@ pub fn books(conn: &Connection, search: &str, limit: usize) -> rusqlite::Result<
             ":pattern": contains_pattern(search),
             ":limit": limit as i64,
         },
-        |r| {
-            let book = read::book_row(r)?;
-            let barcodes: Option<String> = r.get(10)?;
-            Ok(BookRow {
-                book,
-                barcodes: barcodes
-                    .map(|b| b.split(' ').map(str::to_owned).collect())
-                    .unwrap_or_default(),
-            })
-        },
+        book_row_of,
     )?
     .collect()
 }

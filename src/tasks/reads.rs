@@ -37,6 +37,8 @@ impl std::fmt::Debug for Reader {
 #[derive(Debug)]
 pub struct Fetch<T> {
     rx: mpsc::Receiver<Result<T, String>>,
+    /// Held while someone wants the result; a query whose `Fetch` is gone is not run.
+    _wanted: Arc<()>,
 }
 
 impl<T> Fetch<T> {
@@ -101,7 +103,12 @@ impl Reader {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel();
+        let wanted = Arc::new(());
+        let still_wanted = Arc::downgrade(&wanted);
         let job: Job = Box::new(move |conn| {
+            if still_wanted.strong_count() == 0 {
+                return; // superseded (newest query wins) or its view closed
+            }
             let result = conn.and_then(|c| query(c).map_err(|e| chain(&e)));
             if tx.send(result).is_ok()
                 && let Some(w) = wake
@@ -112,7 +119,10 @@ impl Reader {
         if let Some(queue) = &self.queue {
             let _ = queue.send(job);
         }
-        Fetch { rx }
+        Fetch {
+            rx,
+            _wanted: wanted,
+        }
     }
 }
 

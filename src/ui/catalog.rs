@@ -139,7 +139,10 @@ impl CatalogView {
                     self.collections = collections;
                     self.shown = shown;
                 }
-                Err(e) => self.error = Some(format!("Search failed: {e}")),
+                Err(e) => {
+                    self.shown = shown;
+                    self.error = Some(format!("Search failed: {e}"));
+                }
             }
         }
         let wanted = (self.data_gen, self.search.trim().to_owned());
@@ -215,7 +218,7 @@ impl CatalogView {
                 }
                 Event::Done(outcome) => {
                     self.requests.remove(&reply.request);
-                    self.settle(purpose, outcome);
+                    self.settle(reply.request, purpose, outcome);
                 }
             }
         }
@@ -224,11 +227,19 @@ impl CatalogView {
         }
     }
 
-    fn settle(&mut self, purpose: Purpose, outcome: Outcome) {
+    /// Puts an outcome where it belongs: only into the form (or offer) that sent it, which may
+    /// have been replaced meanwhile.
+    fn settle(&mut self, request: RequestId, purpose: Purpose, outcome: Outcome) {
         let tz = self.port.tz().clone();
         match purpose {
             Purpose::SaveBook => {
-                let Some(form) = &mut self.form else { return };
+                let Some(form) = self
+                    .form
+                    .as_mut()
+                    .filter(|f| f.state.request() == Some(request))
+                else {
+                    return;
+                };
                 match outcome {
                     Outcome::Saved { record, version } => {
                         // Show the saved record; its values arrive with the next read.
@@ -259,12 +270,11 @@ impl CatalogView {
                     ));
                 }
                 other => {
-                    let text = Problem::from_outcome(other)
-                        .map(|p| p.general_message(None, &tz))
-                        .unwrap_or_default();
+                    let text = Problem::describe(other, &tz);
                     self.error = Some(format!("Could not move “{title}” to the Trash: {text}"));
                 }
             },
+            Purpose::AddCopy if self.copy_state.request() != Some(request) => {}
             Purpose::AddCopy => match Problem::from_outcome(outcome) {
                 None => {
                     self.copy_state = SaveState::Idle;
@@ -281,14 +291,16 @@ impl CatalogView {
                     ));
                 }
                 other => {
-                    let text = Problem::from_outcome(other)
-                        .map(|p| p.general_message(None, &tz))
-                        .unwrap_or_default();
+                    let text = Problem::describe(other, &tz);
                     self.error = Some(format!("Could not remove copy {barcode}: {text}"));
                 }
             },
             Purpose::Undo => {
-                if let Some(undo) = &mut self.undo {
+                if let Some(undo) = self
+                    .undo
+                    .as_mut()
+                    .filter(|u| u.state.request() == Some(request))
+                {
                     match Problem::from_outcome(outcome) {
                         None => self.undo = None,
                         Some(p) => undo.state = SaveState::Problem(p),

@@ -128,7 +128,7 @@ impl CollectionsPanel {
                 }
                 Event::Done(outcome) => {
                     self.requests.remove(&reply.request);
-                    self.settle(purpose, outcome);
+                    self.settle(reply.request, purpose, outcome);
                 }
             }
         }
@@ -137,10 +137,18 @@ impl CollectionsPanel {
         }
     }
 
-    fn settle(&mut self, purpose: Purpose, outcome: Outcome) {
+    /// Puts an outcome where it belongs: only into the form (or offer) that sent it, which may
+    /// have been replaced meanwhile.
+    fn settle(&mut self, request: RequestId, purpose: Purpose, outcome: Outcome) {
         match purpose {
             Purpose::Create | Purpose::Rename => {
-                let Some(form) = &mut self.form else { return };
+                let Some(form) = self
+                    .form
+                    .as_mut()
+                    .filter(|f| f.state.request() == Some(request))
+                else {
+                    return;
+                };
                 match outcome {
                     Outcome::Saved { record, .. } => {
                         if form.target.is_none() {
@@ -166,14 +174,16 @@ impl CollectionsPanel {
                     ));
                 }
                 other => {
-                    let text = Problem::from_outcome(other)
-                        .map(|p| p.general_message(None, self.port.tz()))
-                        .unwrap_or_default();
+                    let text = Problem::describe(other, self.port.tz());
                     self.error = Some(format!("Could not move “{name}” to the Trash: {text}"));
                 }
             },
             Purpose::Undo => {
-                if let Some(undo) = &mut self.undo {
+                if let Some(undo) = self
+                    .undo
+                    .as_mut()
+                    .filter(|u| u.state.request() == Some(request))
+                {
                     match Problem::from_outcome(outcome) {
                         None => {
                             self.selected = Some(CollectionId(undo.target.id));

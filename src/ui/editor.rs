@@ -198,6 +198,15 @@ impl CollectionEditor {
         (self.in_view.start..end).all(|i| self.row(i).is_some())
     }
 
+    /// Whether closing this editor now would lose something the librarian should see: saves in
+    /// flight, scan results, an open edit, an Undo offer.
+    pub fn has_work(&self) -> bool {
+        !self.requests.is_empty()
+            || !self.scans.is_empty()
+            || self.edit.is_some()
+            || self.undo.is_some()
+    }
+
     /// Saves of this editor not answered yet.
     pub fn pending(&self) -> usize {
         self.requests.len()
@@ -219,10 +228,10 @@ impl CollectionEditor {
                 continue; // an answer for a form that was cancelled meanwhile
             };
             match reply.event {
-                Event::Waiting { since } => self.mark_waiting(&purpose, since),
+                Event::Waiting { since } => self.mark_waiting(reply.request, &purpose, since),
                 Event::Done(outcome) => {
                     self.requests.remove(&reply.request);
-                    self.settle(purpose, outcome);
+                    self.settle(reply.request, purpose, outcome);
                 }
             }
         }
@@ -255,7 +264,11 @@ impl CollectionEditor {
                         !matches!(s.state, ScanState::Saved { visible_from } if visible_from <= generation)
                     });
                 }
-                Err(e) => self.last_error = Some(format!("Cannot read the collection: {e}")),
+                Err(e) => {
+                    // Not again until the library changes: a failing read must not spin.
+                    self.head_gen = generation;
+                    self.last_error = Some(format!("Cannot read the collection: {e}"));
+                }
             }
         }
         let mut arrived = Vec::new();
@@ -271,7 +284,10 @@ impl CollectionEditor {
                     self.pages.insert(page, (data_gen, layout_gen, rows));
                 }
                 Ok(_) => {}
-                Err(e) => self.last_error = Some(format!("Cannot read the collection: {e}")),
+                Err(e) => {
+                    self.pages.insert(page, (data_gen, layout_gen, Vec::new()));
+                    self.last_error = Some(format!("Cannot read the collection: {e}"));
+                }
             }
         }
         for scan in &mut self.scans {
@@ -288,7 +304,7 @@ impl CollectionEditor {
         }
     }
 
-    fn mark_waiting(&mut self, purpose: &Purpose, since: Instant) {
+    fn mark_waiting(&mut self, request: RequestId, purpose: &Purpose, since: Instant) {
         let waiting = |state: &mut SaveState| {
             if let SaveState::Saving { waiting_since, .. } = state {
                 *waiting_since = Some(since);
@@ -305,12 +321,20 @@ impl CollectionEditor {
                 }
             }
             Purpose::Edit => {
-                if let Some(edit) = &mut self.edit {
+                if let Some(edit) = self
+                    .edit
+                    .as_mut()
+                    .filter(|e| e.state.request() == Some(request))
+                {
                     waiting(&mut edit.state);
                 }
             }
             Purpose::Undo => {
-                if let Some(undo) = &mut self.undo {
+                if let Some(undo) = self
+                    .undo
+                    .as_mut()
+                    .filter(|u| u.state.request() == Some(request))
+                {
                     waiting(&mut undo.state);
                 }
             }
@@ -318,8 +342,9 @@ impl CollectionEditor {
         }
     }
 
-    /// Puts an outcome where it belongs.
-    fn settle(&mut self, purpose: Purpose, outcome: Outcome) {
+    /// Puts an outcome where it belongs: only into the form (or offer) that sent it, which may
+    /// have been replaced meanwhile.
+    fn settle(&mut self, request: RequestId, purpose: Purpose, outcome: Outcome) {
         match purpose {
             Purpose::Scan(id) => {
                 // The writer announces a commit before it answers, so `data_gen` already
@@ -392,7 +417,11 @@ impl CollectionEditor {
                 }
             }
             Purpose::Edit => {
-                if let Some(edit) = &mut self.edit {
+                if let Some(edit) = self
+                    .edit
+                    .as_mut()
+                    .filter(|e| e.state.request() == Some(request))
+                {
                     match Problem::from_outcome(outcome) {
                         None => {
                             self.edit = None;
@@ -407,14 +436,16 @@ impl CollectionEditor {
                     self.undo = Some(UndoOffer::new(record, version, format!("Removed {what}.")));
                 }
                 other => {
-                    let text = Problem::from_outcome(other)
-                        .map(|p| p.general_message(None, self.port.tz()))
-                        .unwrap_or_default();
+                    let text = Problem::describe(other, self.port.tz());
                     self.last_error = Some(format!("Could not remove {what}: {text}"));
                 }
             },
             Purpose::Undo => {
-                if let Some(undo) = &mut self.undo {
+                if let Some(undo) = self
+                    .undo
+                    .as_mut()
+                    .filter(|u| u.state.request() == Some(request))
+                {
                     match Problem::from_outcome(outcome) {
                         None => self.undo = None,
                         Some(p) => undo.state = SaveState::Problem(p),
@@ -879,7 +910,9 @@ impl CollectionEditor {
                 form.state.show_progress(ui);
                 ui.horizontal(|ui| {
                     let label = match &form.book {
-                        Some((_, title)) if *title == form.title => "Create copy and add",
+                        Some((_, title)) if title.trim() == form.title.trim() => {
+                            "Create copy and add"
+                        }
                         _ => "Create book, copy and add",
                     };
                     let enabled = !form.title.trim().is_empty() && !form.state.is_saving();
@@ -904,7 +937,7 @@ impl CollectionEditor {
                 continue;
             };
             let (op, purpose) = match &form.book {
-                Some((book, title)) if *title == form.title => (
+                Some((book, title)) if title.trim() == form.title.trim() => (
                     Op::Create(Draft::Copy(CopyDraft {
                         book_id: *book,
                         barcode: scan.barcode.clone(),

@@ -279,9 +279,7 @@ impl TransferPanel {
                             next = Some(None);
                         }
                         Event::Done(other) => {
-                            let why = Problem::from_outcome(other)
-                                .map(|p| p.general_message(None, self.port.tz()))
-                                .unwrap_or_default();
+                            let why = Problem::describe(other, self.port.tz());
                             let cancelled = job.is_cancelled();
                             self.result = Some((
                                 if cancelled { Tone::Info } else { Tone::Error },

@@ -29,6 +29,8 @@ pub struct TrashView {
     loaded_gen: u64,
     fetch: Option<(u64, Fetch<Vec<TrashRow>>)>,
     states: HashMap<RecordRef, SaveState>,
+    /// What was last asked of each item (for the words of its message).
+    actions: HashMap<RecordRef, Action>,
     requests: HashMap<RequestId, (RecordRef, Action)>,
     confirm: Option<TrashRow>,
     notice: Option<String>,
@@ -43,6 +45,7 @@ impl TrashView {
             loaded_gen: 0,
             fetch: None,
             states: HashMap::new(),
+            actions: HashMap::new(),
             requests: HashMap::new(),
             confirm: None,
             notice: None,
@@ -131,6 +134,7 @@ impl TrashView {
             Err(e) => SaveState::Problem(Problem::not_queued(&e)),
         };
         self.states.insert(row.record, state);
+        self.actions.insert(row.record, action);
     }
 
     pub fn ui(&mut self, ui: &mut Ui) {
@@ -180,9 +184,20 @@ impl TrashView {
                     if let Some(state) = state {
                         state.show_progress(ui);
                         if let Some(p) = state.problem() {
+                            let purging = self.actions.get(&row.record) == Some(&Action::Purge);
+                            let why = match p {
+                                Problem::Stale(rec) if rec.meta().is_live() => {
+                                    "it was restored in another window meanwhile.".to_owned()
+                                }
+                                other => other.general_message(None, &tz),
+                            };
                             ui.error_label(&format!(
-                                "Cannot restore: {}",
-                                p.general_message(None, &tz)
+                                "{} {why}",
+                                if purging {
+                                    "Cannot delete for good:"
+                                } else {
+                                    "Cannot restore:"
+                                }
                             ));
                         }
                     }
@@ -206,7 +221,7 @@ impl TrashView {
             ui.set_max_width(420.0);
             ui.heading("Delete for good?");
             ui.label(format!(
-                "{} will be deleted for good, with everything that went to the Trash with it. This cannot be undone.",
+                "{} will be deleted for good, with its copies and placements that are in the Trash. This cannot be undone.",
                 row.description
             ));
             ui.add_space(8.0);

@@ -136,8 +136,15 @@ impl Problem {
         })
     }
 
+    /// What an outcome that is not a success says, in words (empty for a success).
+    pub fn describe(outcome: Outcome, tz: &TimeZone) -> String {
+        Problem::from_outcome(outcome)
+            .map(|p| p.general_message(None, tz))
+            .unwrap_or_default()
+    }
+
     pub fn not_queued(e: &SubmitError) -> Problem {
-        Problem::NotQueued(format!("Not saved: {e}. Your edit is kept."))
+        Problem::NotQueued(format!("Not saved: {e}."))
     }
 
     /// The message that belongs next to `field`, if any.
@@ -178,7 +185,7 @@ impl Problem {
             }
             Problem::Gone => "Deleted for good in another window since you opened it.".to_owned(),
             Problem::UnknownBarcode(b) => format!("No copy has barcode {b}."),
-            Problem::Failed(f) => format!("Not saved: {f}. Your edit is kept; try again."),
+            Problem::Failed(f) => format!("Not saved: {f}."),
             Problem::NotQueued(text) => text.clone(),
         }
     }
@@ -269,7 +276,11 @@ pub fn form_problem(
             choice
         }
         other => {
-            ui.error_label(&other.general_message(base, tz));
+            let mut text = other.general_message(base, tz);
+            if matches!(other, Problem::Failed(_) | Problem::NotQueued(_)) {
+                text.push_str(" Your edit is kept; try again.");
+            }
+            ui.error_label(&text);
             None
         }
     }

@@ -21,11 +21,13 @@ use crate::tasks::{
 /// How often other processes' commits are looked for.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Shared by every window of one open library.
+/// Shared by every window of one open library. When the last handle goes, its worker threads
+/// are joined on a thread of their own: the last handle may be dropped by egui itself (a closed
+/// window's callback), and joining a worker that is waking the UI from there could deadlock.
 pub struct Services {
     pub library: Library,
-    pub saves: SaveTasks,
-    pub reader: Reader,
+    saves: Option<SaveTasks>,
+    reader: Option<Reader>,
     pub feed: ChangeFeed,
     /// The zone times are shown in (the system's).
     pub tz: TimeZone,
@@ -50,8 +52,8 @@ impl Services {
         Ok((
             Arc::new(Services {
                 library,
-                saves,
-                reader,
+                saves: Some(saves),
+                reader: Some(reader),
                 feed,
                 tz: TimeZone::system(),
                 next_id: AtomicU64::new(1),
@@ -60,9 +62,28 @@ impl Services {
         ))
     }
 
+    /// The save executor.
+    pub fn saves(&self) -> &SaveTasks {
+        self.saves.as_ref().expect("present until dropped")
+    }
+
+    /// The reader threads.
+    pub fn reader(&self) -> &Reader {
+        self.reader.as_ref().expect("present until dropped")
+    }
+
     /// A number unique among this library's editors, scans and windows.
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        let (saves, reader) = (self.saves.take(), self.reader.take());
+        let _ = std::thread::Builder::new()
+            .name("shelfmark-shutdown".into())
+            .spawn(move || drop((saves, reader)));
     }
 }
 
@@ -108,7 +129,7 @@ impl Port {
     /// Queues a save; never blocks.
     pub fn submit(&self, op: Op) -> Result<RequestId, SubmitError> {
         self.services
-            .saves
+            .saves()
             .try_submit(self.editor, op, &self.mailbox)
     }
 
@@ -119,7 +140,7 @@ impl Port {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         self.services
-            .reader
+            .reader()
             .fetch(Some(Arc::clone(&self.wake)), query)
     }
 
