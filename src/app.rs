@@ -100,6 +100,12 @@ fn open_in_background(
     let spawned = std::thread::Builder::new()
         .name("shelfmark-open".into())
         .spawn(move || {
+            // The default library's folder is made on first use.
+            if path == crate::cli::default_library_path()
+                && let Some(parent) = path.parent()
+            {
+                let _ = std::fs::create_dir_all(parent);
+            }
             let result = Library::open(&path, &options)
                 .map_err(|e| crate::db::chain(&e))
                 .and_then(|lib| {
@@ -225,11 +231,6 @@ impl ShelfmarkApp {
             });
         });
         if let Some(path) = open {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-                && path == crate::cli::default_library_path()
-            {
-                let _ = std::fs::create_dir_all(parent);
-            }
             let rx = open_in_background(path.clone(), self.options.open.clone(), ui.ctx().clone());
             self.state = State::Opening { path, rx };
         }
