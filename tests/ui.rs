@@ -265,8 +265,14 @@ fn stale_edit_says_what_changed_and_keep_mine_saves() {
         "Changed in another window since you opened it: shelf mark is now 'QA76 .K5'",
     );
     h.get_by_label("Keep mine").click();
+    // The edit closes once the save is answered (not merely sent).
     wait_for(&mut h, "the edit to close", |h| {
-        h.query_by_label("Keep mine").is_none() && h.query_by_label("Save").is_none()
+        h.query(
+            By::new()
+                .role(egui::accesskit::Role::TextInput)
+                .label("Shelf mark"),
+        )
+        .is_none()
     });
     let stored = shelfmark::db::read::placement(&other.conn(), id)
         .unwrap()

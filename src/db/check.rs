@@ -105,6 +105,24 @@ const UNIQUE_INDEXES: &[&str] = &[
     "placements_live_copy_collection",
 ];
 
+/// Runs each query of `checks` and adds every row it returns as a problem.
+fn violations(
+    conn: &Connection,
+    checks: &[(&str, &str)],
+    report: &mut CheckReport,
+) -> rusqlite::Result<()> {
+    for (what, sql) in checks {
+        let mut stmt = conn.prepare(sql)?;
+        let found: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        report
+            .problems
+            .extend(found.into_iter().map(|f| format!("{what}: {f}")));
+    }
+    Ok(())
+}
+
 /// Runs every check on `conn`.
 pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
     let mut report = CheckReport {
@@ -146,40 +164,22 @@ pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
                 .push(format!("the unique index {index} is missing"));
         }
     }
-    for (what, sql) in INVARIANTS {
-        let mut stmt = conn.prepare(sql)?;
-        let found: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        report
-            .problems
-            .extend(found.into_iter().map(|f| format!("{what}: {f}")));
-    }
+    violations(conn, INVARIANTS, &mut report)?;
     if report.schema_version >= 2 {
         // FTS5's own check is spelled as an INSERT; it changes nothing, but needs the write
         // lock, so on a busy or read-only file it is skipped (the queries below still run).
-        for fts in ["books_fts"] {
-            if let Err(e) = conn.execute(
-                &format!("INSERT INTO {fts} ({fts}) VALUES ('integrity-check')"),
-                [],
-            ) && matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseCorrupt)
-            ) {
-                report
-                    .problems
-                    .push(format!("the search index {fts} is damaged: {e}"));
-            }
-        }
-        for (what, sql) in SEARCH_INVARIANTS {
-            let mut stmt = conn.prepare(sql)?;
-            let found: Vec<String> = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+        if let Err(e) = conn.execute(
+            "INSERT INTO books_fts (books_fts) VALUES ('integrity-check')",
+            [],
+        ) && matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt)
+        ) {
             report
                 .problems
-                .extend(found.into_iter().map(|f| format!("{what}: {f}")));
+                .push(format!("the search index books_fts is damaged: {e}"));
         }
+        violations(conn, SEARCH_INVARIANTS, &mut report)?;
     }
     for table in ["books", "copies", "collections", "placements"] {
         let (live, trash): (i64, i64) = conn.query_row(

@@ -311,16 +311,7 @@ impl CatalogView {
     }
 
     fn submit(&mut self, op: Op, purpose: Purpose) -> SaveState {
-        match self.port.submit(op) {
-            Ok(request) => {
-                self.requests.insert(request, purpose);
-                SaveState::Saving {
-                    request,
-                    waiting_since: None,
-                }
-            }
-            Err(e) => SaveState::Problem(Problem::not_queued(&e)),
-        }
+        self.port.submit_tracked(op, purpose, &mut self.requests)
     }
 
     fn save_book(&mut self, version_override: Option<i64>) {

@@ -38,6 +38,21 @@ struct Form {
     focus: bool,
 }
 
+impl Form {
+    /// The form to rename `c`, starting from its current name and version.
+    fn rename(c: &CollectionSummary) -> Form {
+        Form {
+            target: Some((c.id, c.version)),
+            draft: CollectionDraft {
+                name: c.name.clone(),
+                description: c.description.clone(),
+            },
+            state: SaveState::Idle,
+            focus: true,
+        }
+    }
+}
+
 /// The collections side panel.
 #[derive(Debug)]
 pub struct CollectionsPanel {
@@ -197,16 +212,7 @@ impl CollectionsPanel {
     }
 
     fn submit(&mut self, op: Op, purpose: Purpose) -> SaveState {
-        match self.port.submit(op) {
-            Ok(request) => {
-                self.requests.insert(request, purpose);
-                SaveState::Saving {
-                    request,
-                    waiting_since: None,
-                }
-            }
-            Err(e) => SaveState::Problem(Problem::not_queued(&e)),
-        }
+        self.port.submit_tracked(op, purpose, &mut self.requests)
     }
 
     fn save_form(&mut self, version_override: Option<i64>) {
@@ -332,15 +338,7 @@ impl CollectionsPanel {
                             ui.close();
                         }
                         if ui.button("Rename…").clicked() {
-                            self.form = Some(Form {
-                                target: Some((c.id, c.version)),
-                                draft: CollectionDraft {
-                                    name: c.name.clone(),
-                                    description: c.description.clone(),
-                                },
-                                state: SaveState::Idle,
-                                focus: true,
-                            });
+                            self.form = Some(Form::rename(c));
                             ui.close();
                         }
                         if ui.button("Move to Trash").clicked() {
@@ -359,15 +357,7 @@ impl CollectionsPanel {
                 if ui.small_button("Rename…").clicked()
                     && let Some(c) = self.list.iter().find(|c| c.id == id)
                 {
-                    self.form = Some(Form {
-                        target: Some((c.id, c.version)),
-                        draft: CollectionDraft {
-                            name: c.name.clone(),
-                            description: c.description.clone(),
-                        },
-                        state: SaveState::Idle,
-                        focus: true,
-                    });
+                    self.form = Some(Form::rename(c));
                 }
                 if ui.small_button("Move to Trash").clicked()
                     && let Some(c) = self.list.iter().find(|c| c.id == id).cloned()

@@ -588,16 +588,9 @@ impl CollectionEditor {
                 note: edit.note.clone(),
             }),
         };
-        match self.port.submit(op) {
-            Ok(request) => {
-                edit.state = SaveState::Saving {
-                    request,
-                    waiting_since: None,
-                };
-                self.requests.insert(request, Purpose::Edit);
-            }
-            Err(e) => edit.state = SaveState::Problem(Problem::not_queued(&e)),
-        }
+        edit.state = self
+            .port
+            .submit_tracked(op, Purpose::Edit, &mut self.requests);
     }
 
     fn cancel_edit(&mut self) {
@@ -629,16 +622,9 @@ impl CollectionEditor {
         if undo.state.is_saving() {
             return;
         }
-        match self.port.submit(undo.op()) {
-            Ok(request) => {
-                undo.state = SaveState::Saving {
-                    request,
-                    waiting_since: None,
-                };
-                self.requests.insert(request, Purpose::Undo);
-            }
-            Err(e) => undo.state = SaveState::Problem(Problem::not_queued(&e)),
-        }
+        undo.state = self
+            .port
+            .submit_tracked(undo.op(), Purpose::Undo, &mut self.requests);
     }
 
     /// Shows the placement that holds a conflicting copy: filter the table down to it.

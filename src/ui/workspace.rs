@@ -2,6 +2,7 @@
 //! threads, the change feed) and what each view owns to talk to them ([`Port`]: its own
 //! mailbox for save outcomes and its own change subscription, both waking its own window).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
@@ -11,6 +12,7 @@ use egui::ViewportId;
 use jiff::tz::TimeZone;
 use rusqlite::Connection;
 
+use super::widgets::{Problem, SaveState};
 use crate::db::Library;
 use crate::model::Op;
 use crate::tasks::{
@@ -131,6 +133,26 @@ impl Port {
         self.services
             .saves()
             .try_submit(self.editor, op, &self.mailbox)
+    }
+
+    /// Queues a save for a view that remembers what each request was for (`requests`), and
+    /// returns the state its form should show: saving, or why it could not even be queued.
+    pub fn submit_tracked<P>(
+        &self,
+        op: Op,
+        purpose: P,
+        requests: &mut HashMap<RequestId, P>,
+    ) -> SaveState {
+        match self.submit(op) {
+            Ok(request) => {
+                requests.insert(request, purpose);
+                SaveState::Saving {
+                    request,
+                    waiting_since: None,
+                }
+            }
+            Err(e) => SaveState::Problem(Problem::not_queued(&e)),
+        }
     }
 
     /// Runs a query on a reader thread.
