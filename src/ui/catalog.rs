@@ -7,9 +7,7 @@ use egui_extras::{Column, Size, StripBuilder, TableBuilder};
 
 use super::editor::{SHORTCUT_FIND, SHORTCUT_NEW, SHORTCUT_SAVE};
 use super::theme;
-use super::widgets::{
-    Problem, SaveState, StaleChoice, UiExt, UndoAction, UndoOffer, form_field, form_problem,
-};
+use super::widgets::{Problem, SaveState, StaleChoice, UiExt, UndoOffer, form_field, form_problem};
 use super::workspace::Port;
 use crate::db::views::{self, BookRow, CollectionSummary, CopyRow};
 use crate::model::{
@@ -222,9 +220,6 @@ impl CatalogView {
                 }
             }
         }
-        if self.undo.as_ref().is_some_and(UndoOffer::expired) {
-            self.undo = None;
-        }
     }
 
     /// Puts an outcome where it belongs: only into the form (or offer) that sent it, which may
@@ -296,16 +291,7 @@ impl CatalogView {
                 }
             },
             Purpose::Undo => {
-                if let Some(undo) = self
-                    .undo
-                    .as_mut()
-                    .filter(|u| u.state.request() == Some(request))
-                {
-                    match Problem::from_outcome(outcome) {
-                        None => self.undo = None,
-                        Some(p) => undo.state = SaveState::Problem(p),
-                    }
-                }
+                UndoOffer::settle(&mut self.undo, request, outcome);
             }
         }
     }
@@ -403,19 +389,13 @@ impl CatalogView {
                 }
             });
         }
-        if let Some(undo) = &self.undo {
-            match undo.ui(ui, &tz) {
-                Some(UndoAction::Undo) => {
-                    let op = undo.op();
-                    let state = self.submit(op, Purpose::Undo);
-                    if let Some(u) = &mut self.undo {
-                        u.state = state;
-                    }
-                }
-                Some(UndoAction::Dismiss) => self.undo = None,
-                None => {}
-            }
-        }
+        UndoOffer::bar(
+            &mut self.undo,
+            ui,
+            &self.port,
+            Purpose::Undo,
+            &mut self.requests,
+        );
         if self.form.is_some() {
             // The results on the left, the open book on the right.
             StripBuilder::new(ui)

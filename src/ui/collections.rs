@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use egui::{RichText, Ui};
 
 use super::theme;
-use super::widgets::{Problem, SaveState, UiExt, UndoAction, UndoOffer, form_field};
+use super::widgets::{Problem, SaveState, UiExt, UndoOffer, form_field};
 use super::workspace::Port;
 use crate::db::views::{self, CollectionSummary};
 use crate::model::{CollectionDraft, CollectionId, Draft, Field, Op, Outcome, RecordRef};
@@ -147,9 +147,6 @@ impl CollectionsPanel {
                 }
             }
         }
-        if self.undo.as_ref().is_some_and(UndoOffer::expired) {
-            self.undo = None;
-        }
     }
 
     /// Puts an outcome where it belongs: only into the form (or offer) that sent it, which may
@@ -194,18 +191,8 @@ impl CollectionsPanel {
                 }
             },
             Purpose::Undo => {
-                if let Some(undo) = self
-                    .undo
-                    .as_mut()
-                    .filter(|u| u.state.request() == Some(request))
-                {
-                    match Problem::from_outcome(outcome) {
-                        None => {
-                            self.selected = Some(CollectionId(undo.target.id));
-                            self.undo = None;
-                        }
-                        Some(p) => undo.state = SaveState::Problem(p),
-                    }
+                if let Some(back) = UndoOffer::settle(&mut self.undo, request, outcome) {
+                    self.selected = Some(CollectionId(back.id));
                 }
             }
         }
@@ -282,19 +269,13 @@ impl CollectionsPanel {
         if self.form.as_ref().is_some_and(|f| f.target.is_none()) {
             self.form_ui(ui);
         }
-        if let Some(undo) = &self.undo {
-            match undo.ui(ui, self.port.tz()) {
-                Some(UndoAction::Undo) => {
-                    let op = undo.op();
-                    let state = self.submit(op, Purpose::Undo);
-                    if let Some(u) = &mut self.undo {
-                        u.state = state;
-                    }
-                }
-                Some(UndoAction::Dismiss) => self.undo = None,
-                None => {}
-            }
-        }
+        UndoOffer::bar(
+            &mut self.undo,
+            ui,
+            &self.port,
+            Purpose::Undo,
+            &mut self.requests,
+        );
         if !self.loaded {
             ui.pending_label("Loading…");
             return commands;

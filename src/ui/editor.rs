@@ -14,7 +14,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::theme::{self, Tone};
 use super::widgets::{
-    Problem, SaveState, StaleChoice, UiExt, UndoAction, UndoOffer, WAITING_TEXT, form_problem,
+    Problem, SaveState, StaleChoice, UiExt, UndoOffer, WAITING_TEXT, form_problem,
 };
 use super::workspace::Port;
 use crate::db::read;
@@ -299,9 +299,6 @@ impl CollectionEditor {
                 form.matches = result.unwrap_or_default();
             }
         }
-        if self.undo.as_ref().is_some_and(UndoOffer::expired) {
-            self.undo = None;
-        }
     }
 
     fn mark_waiting(&mut self, request: RequestId, purpose: &Purpose, since: Instant) {
@@ -441,16 +438,7 @@ impl CollectionEditor {
                 }
             },
             Purpose::Undo => {
-                if let Some(undo) = self
-                    .undo
-                    .as_mut()
-                    .filter(|u| u.state.request() == Some(request))
-                {
-                    match Problem::from_outcome(outcome) {
-                        None => self.undo = None,
-                        Some(p) => undo.state = SaveState::Problem(p),
-                    }
-                }
+                UndoOffer::settle(&mut self.undo, request, outcome);
             }
         }
     }
@@ -615,16 +603,6 @@ impl CollectionEditor {
             }
             Err(e) => self.last_error = Some(format!("Could not remove {what}: {e}")),
         }
-    }
-
-    fn undo_removal(&mut self) {
-        let Some(undo) = &mut self.undo else { return };
-        if undo.state.is_saving() {
-            return;
-        }
-        undo.state = self
-            .port
-            .submit_tracked(undo.op(), Purpose::Undo, &mut self.requests);
     }
 
     /// Shows the placement that holds a conflicting copy: filter the table down to it.
@@ -998,12 +976,13 @@ impl CollectionEditor {
     }
 
     fn undo_bar(&mut self, ui: &mut Ui) {
-        let Some(undo) = &self.undo else { return };
-        match undo.ui(ui, self.port.tz()) {
-            Some(UndoAction::Undo) => self.undo_removal(),
-            Some(UndoAction::Dismiss) => self.undo = None,
-            None => {}
-        }
+        UndoOffer::bar(
+            &mut self.undo,
+            ui,
+            &self.port,
+            Purpose::Undo,
+            &mut self.requests,
+        );
     }
 
     fn sort_header(&mut self, ui: &mut Ui, label: &str, key: SortKey) {

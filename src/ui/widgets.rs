@@ -301,7 +301,7 @@ pub const UNDO_FOR: std::time::Duration = std::time::Duration::from_secs(12);
 
 /// What the user did with an [`UndoOffer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UndoAction {
+enum UndoAction {
     Undo,
     Dismiss,
 }
@@ -330,7 +330,53 @@ impl UndoOffer {
         }
     }
 
-    pub fn ui(&self, ui: &mut Ui, tz: &TimeZone) -> Option<UndoAction> {
+    /// The whole life of the offer in `slot`, drawn where it is called: it goes away when it
+    /// runs out or is dismissed, and Undo sends the restore through `port`, tracked in
+    /// `requests` as `purpose`.
+    pub fn bar<P>(
+        slot: &mut Option<UndoOffer>,
+        ui: &mut Ui,
+        port: &super::workspace::Port,
+        purpose: P,
+        requests: &mut std::collections::HashMap<RequestId, P>,
+    ) {
+        if slot.as_ref().is_some_and(UndoOffer::expired) {
+            *slot = None;
+        }
+        let Some(undo) = slot else { return };
+        match undo.ui(ui, port.tz()) {
+            Some(UndoAction::Undo) if !undo.state.is_saving() => {
+                undo.state = port.submit_tracked(undo.op(), purpose, requests);
+            }
+            Some(UndoAction::Dismiss) => *slot = None,
+            _ => {}
+        }
+    }
+
+    /// The answer to the Undo sent as `request`, if it belongs to the offer in `slot` (which may
+    /// have been replaced meanwhile). Returns the record that came back, if it did.
+    pub fn settle(
+        slot: &mut Option<UndoOffer>,
+        request: RequestId,
+        outcome: Outcome,
+    ) -> Option<crate::model::RecordRef> {
+        let undo = slot
+            .as_mut()
+            .filter(|u| u.state.request() == Some(request))?;
+        match Problem::from_outcome(outcome) {
+            None => {
+                let target = undo.target;
+                *slot = None;
+                Some(target)
+            }
+            Some(p) => {
+                undo.state = SaveState::Problem(p);
+                None
+            }
+        }
+    }
+
+    fn ui(&self, ui: &mut Ui, tz: &TimeZone) -> Option<UndoAction> {
         let mut act = None;
         ui.horizontal_wrapped(|ui| {
             ui.message(Tone::Info, &self.text);
