@@ -25,34 +25,28 @@ pub fn collections(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>
                   WHERE p.collection_id = k.id AND p.deleted_at IS NULL)
          FROM collections k WHERE k.deleted_at IS NULL ORDER BY k.name_key",
     )?
-    .query_map([], |r| {
-        Ok(CollectionSummary {
-            id: CollectionId(r.get(0)?),
-            name: r.get(1)?,
-            description: r.get(2)?,
-            version: r.get(3)?,
-            placements: r.get(4)?,
-        })
-    })?
+    .query_map([], collection_summary)?
     .collect()
 }
 
 /// Live collections by name, without counts (cheap; for matching names).
 pub fn collection_names(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>> {
     conn.prepare_cached(
-        "SELECT id, name, description, version FROM collections
+        "SELECT id, name, description, version, 0 FROM collections
          WHERE deleted_at IS NULL ORDER BY name_key",
     )?
-    .query_map([], |r| {
-        Ok(CollectionSummary {
-            id: CollectionId(r.get(0)?),
-            name: r.get(1)?,
-            description: r.get(2)?,
-            version: r.get(3)?,
-            placements: 0,
-        })
-    })?
+    .query_map([], collection_summary)?
     .collect()
+}
+
+fn collection_summary(r: &Row<'_>) -> rusqlite::Result<CollectionSummary> {
+    Ok(CollectionSummary {
+        id: CollectionId(r.get(0)?),
+        name: r.get(1)?,
+        description: r.get(2)?,
+        version: r.get(3)?,
+        placements: r.get(4)?,
+    })
 }
 
 /// One row of a collection editor.
