@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use shelfmark::db::{read, search};
 use shelfmark::model::{BookDraft, CollectionDraft, Draft, Op, PlacementDraft, RecordRef};
 
 use crate::util::{self, Client, EXE, assert_healthy, live, place_op};
@@ -274,7 +273,9 @@ fn a_backup_taken_while_four_threads_save_passes_check() {
 }
 
 fn found(client: &Client, query: &str) -> Vec<String> {
-    search::books(&client.conn(), query, 100)
+    client
+        .reads()
+        .search_books(query, 100)
         .unwrap()
         .into_iter()
         .map(|b| b.book.title)
@@ -318,7 +319,8 @@ fn search_follows_every_change_and_folds_diacritics() {
     assert_eq!(found(&c, "solitude").len(), 1);
     // Collections are found by name; renamed, by the new one.
     let names = |q: &str| -> Vec<String> {
-        search::collections(&c.conn(), q, 10)
+        c.reads()
+            .search_collections(q, 10)
             .unwrap()
             .into_iter()
             .map(|k| k.name)
@@ -363,7 +365,7 @@ fn search_follows_every_change_and_folds_diacritics() {
     assert_eq!(found(&c, "solitude").len(), 1);
     assert_eq!(found(&c, "qa1").len(), 1);
     // Remove the placement: its shelf mark no longer finds the book; purge it and the book.
-    let pv = read::placement(&c.conn(), p).unwrap().unwrap().meta.version;
+    let pv = c.reads().placement(p).unwrap().unwrap().meta.version;
     assert!(
         c.save(Op::Delete {
             target: p.into(),
@@ -384,7 +386,7 @@ fn a_version_1_library_is_upgraded_and_searchable() {
     let s = util::scratch();
     {
         let conn = rusqlite::Connection::open(&s.path).unwrap();
-        conn.execute_batch(include_str!("../src/db/schema/0001_initial.sql"))
+        conn.execute_batch(include_str!("../src/db/sqlite/schema/0001_initial.sql"))
             .unwrap();
         conn.execute_batch(&format!(
             "PRAGMA user_version = 1; PRAGMA application_id = {};

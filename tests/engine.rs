@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Barrier;
 
-use shelfmark::db::read;
 use shelfmark::model::{
     CollectionDraft, CopyDraft, Draft, Field, Holder, Kind, Op, Outcome, PlacementDraft, Record,
     RecordRef,
@@ -219,7 +218,7 @@ fn stale_update_returns_the_current_values() {
     }
     // "Keep mine": save over the version it was told about.
     assert!(client.save(edit(2, "QA76 .A1")).is_saved());
-    let stored = read::placement(&client.conn(), id).unwrap().unwrap();
+    let stored = client.reads().placement(id).unwrap().unwrap();
     assert_eq!(
         (stored.shelf_mark.as_str(), stored.meta.version),
         ("QA76 .A1", 3)
@@ -299,7 +298,7 @@ fn restore_that_would_duplicate_is_a_conflict_and_changes_nothing() {
     }
     let conn = client.conn();
     assert_eq!(live(&conn, "placements"), 1);
-    let old = read::placement(&conn, first).unwrap().unwrap();
+    let old = client.reads().placement(first).unwrap().unwrap();
     assert!(old.meta.deleted_at.is_some(), "still in the Trash");
     assert_eq!(old.meta.version, 2, "untouched");
     drop(conn);
@@ -367,7 +366,9 @@ fn trash_takes_children_and_restore_brings_them_back() {
     assert_eq!(live(&conn, "copies"), 3);
     assert_eq!(live(&conn, "placements"), 4);
     assert!(
-        read::placement(&conn, alone)
+        client
+            .reads()
+            .placement(alone)
             .unwrap()
             .unwrap()
             .meta
@@ -404,8 +405,7 @@ fn restoring_a_book_whose_barcode_was_reused_is_a_conflict() {
         }
         other => panic!("expected Conflict, got {other:?}"),
     }
-    let conn = client.conn();
-    let book = read::book(&conn, old).unwrap().unwrap();
+    let book = client.reads().book(old).unwrap().unwrap();
     assert!(
         book.meta.deleted_at.is_some(),
         "the whole restore rolled back"
@@ -452,7 +452,9 @@ fn invalid_drafts_are_refused_with_field_errors() {
         description: String::new(),
     }))));
     let conn = client.conn();
-    let c = read::collection(&conn, shelfmark::model::CollectionId(id))
+    let c = client
+        .reads()
+        .collection(shelfmark::model::CollectionId(id))
         .unwrap()
         .unwrap();
     assert_eq!(c.name, "'; DROP TABLE placements; --");

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use egui::Key;
 use egui_kittest::kittest::Queryable;
 use shelfmark::ShelfmarkApp;
-use shelfmark::db::{Library, OpenError, OpenOptions, views};
+use shelfmark::db::{Library, OpenError, OpenOptions};
 use shelfmark::model::{FailureKind, Outcome};
 use shelfmark::tasks::{ChangeFeed, EditorId, Mailbox, SaveTasks, SubmitError};
 
 use crate::ui::{App, wait_for, wait_for_text};
-use crate::util::{self, Client, EXE, assert_healthy, place_op};
+use crate::util::{self, BENCH, Client, EXE, assert_healthy, place_op};
 
 fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
@@ -177,9 +177,9 @@ fn a_read_only_library_opens_read_only_with_a_banner_and_refuses_saves() {
         Err(SubmitError::ReadOnly("the file is read-only".to_owned()))
     );
     // Reading works.
-    let conn = library.connection().unwrap();
-    assert_eq!(views::collections(&conn).unwrap()[0].placements, 300);
-    drop((conn, tasks));
+    let mut reads = library.reads().unwrap();
+    assert_eq!(reads.collections().unwrap()[0].placements, 300);
+    drop((reads, tasks));
 
     // The window says so, shows the data, and a scan is refused inline with the reason.
     let mut h: App = egui_kittest::Harness::builder()
@@ -316,7 +316,7 @@ fn a_minute_long_lock_keeps_the_window_drawing_and_every_save_lands_in_order() {
     wait_for(&mut h, "the editor", |h| {
         h.query_by_label("Scan barcode").is_some()
     });
-    let mut holder = Command::new(EXE)
+    let mut holder = Command::new(BENCH)
         .arg("--db")
         .arg(&s.path)
         .args(["hold-write-lock", "--seconds", "60"])
@@ -378,7 +378,7 @@ fn a_minute_long_lock_keeps_the_window_drawing_and_every_save_lands_in_order() {
 #[test]
 fn a_backup_killed_midway_leaves_the_library_whole_and_no_half_copy() {
     let s = util::scratch();
-    let out = Command::new(EXE)
+    let out = Command::new(BENCH)
         .arg("--db")
         .arg(&s.path)
         .args([

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use shelfmark::csvio;
-use shelfmark::db::read;
 use shelfmark::model::{
     BookDraft, CollectionDraft, CollectionId, CopyDraft, Draft, Field, ImportJob, Op, Outcome,
     PlacementDraft, PlacementId, Record,
@@ -74,7 +72,7 @@ fn check(c: &Client, field: Field, value: &str, want: &Want<'_>) {
     let shown: String = value.chars().take(40).collect();
     match (want, outcome) {
         (Want::Stored(expected), Outcome::Saved { record, .. }) => {
-            let rec = read::record(&c.conn(), record).unwrap().unwrap();
+            let rec = c.reads().record(record).unwrap().unwrap();
             let stored = rec
                 .fields()
                 .into_iter()
@@ -219,7 +217,7 @@ proptest! {
         let draft = BookDraft { title, authors, isbn, publisher: String::new(), year };
         match (draft.validate(), c.save(Op::Create(Draft::Book(draft.clone())))) {
             (Ok(v), Outcome::Saved { record, .. }) => {
-                let Some(Record::Book(b)) = read::record(&c.conn(), record).unwrap() else {
+                let Some(Record::Book(b)) = c.reads().record(record).unwrap() else {
                     panic!("no book")
                 };
                 prop_assert_eq!((b.title, b.authors, b.isbn, b.year), (v.title, v.authors, v.isbn, v.year));
@@ -230,7 +228,7 @@ proptest! {
         let collection = CollectionDraft { name, description: note.clone() };
         let collection_id = match (collection.validate(), c.save(Op::Create(Draft::Collection(collection.clone())))) {
             (Ok(v), Outcome::Saved { record, .. }) => {
-                let stored = read::collection(&c.conn(), CollectionId(record.id)).unwrap().unwrap();
+                let stored = c.reads().collection(CollectionId(record.id)).unwrap().unwrap();
                 prop_assert_eq!((stored.name, stored.description), (v.name, v.description));
                 Some(CollectionId(record.id))
             }
@@ -241,7 +239,7 @@ proptest! {
         let copy = CopyDraft { book_id: book, barcode };
         let copy_id = match (copy.validate(), c.save(Op::Create(Draft::Copy(copy.clone())))) {
             (Ok(v), Outcome::Saved { record, .. }) => {
-                let stored = read::copy(&c.conn(), shelfmark::model::CopyId(record.id)).unwrap().unwrap();
+                let stored = c.reads().copy(shelfmark::model::CopyId(record.id)).unwrap().unwrap();
                 prop_assert_eq!(stored.barcode, v.barcode);
                 Some(shelfmark::model::CopyId(record.id))
             }
@@ -252,7 +250,7 @@ proptest! {
             let placement = PlacementDraft { copy_id, collection_id, shelf_mark: mark, note };
             match (placement.validate(), c.save(Op::Create(Draft::Placement(placement.clone())))) {
                 (Ok(v), Outcome::Saved { record, .. }) => {
-                    let stored = read::placement(&c.conn(), PlacementId(record.id)).unwrap().unwrap();
+                    let stored = c.reads().placement(PlacementId(record.id)).unwrap().unwrap();
                     prop_assert_eq!((stored.shelf_mark, stored.note), (v.shelf_mark, v.note));
                 }
                 (Err(e), Outcome::Invalid(got)) => prop_assert_eq!(e, got),
@@ -297,7 +295,7 @@ proptest! {
             "SELECT (SELECT count(*) FROM books) || '/' || (SELECT count(*) FROM copies) || '/' ||
                     (SELECT count(*) FROM collections) || '/' || (SELECT count(*) FROM placements)",
             [], |r| r.get::<_, String>(0)).unwrap();
-        let Ok(parsed) = csvio::parse(&bytes) else { return Ok(()) };
+        let Ok(parsed) = shelfmark::transfer::csv::parse(&bytes) else { return Ok(()) };
         let rows = parsed.rows.len();
         let outcome = c.save(Op::Import(Arc::new(ImportJob::new(parsed.rows))));
         let after = c.conn().query_row(

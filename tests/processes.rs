@@ -7,14 +7,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use shelfmark::cli::LoadSummary;
 use shelfmark::model::Outcome;
 use shelfmark::tasks::{ChangeFeed, Event};
 
-use crate::util::{self, Client, EXE, assert_healthy, place_op};
+use crate::util::{self, BENCH, Client, LoadSummary, assert_healthy, place_op};
 
 fn load(path: &Path, mode: &str, threads: usize, pairs: usize, seed: u64, ack: &Path) -> Child {
-    Command::new(EXE)
+    Command::new(BENCH)
         .arg("--db")
         .arg(path)
         .args(["load", "--mode", mode])
@@ -146,7 +145,7 @@ fn hold_lock(
     seconds: f64,
     touch: bool,
 ) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut cmd = Command::new(EXE);
+    let mut cmd = Command::new(BENCH);
     cmd.arg("--db")
         .arg(path)
         .args(["hold-write-lock", "--seconds", &seconds.to_string()]);
@@ -221,7 +220,10 @@ fn change_feed_sees_another_process_within_250_ms() {
     let _watcher = feed
         .watch(&client.library, Duration::from_millis(100))
         .unwrap();
-    let changes = feed.subscribe();
+    let (tx, changes) = std::sync::mpsc::channel();
+    let _subscription = feed.subscribe(std::sync::Arc::new(move || {
+        let _ = tx.send(());
+    }));
     let mut worst = Duration::ZERO;
     for _ in 0..5 {
         while changes.try_recv().is_ok() {}

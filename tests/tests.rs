@@ -1,7 +1,9 @@
 //! Integration tests: one binary, one module per area, shared helpers in `util`.
 
 // A failed unwrap in a test is a failed test, with its location.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests start helper threads (lock holders, racing savers) directly.
+#![allow(clippy::disallowed_methods)]
 
 mod catalog;
 mod engine;

@@ -274,9 +274,7 @@ fn stale_edit_says_what_changed_and_keep_mine_saves() {
         )
         .is_none()
     });
-    let stored = shelfmark::db::read::placement(&other.conn(), id)
-        .unwrap()
-        .unwrap();
+    let stored = other.reads().placement(id).unwrap().unwrap();
     assert_eq!(
         (stored.shelf_mark.as_str(), stored.meta.version),
         ("QA76 .M1", 3)

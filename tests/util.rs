@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use shelfmark::db::{Library, OpenOptions};
+use shelfmark::db::{Library, OpenOptions, Reads};
 use shelfmark::model::{
     BookDraft, BookId, CollectionDraft, CollectionId, CopyDraft, CopyId, Draft, Op, Outcome,
     PlacementDraft, PlacementId,
@@ -16,6 +16,22 @@ use shelfmark::tasks::{ChangeFeed, EditorId, Event, Mailbox, Reply, SaveTasks};
 
 /// The `shelfmark` binary cargo built for these tests.
 pub const EXE: &str = env!("CARGO_BIN_EXE_shelfmark");
+/// The developers' tools binary (load generator, lock holder, seeding, benchmarks).
+pub const BENCH: &str = env!("CARGO_BIN_EXE_shelfmark-bench");
+
+/// The one-line JSON summary `shelfmark-bench load` prints last (the fields tests read).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct LoadSummary {
+    pub requests: u64,
+    pub saved: u64,
+    pub conflicts: u64,
+    pub stale: u64,
+    pub deleted_elsewhere: u64,
+    pub gone: u64,
+    pub invalid: u64,
+    pub failed: u64,
+    pub waited: u64,
+}
 
 /// A temporary folder with a library path inside.
 pub struct Scratch {
@@ -66,8 +82,17 @@ impl Client {
         self.editor().save(op)
     }
 
-    pub fn conn(&self) -> shelfmark::db::PooledConnection {
-        self.library.connection().expect("connection")
+    /// A plain connection to the file, outside Shelfmark: what another program sees.
+    pub fn conn(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.library.path()).expect("connection");
+        conn.busy_timeout(Duration::from_secs(10))
+            .expect("busy timeout");
+        conn
+    }
+
+    /// Shelfmark's own reads, through the storage seam.
+    pub fn reads(&self) -> Box<dyn Reads> {
+        self.library.reads().expect("reads")
     }
 
     pub fn book(&self, title: &str) -> BookId {

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use super::{CliError, open};
 use crate::db::Durability;
 use crate::tasks::{ChangeFeed, SaveTasks};
 use crate::transfer::{self, Imported};
@@ -13,7 +14,7 @@ pub(super) fn import(
     durability: Durability,
     file: &Path,
     skip_invalid: bool,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     let read_started = Instant::now();
     let prepared = transfer::prepare_import(file)?;
     let read_seconds = read_started.elapsed().as_secs_f64();
@@ -21,14 +22,14 @@ pub(super) fn import(
         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
     }
     if !prepared.errors.is_empty() && !skip_invalid {
-        return Err(format!(
+        return Err(CliError::Refused(format!(
             "{} bad line(s) in {}; nothing was imported (fix them, or use --skip-invalid to import the good lines)",
             prepared.errors.len(),
             file.display()
-        ));
+        )));
     }
-    let library = super::open(path, durability, 3)?;
-    let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(|e| e.to_string())?;
+    let library = open(path, durability, 3)?;
+    let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(CliError::Start)?;
     let started = Instant::now();
     let rows = prepared.job.rows.len();
     let outcome = transfer::run_import(&tasks, &prepared.job, |done, total| {
@@ -53,7 +54,7 @@ pub(super) fn import(
             );
             Ok(ExitCode::SUCCESS)
         }
-        Imported::Refused(why) => Err(format!("nothing was imported: {why}")),
+        Imported::Refused(why) => Err(CliError::Refused(format!("nothing was imported: {why}"))),
     }
 }
 
@@ -62,14 +63,14 @@ pub(super) fn export(
     durability: Durability,
     collection: Option<&str>,
     file: &Path,
-) -> Result<ExitCode, String> {
-    let library = super::open(path, durability, 2)?;
-    let conn = library.connection().map_err(|e| e.to_string())?;
+) -> Result<ExitCode, CliError> {
+    let library = open(path, durability, 2)?;
+    let mut reads = library.reads()?;
     let collection = collection
-        .map(|name| transfer::collection_by_name(&conn, name))
+        .map(|name| transfer::collection_by_name(&mut *reads, name))
         .transpose()?;
     let started = Instant::now();
-    let n = transfer::export(&conn, collection, file)?;
+    let n = transfer::export(&mut *reads, collection, file)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "exported {n} rows to {} in {seconds:.2} s ({:.0} rows/s)",
@@ -79,8 +80,12 @@ pub(super) fn export(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn backup(path: &Path, durability: Durability, out: &Path) -> Result<ExitCode, String> {
-    let library = super::open(path, durability, 2)?;
+pub(super) fn backup(
+    path: &Path,
+    durability: Durability,
+    out: &Path,
+) -> Result<ExitCode, CliError> {
+    let library = open(path, durability, 2)?;
     let started = Instant::now();
     let report = transfer::backup(&library, out)?;
     println!(

@@ -1,22 +1,24 @@
-//! The command line: `shelfmark [--db PATH]` opens the window; the subcommands are headless
-//! tools for admins, tests and benchmarks. Errors are printed once, with their cause chain, and
-//! turn into a non-zero exit.
+//! The command line of the `shelfmark` binary: no subcommand opens the window; the subcommands
+//! are the librarian's and admin's headless tools (`check`, `import`, `export`, `backup`,
+//! `add`). The load generator and the benchmarks live in the `shelfmark-bench` binary.
+//!
+//! Errors are handled once, here: each subcommand returns a [`CliError`], printed with its
+//! cause chain, and turned into a non-zero exit.
 
-mod bench;
 mod catalog;
-mod load;
-mod scale;
-mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::db::{Durability, Library, OpenOptions, check};
-
-pub use bench::BenchArgs;
-pub use load::{LoadArgs, LoadSummary, Mode};
+use crate::db::{
+    DbError, Durability, Library, OpenError, OpenOptions, chain, check_damaged_file,
+    default_library_path,
+};
+use crate::model::{Op, Outcome, Problem, WAITING_TEXT};
+use crate::tasks::{ChangeFeed, EditorId, Event, Mailbox, SaveTasks, SubmitError};
+use crate::transfer::TransferError;
 
 /// Shelfmark: books, copies and collections, offline, in one library file.
 #[derive(Debug, Parser)]
@@ -29,8 +31,8 @@ pub struct Args {
 
     /// `full`: an acknowledged save survives power loss (fsync per commit). `normal`: survives a
     /// crash of the program; faster on slow disks.
-    #[arg(long, global = true, value_enum, default_value_t = Durability::Full)]
-    pub durability: Durability,
+    #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Full)]
+    pub durability: DurabilityArg,
 
     /// Open the window on the library for reading only (to look at a backup, say).
     #[arg(long)]
@@ -40,16 +42,27 @@ pub struct Args {
     pub command: Option<Command>,
 }
 
+/// `--durability` as the command line spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DurabilityArg {
+    Full,
+    Normal,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(d: DurabilityArg) -> Durability {
+        match d {
+            DurabilityArg::Full => Durability::Full,
+            DurabilityArg::Normal => Durability::Normal,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the file: SQLite integrity, foreign keys, and that no value that must be unique
     /// among live records is held twice. Exits non-zero on any problem.
     Check,
-    /// Generate save load through the same executor as the window (for tests and benchmarks).
-    Load(LoadArgs),
-    /// Measure save throughput and latency against raw SQLite baselines, on scratch files
-    /// beside the library (the library itself is not touched).
-    Bench(BenchArgs),
     /// Import a CSV file (columns by header: title, authors, isbn, publisher, year, barcode,
     /// collection, shelf_mark, note). All or nothing: every bad line is reported as
     /// `file:line: message` and nothing is imported, unless --skip-invalid.
@@ -69,10 +82,6 @@ pub enum Command {
     /// Copy the library to a new file with SQLite's online backup API (safe while others keep
     /// saving). The copy is checked before it is put in place. Restore: open the copy with --db.
     Backup { out: PathBuf },
-    /// Fill the library with a generated, realistic catalog (for benchmarks).
-    Seed(scale::SeedArgs),
-    /// Measure the catalog at scale: first data, search, scrolling, import, export, memory.
-    BenchCatalog(scale::BenchCatalogArgs),
     /// Place copies in a collection by barcode, as a scanner at the collection editor would.
     /// Prints what happened to each; exits non-zero if any was not placed.
     Add {
@@ -83,119 +92,103 @@ pub enum Command {
         #[arg(required = true)]
         barcodes: Vec<String>,
     },
-    /// Diagnostic: hold the library's write lock (as another program might), to see how
-    /// Shelfmark waits. Prints `locked <unix µs>` and `released <unix µs>`.
-    #[command(hide = true)]
-    HoldWriteLock {
-        /// How long to hold the lock.
-        #[arg(long, default_value_t = 3.0)]
-        seconds: f64,
-        /// Also change the file (a row written and removed again), so other processes see a
-        /// commit.
-        #[arg(long)]
-        touch: bool,
-    },
 }
 
-/// Where the library lives when `--db` is not given.
-pub fn default_library_path() -> PathBuf {
-    directories::ProjectDirs::from("org", "Shelfmark", "shelfmark").map_or_else(
-        || PathBuf::from("library.sqlite3"),
-        |dirs| dirs.data_dir().join("library.sqlite3"),
-    )
+/// Why a subcommand failed. Printed once, with its cause chain.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot create the library folder {}", folder.display())]
+    Folder {
+        folder: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Transfer(#[from] TransferError),
+    #[error(transparent)]
+    NotQueued(#[from] SubmitError),
+    #[error("cannot start the save executor")]
+    Start(#[source] std::io::Error),
+    #[error("the save executor stopped before answering")]
+    Stopped,
+    #[error("there is no collection named “{0}”")]
+    NoCollection(String),
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The library path from the arguments, creating the default folder if that is the one used.
-pub fn library_path(args: &Args) -> std::io::Result<PathBuf> {
-    if let Some(p) = &args.db {
-        return Ok(p.clone());
+pub fn library_path(db: Option<&Path>) -> Result<PathBuf, CliError> {
+    if let Some(p) = db {
+        return Ok(p.to_path_buf());
     }
     let path = default_library_path();
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).map_err(|source| CliError::Folder {
+            folder: folder.to_path_buf(),
+            source,
+        })?;
     }
     Ok(path)
 }
 
-/// Runs a headless subcommand.
+/// Runs a headless subcommand; errors are printed here, once.
 pub fn run(args: &Args, command: &Command) -> ExitCode {
-    let result = library_path(args)
-        .map_err(|e| format!("cannot create the library folder: {e}"))
-        .and_then(|path| match command {
-            Command::Check => run_check(&path, args.durability),
-            Command::Load(load) => load::run(&path, args.durability, load),
-            Command::Bench(bench) => bench::run(&path, args.durability, bench),
-            Command::HoldWriteLock { seconds, touch } => hold_write_lock(&path, *seconds, *touch),
-            Command::Import { file, skip_invalid } => {
-                catalog::import(&path, args.durability, file, *skip_invalid)
-            }
-            Command::Export { collection, file } => {
-                catalog::export(&path, args.durability, collection.as_deref(), file)
-            }
-            Command::Backup { out } => catalog::backup(&path, args.durability, out),
-            Command::Seed(seed) => scale::seed(&path, args.durability, seed),
-            Command::BenchCatalog(bench) => scale::bench_catalog(&path, args.durability, bench),
-            Command::Add {
-                collection,
-                barcodes,
-            } => add(&path, args.durability, collection, barcodes),
-        });
+    let durability = args.durability.into();
+    let result = library_path(args.db.as_deref()).and_then(|path| match command {
+        Command::Check => run_check(&path, durability),
+        Command::Import { file, skip_invalid } => {
+            catalog::import(&path, durability, file, *skip_invalid)
+        }
+        Command::Export { collection, file } => {
+            catalog::export(&path, durability, collection.as_deref(), file)
+        }
+        Command::Backup { out } => catalog::backup(&path, durability, out),
+        Command::Add {
+            collection,
+            barcodes,
+        } => add(&path, durability, collection, barcodes),
+    });
     match result {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("shelfmark: {message}");
+        Err(e) => {
+            eprintln!("shelfmark: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-/// Opens a library for a subcommand, turning the error into its message.
-pub(crate) fn open(
-    path: &std::path::Path,
-    durability: Durability,
-    pool_size: u32,
-) -> Result<Library, String> {
-    Library::open(
+/// Opens a library for a subcommand.
+fn open(path: &Path, durability: Durability, pool_size: u32) -> Result<Library, CliError> {
+    Ok(Library::open(
         path,
         &OpenOptions {
             durability,
             pool_size,
             read_only: false,
         },
-    )
-    .map_err(|e| crate::db::chain(&e))
+    )?)
 }
 
-fn run_check(path: &std::path::Path, durability: Durability) -> Result<ExitCode, String> {
-    let library = match Library::open(
-        path,
-        &OpenOptions {
-            durability,
-            pool_size: 2,
-            read_only: false,
-        },
-    ) {
+fn run_check(path: &Path, durability: Durability) -> Result<ExitCode, CliError> {
+    let library = match open(path, durability, 2) {
         Ok(library) => library,
-        Err(crate::db::OpenError::Damaged { detail, .. }) => {
+        Err(CliError::Open(OpenError::Damaged { detail, .. })) => {
             // Say what SQLite itself finds, if it can read the file at all; change nothing.
             println!("{}: damaged: {detail}", path.display());
-            // Immutable: no locks, no -wal or -shm made beside a damaged file.
-            let flags =
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-            match rusqlite::Connection::open_with_flags(crate::db::immutable_uri(path), flags)
-                .and_then(|conn| check(&conn))
-            {
+            match check_damaged_file(path) {
                 Ok(report) => println!("{report}"),
-                Err(e) => println!("SQLite cannot read it: {e}"),
+                Err(e) => println!("SQLite cannot read it: {}", chain(&e)),
             }
             return Ok(ExitCode::FAILURE);
         }
-        Err(e) => return Err(crate::db::chain(&e)),
+        Err(e) => return Err(e),
     };
-    let conn = library
-        .connection()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let report = check(&conn).map_err(|e| format!("check of {} failed: {e}", path.display()))?;
+    let report = library.reads()?.check()?;
     println!("{}: {report}", path.display());
     Ok(if report.is_ok() {
         ExitCode::SUCCESS
@@ -204,80 +197,31 @@ fn run_check(path: &std::path::Path, durability: Durability) -> Result<ExitCode,
     })
 }
 
-fn unix_micros() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or_default()
-}
-
-/// Holds `BEGIN IMMEDIATE` on the library for `seconds`, as another program might.
-fn hold_write_lock(path: &std::path::Path, seconds: f64, touch: bool) -> Result<ExitCode, String> {
-    use std::io::Write as _;
-    drop(open(path, Durability::Full, 2)?); // refuse what Shelfmark would refuse
-    let err = |e: rusqlite::Error| format!("{}: {e}", path.display());
-    let conn = rusqlite::Connection::open(path).map_err(err)?;
-    conn.busy_timeout(crate::db::BUSY_TIMEOUT).map_err(err)?;
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-    if touch {
-        conn.execute_batch(
-            "INSERT INTO collections (name, name_key, created_at, updated_at)
-                 VALUES ('lock probe', ' lock probe', '', '');
-             DELETE FROM collections WHERE name_key = ' lock probe';",
-        )
-        .map_err(err)?;
-    }
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "locked {}", unix_micros());
-    let _ = out.flush();
-    std::thread::sleep(std::time::Duration::from_secs_f64(seconds.max(0.0)));
-    conn.execute_batch("COMMIT").map_err(err)?;
-    let _ = writeln!(out, "released {}", unix_micros());
-    let _ = out.flush();
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `shelfmark add`: places copies by barcode through the save executor.
 fn add(
-    path: &std::path::Path,
+    path: &Path,
     durability: Durability,
     collection: &str,
     barcodes: &[String],
-) -> Result<ExitCode, String> {
-    use crate::model::{Op, Outcome};
-    use crate::tasks::{ChangeFeed, EditorId, Event, Mailbox, SaveTasks};
-
+) -> Result<ExitCode, CliError> {
     let library = open(path, durability, 3)?;
-    let target = {
-        let conn = library.connection().map_err(|e| e.to_string())?;
-        crate::db::read::live_collection_by_name(&conn, collection)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("there is no collection named “{collection}”"))?
-    };
-    let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(|e| e.to_string())?;
+    let target = library
+        .reads()?
+        .live_collection_by_name(collection)?
+        .ok_or_else(|| CliError::NoCollection(collection.to_owned()))?;
+    let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(CliError::Start)?;
     let (mailbox, replies) = Mailbox::new();
     let mut all_placed = true;
     let tz = jiff::tz::TimeZone::system();
     for barcode in barcodes {
-        tasks
-            .submit(
-                EditorId(0),
-                Op::PlaceBarcode {
-                    collection: target.id,
-                    barcode: barcode.clone(),
-                },
-                &mailbox,
-            )
-            .map_err(|e| e.to_string())?;
+        let op = Op::PlaceBarcode {
+            collection: target.id,
+            barcode: barcode.clone(),
+        };
+        tasks.submit(EditorId(0), op, &mailbox)?;
         let outcome = loop {
-            match replies
-                .recv()
-                .map_err(|_| "the save executor stopped".to_owned())?
-                .event
-            {
-                Event::Waiting { .. } => {
-                    eprintln!("{barcode}: {}", crate::ui::widgets::WAITING_TEXT);
-                }
+            match replies.recv().map_err(|_| CliError::Stopped)?.event {
+                Event::Waiting { .. } => eprintln!("{barcode}: {WAITING_TEXT}"),
                 Event::Done(o) => break o,
             }
         };
@@ -285,8 +229,7 @@ fn add(
             Outcome::Saved { .. } => println!("{barcode}: added to {}", target.name),
             other => {
                 all_placed = false;
-                let text = crate::ui::widgets::Problem::describe(other, &tz);
-                println!("{barcode}: not added: {text}");
+                println!("{barcode}: not added: {}", Problem::describe(other, &tz));
             }
         }
     }

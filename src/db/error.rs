@@ -1,10 +1,39 @@
-//! Errors of the data layer, and the single mapping from SQLite's codes to what a user is told.
+//! Errors of the data layer, and the single mapping from a storage fault to what a user is
+//! told ([`Failure`]: the class of fault, for the right advice, and the cause chain in words).
+//! Reads and saves go through the same mapping, so a full disk or a read-only file is named the
+//! same way wherever it shows up.
 
 use std::path::PathBuf;
 
 use rusqlite::ErrorCode;
 
 use crate::model::{Failure, FailureKind};
+
+/// A fault of the storage: the library could not be read or written. (A save that is refused
+/// for a reason a user can act on is an [`Outcome`](crate::model::Outcome), not an error.)
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no connection to the library could be made")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot read or write {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The library holds something this build cannot make sense of.
+    #[error("the library holds an unexpected value: {0}")]
+    Data(String),
+}
+
+impl DbError {
+    /// What the user is told: the advice for this class of fault and the cause chain.
+    pub fn failure(&self) -> Failure {
+        failure_of(self)
+    }
+}
 
 /// Why a library file could not be opened. The file is left as it was.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +122,11 @@ pub fn failure_of(e: &(dyn std::error::Error + 'static)) -> Failure {
                 Some(ErrorCode::SystemIoFailure | ErrorCode::CannotOpen) => FailureKind::Io,
                 _ => kind,
             };
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::StorageFull
+        {
+            kind = FailureKind::DiskFull;
         }
         cur = err.source();
     }

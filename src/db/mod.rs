@@ -1,45 +1,32 @@
-//! The library file: opening it safely, the connection pool with per-connection pragmas, the
-//! schema and its migrations, reads (taking `&Connection`) and writes (taking [`WriteTx`]), and
-//! the one place where SQLite errors become typed outcomes.
+//! Storage, behind one seam. Above this module nothing names a database type: the tasks read
+//! through [`Reads`], save through [`BatchWriter`], hear of other processes' commits through
+//! [`ChangeSource`], and load in bulk through [`Bulk`]; every answer is a plain value from
+//! [`crate::model`] or a [`DbError`], mapped once to the words a user sees.
 //!
-//! Opening never changes a file it refuses: the header, the application id and the schema
-//! version are read before anything is written.
+//! The backend today is one SQLite file ([`sqlite`]). Each backend is the arbiter of
+//! uniqueness among live rows (partial unique indexes `... WHERE deleted_at IS NULL`) and of
+//! versions; the application's own checks only give early feedback.
+//!
+//! Architecture invariant: only `tasks/` (and the headless tools) call into this seam, and
+//! nothing above it names `rusqlite` (checked by `tests/layers.rs`).
 
-mod bulk;
-mod check;
-mod conflict;
 mod error;
-mod import;
-mod migrations;
-pub mod read;
-pub mod search;
-pub mod views;
-mod write;
+mod sqlite;
 
-use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags};
+pub use error::{DbError, OpenError, chain, failure_of};
+pub use sqlite::{APPLICATION_ID, CheckReport, LATEST_VERSION};
 
-pub(crate) use bulk::SearchPause;
-pub use check::{CheckReport, check};
-pub use error::{OpenError, chain, failure_of, is_busy};
-pub use migrations::{APPLICATION_ID, LATEST_VERSION};
-pub use write::{WriteTx, apply};
-pub(crate) use write::{insert_book, insert_collection, insert_copy, insert_placement};
-
-/// A pool of connections to one library file.
-pub type Pool = r2d2::Pool<SqliteConnectionManager>;
-/// A connection borrowed from the [`Pool`].
-pub type PooledConnection = r2d2::PooledConnection<SqliteConnectionManager>;
+use crate::model::{
+    Book, BookId, BookRow, Collection, CollectionId, CollectionSummary, Copy, CopyId, CopyRow,
+    Counts, ExportRow, Op, Outcome, PageQuery, Placement, PlacementId, PlacementRow, Record,
+    RecordRef, Stamp, TrashRow, ValidBook, ValidCollection, ValidCopy, ValidPlacement,
+};
 
 /// How hard a commit works to survive a power cut.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
     /// `synchronous=FULL`: every acknowledged save is on disk (fsync per commit).
@@ -51,13 +38,6 @@ pub enum Durability {
 }
 
 impl Durability {
-    fn pragma(self) -> &'static str {
-        match self {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Durability::Full => "full",
@@ -66,16 +46,13 @@ impl Durability {
     }
 }
 
-/// How long a statement other than our own write-lock acquisition waits for a lock.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Options for [`Library::open`].
 #[derive(Clone, Debug)]
 pub struct OpenOptions {
     pub durability: Durability,
     /// Connections in the pool (the writer, the change feed and readers share them).
     pub pool_size: u32,
-    /// Open for reading only, even if the file could be written (to look at a backup, say).
+    /// Open for reading only, even if the library could be written (to look at a backup, say).
     pub read_only: bool,
 }
 
@@ -89,388 +66,279 @@ impl Default for OpenOptions {
     }
 }
 
-/// An open library file.
+/// Where the library lives when none is named: `library.sqlite3` in the platform data
+/// directory (on Linux `~/.local/share/shelfmark/`).
+pub fn default_library_path() -> PathBuf {
+    directories::ProjectDirs::from("org", "Shelfmark", "shelfmark").map_or_else(
+        || PathBuf::from("library.sqlite3"),
+        |dirs| dirs.data_dir().join("library.sqlite3"),
+    )
+}
+
+/// What SQLite's own checks find in a library file that cannot be opened (a damaged one);
+/// reads it as it is, changing nothing.
+pub fn check_damaged_file(path: &Path) -> Result<CheckReport, DbError> {
+    sqlite::check_as_is(path)
+}
+
+/// An open library. Cheap to clone; clones share the backend's connections.
 #[derive(Clone, Debug)]
 pub struct Library {
-    path: PathBuf,
-    pool: Pool,
-    durability: Durability,
-    /// Why the library cannot be written, if it cannot.
-    read_only: Option<String>,
-    /// The largest size the writer may grow the file to, in pages (0: no limit).
-    max_pages: Arc<AtomicU64>,
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    File(sqlite::FileLibrary),
 }
 
 impl Library {
-    /// Opens (creating if missing) the library at `path` and brings its schema up to date. A
-    /// file that cannot be written (read-only file, folder or disk) opens read-only, if its
-    /// schema is current.
+    /// Opens (creating if missing) the library file at `path` and brings its schema up to
+    /// date. A file that cannot be written opens read-only, if its schema is current. A file
+    /// that is refused is left exactly as it was.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Library, OpenError> {
-        let path = refuse_unusable_path(path)?;
-        let read_only = if options.read_only {
-            Some("it was opened read-only".to_owned())
-        } else {
-            why_not_writable(&path)
-        };
-        if let Some(why) = &read_only
-            && !path.exists()
-        {
-            let reason = if options.read_only {
-                "there is no library here (opened read-only, so none is made)".to_owned()
-            } else {
-                format!("a new library cannot be made here: {why}")
-            };
-            return Err(OpenError::Io {
-                path: path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, reason),
-            });
-        }
-        let flags = if read_only.is_some() {
-            read_only_flags()
-        } else {
-            open_flags()
-        };
-        // Where even SQLite's shared-memory file cannot be made (a read-only folder), a
-        // read-only library is opened as immutable: nobody can be writing it anyway.
-        let target = match &read_only {
-            Some(_) if !readable_as_is(&path) => immutable_uri(&path),
-            _ => path.display().to_string(),
-        };
-        // Refusals are decided on a read-only connection, so that closing it cannot write (a
-        // checkpoint) into a file we refuse.
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
-            let probe_target = if read_only.is_some() {
-                target.clone()
-            } else {
-                path.display().to_string()
-            };
-            let probe = Connection::open_with_flags(&probe_target, read_only_flags())
-                .map_err(|e| OpenError::from_sqlite(&path, e))?;
-            probe
-                .busy_timeout(BUSY_TIMEOUT)
-                .map_err(|e| OpenError::from_sqlite(&path, e))?;
-            migrations::refuse_foreign_or_newer(&probe, &path)?;
-        }
-        {
-            let mut conn = Connection::open_with_flags(&target, flags)
-                .map_err(|e| OpenError::from_sqlite(&path, e))?;
-            conn.busy_timeout(BUSY_TIMEOUT)
-                .map_err(|e| OpenError::from_sqlite(&path, e))?;
-            migrations::refuse_foreign_or_newer(&conn, &path)?;
-            if let Some(why) = &read_only {
-                migrations::refuse_outdated(&conn, &path, why)?;
-            } else {
-                enable_wal(&conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
-                migrations::migrate(&mut conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
-            }
-        }
-        let durability = options.durability;
-        let manager = SqliteConnectionManager::file(&target)
-            .with_flags(flags)
-            .with_init(move |c| configure(c, durability));
-        let pool = r2d2::Pool::builder()
-            .max_size(options.pool_size.max(2))
-            .min_idle(Some(1))
-            .test_on_check_out(false)
-            .connection_timeout(Duration::from_mins(1))
-            .build(manager)
-            .map_err(|e| OpenError::Pool {
-                path: path.clone(),
-                source: e,
-            })?;
         Ok(Library {
-            path,
-            pool,
-            durability,
-            read_only,
-            max_pages: Arc::new(AtomicU64::new(0)),
+            backend: Backend::File(sqlite::FileLibrary::open(path, options)?),
         })
     }
 
+    /// The library file.
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.backend {
+            Backend::File(f) => f.path(),
+        }
     }
 
-    pub fn pool(&self) -> &Pool {
-        &self.pool
+    /// How the library is named to people (a file name, later a server).
+    pub fn display_name(&self) -> String {
+        let path = self.path();
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     }
 
     pub fn durability(&self) -> Durability {
-        self.durability
+        match &self.backend {
+            Backend::File(f) => f.durability(),
+        }
     }
 
     /// Why nothing can be saved, if the library is read-only ("the file is read-only").
     pub fn read_only(&self) -> Option<&str> {
-        self.read_only.as_deref()
+        match &self.backend {
+            Backend::File(f) => f.read_only(),
+        }
     }
 
-    /// Caps how large the writer may grow the file (`None`: as large as the disk allows).
-    /// Saves that would need more space fail as "the disk is full", exactly as on a full disk;
-    /// used to rehearse that fault, and by admins who want a ceiling.
+    /// Caps how large saves may grow the library (`None`: as large as the disk allows). Saves
+    /// that would need more room fail as "the disk is full", exactly as on a full disk.
     pub fn limit_size(&self, bytes: Option<u64>) {
-        let pages = bytes.map_or(0, |b| (b / 4096).max(1));
-        self.max_pages.store(pages, Ordering::Release);
-    }
-
-    /// The current cap, in pages (0: none).
-    pub(crate) fn max_pages(&self) -> u64 {
-        self.max_pages.load(Ordering::Acquire)
-    }
-
-    /// Borrows a pooled connection. Never call this on the UI thread.
-    pub fn connection(&self) -> Result<PooledConnection, r2d2::Error> {
-        self.pool.get()
-    }
-}
-
-/// Whether a read-only connection can read the file the ordinary way (with SQLite's locks).
-fn readable_as_is(path: &Path) -> bool {
-    Connection::open_with_flags(path, read_only_flags())
-        .and_then(|c| {
-            c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .is_ok()
-}
-
-/// `file:` URI of `path` with `immutable=1`, percent-encoding what a URI may not hold.
-pub fn immutable_uri(path: &Path) -> String {
-    let mut uri = String::from("file:");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
-            uri.push(char::from(b));
-        } else {
-            let _ = write!(uri, "%{b:02X}");
+        match &self.backend {
+            Backend::File(f) => f.limit_size(bytes),
         }
     }
-    uri.push_str("?immutable=1");
-    uri
+
+    /// A reading session on a pooled connection. Never call this on the UI thread.
+    pub fn reads(&self) -> Result<Box<dyn Reads>, DbError> {
+        match &self.backend {
+            Backend::File(f) => Ok(Box::new(f.reads()?)),
+        }
+    }
+
+    /// The writer's side of the seam (one per save executor).
+    pub fn batch_writer(&self) -> Box<dyn BatchWriter> {
+        match &self.backend {
+            Backend::File(f) => Box::new(f.batch_writer()),
+        }
+    }
+
+    /// What tells the change feed that another process committed.
+    pub fn change_source(&self, interval: Duration) -> Box<dyn ChangeSource> {
+        match &self.backend {
+            Backend::File(f) => Box::new(f.change_source(interval)),
+        }
+    }
+
+    /// One transaction for loading many rows at once (the seed generator), with the search
+    /// index brought up to date once at the end. Nothing is visible until `finish`.
+    pub fn bulk(&self) -> Result<Box<dyn Bulk>, DbError> {
+        match &self.backend {
+            Backend::File(f) => Ok(Box::new(f.bulk()?)),
+        }
+    }
+
+    /// Copies the library to a new library file at `out`, safely while others keep saving, and
+    /// checks the copy before it is put in place. Never overwrites a file.
+    pub fn backup(&self, out: &Path) -> Result<CheckReport, BackupError> {
+        match &self.backend {
+            Backend::File(f) => f.backup(out),
+        }
+    }
 }
 
-fn read_only_flags() -> OpenFlags {
-    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+/// Why a backup did not happen. Nothing is left under the chosen name.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} already exists; choose a new name (a backup never overwrites a file)")]
+    Exists(PathBuf),
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the library stayed locked by another program")]
+    Locked,
+    #[error("the copy failed")]
+    Copy(#[source] DbError),
+    #[error("the backup copy failed its check:\n{0}")]
+    Check(CheckReport),
 }
 
-/// Why the library at `path` cannot be written, if it cannot: the file, or its folder (where
-/// SQLite keeps its -wal and -shm files), refuses writes. Checked by trying, not by mode bits
-/// (root ignores those; an immutable file or a read-only disk does not).
-fn why_not_writable(path: &Path) -> Option<String> {
-    use std::io::ErrorKind;
-    let describe = |e: &std::io::Error, what: &str| -> Option<String> {
-        match e.kind() {
-            ErrorKind::PermissionDenied => Some(format!("the {what} is read-only")),
-            ErrorKind::ReadOnlyFilesystem => Some("the disk is read-only".to_owned()),
+/// Reads, each its own short read transaction: what the windows, the command line and the
+/// exporter ask of a library.
+pub trait Reads: Send {
+    /// Any record by reference, live or in the Trash.
+    fn record(&mut self, target: RecordRef) -> Result<Option<Record>, DbError>;
+    /// The live copy with this (normalised) barcode.
+    fn live_copy_by_barcode(&mut self, barcode: &str) -> Result<Option<Copy>, DbError>;
+    /// The live collection with this name, compared case-insensitively.
+    fn live_collection_by_name(&mut self, name: &str) -> Result<Option<Collection>, DbError>;
+    /// The live book with this normalised ISBN-13.
+    fn live_book_by_isbn(&mut self, isbn: &str) -> Result<Option<Book>, DbError>;
+    /// The live placement of `copy` in `collection`, if there is one.
+    fn live_placement(
+        &mut self,
+        copy: CopyId,
+        collection: CollectionId,
+    ) -> Result<Option<Placement>, DbError>;
+    /// Live collections by name, with how many copies each holds.
+    fn collections(&mut self) -> Result<Vec<CollectionSummary>, DbError>;
+    /// How many live placements of `collection` match `filter` (empty: all).
+    fn placement_count(&mut self, collection: CollectionId, filter: &str)
+    -> Result<usize, DbError>;
+    /// A page of a collection's live placements, in the asked order.
+    fn placement_page(&mut self, query: &PageQuery) -> Result<Vec<PlacementRow>, DbError>;
+    /// Live books whose title, authors, ISBN, publisher or a copy's barcode contain `text`
+    /// (empty: all), by title; at most `limit` (for picking a book by name).
+    fn books_containing(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError>;
+    /// Search as you type: books matching every word of `text`, or with a copy whose barcode or
+    /// a placement whose shelf mark starts with it; by title, at most `limit`.
+    fn search_books(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError>;
+    /// Live collections whose name holds every word of `text`.
+    fn search_collections(
+        &mut self,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<CollectionSummary>, DbError>;
+    /// The live copies of `book`, by barcode, with where each is placed.
+    fn copies_of(&mut self, book: BookId) -> Result<Vec<CopyRow>, DbError>;
+    /// The Trash, newest first, at most `limit` items.
+    fn trash(&mut self, limit: usize) -> Result<Vec<TrashRow>, DbError>;
+    /// Whether the library holds anything at all (live or in the Trash).
+    fn is_empty(&mut self) -> Result<bool, DbError>;
+    /// Rows per table (live and in the Trash).
+    fn counts(&mut self) -> Result<Counts, DbError>;
+    /// Streams live books, copies and placements (of one collection, if given) to `row`, in
+    /// a stable order; returns how many rows were given. An error from `row` stops the stream
+    /// and is returned as is.
+    fn export(
+        &mut self,
+        collection: Option<CollectionId>,
+        row: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
+    ) -> Result<usize, ExportError>;
+    /// Integrity, foreign keys, live uniqueness and the search index. Reads only.
+    fn check(&mut self) -> Result<CheckReport, DbError>;
+
+    fn book(&mut self, id: BookId) -> Result<Option<Book>, DbError> {
+        Ok(match self.record(id.into())? {
+            Some(Record::Book(b)) => Some(b),
             _ => None,
-        }
-    };
-    if path.exists()
-        && let Err(e) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-        && let Some(why) = describe(&e, "file")
-    {
-        return Some(why);
+        })
     }
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    match tempfile::tempfile_in(folder) {
-        Ok(_) => None,
-        Err(e) => describe(&e, "folder"),
+    fn copy(&mut self, id: CopyId) -> Result<Option<Copy>, DbError> {
+        Ok(match self.record(id.into())? {
+            Some(Record::Copy(c)) => Some(c),
+            _ => None,
+        })
+    }
+    fn collection(&mut self, id: CollectionId) -> Result<Option<Collection>, DbError> {
+        Ok(match self.record(id.into())? {
+            Some(Record::Collection(c)) => Some(c),
+            _ => None,
+        })
+    }
+    fn placement(&mut self, id: PlacementId) -> Result<Option<Placement>, DbError> {
+        Ok(match self.record(id.into())? {
+            Some(Record::Placement(p)) => Some(p),
+            _ => None,
+        })
     }
 }
 
-fn open_flags() -> OpenFlags {
-    OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Read(#[from] DbError),
+    #[error(transparent)]
+    Write(#[from] std::io::Error),
 }
 
-/// Per-connection settings, applied to every pooled connection when it is made.
-fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON;
-         PRAGMA synchronous = {};
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -8000;",
-        durability.pragma()
-    ))?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(())
+/// How a save inside a batch went wrong in a way that is not an outcome.
+#[derive(Debug)]
+pub enum SaveFault {
+    /// The whole transaction is gone (disk full, I/O error): this save fails with `Failure`;
+    /// the other saves of the batch are tried again without it.
+    Aborted(crate::model::Failure),
+    /// The lock was lost in a way that needs a fresh start: try the whole batch again.
+    Retry,
 }
 
-/// WAL lets readers (every window) go on while one writer commits. Set once; it is persistent.
-fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        let deadline = Instant::now() + BUSY_TIMEOUT;
-        loop {
-            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
-                Ok(_) => break,
-                Err(e) if is_busy(&e) && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
+/// The writer's side of the seam: group commit, one savepoint per save.
+///
+/// Architecture invariant: a save is acknowledged only after [`commit`](Self::commit)
+/// returned `Ok`; every write transaction holds the library's write lock from its first
+/// statement (`BEGIN IMMEDIATE` on a file), so no transaction reads and then upgrades.
+pub trait BatchWriter: Send {
+    /// Waits until this writer holds the library's write lock inside an open transaction.
+    /// While it waits it calls `waiting` every few milliseconds (so new saves can join the
+    /// batch and editors can be told). Never gives up on a lock held by someone else.
+    fn begin(&mut self, waiting: &mut dyn FnMut()) -> Result<(), DbError>;
+    /// Applies one save in its own savepoint: kept if it wrote, rolled back otherwise. Stamped
+    /// with a moment later than every earlier save of this writer.
+    fn save(&mut self, op: &Op) -> Result<Outcome, SaveFault>;
+    /// Commits the open transaction.
+    fn commit(&mut self) -> Result<(), SaveFault>;
+    /// Rolls back the open transaction, if one is open.
+    fn rollback(&mut self);
 }
 
-enum HeaderProblem {
-    NotSqlite,
-    Damaged(String),
+/// Notices commits made by other processes.
+pub trait ChangeSource: Send {
+    /// Takes the baseline: changes committed from now on are noticed.
+    fn prime(&mut self);
+    /// Waits up to about `interval`; true if the library changed since the last call.
+    /// Failures heal themselves on the next call (a fresh connection is taken).
+    fn wait(&mut self) -> bool;
 }
 
-/// What the first 100 bytes and the size of a file say, without asking SQLite. An empty file is
-/// fine (a new library).
-fn header_problem(header: &[u8], size: u64, wal_has_frames: bool) -> Option<HeaderProblem> {
-    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
-    if header.is_empty() {
-        return None;
-    }
-    // Bytes 21..24 are 64, 32, 32 in every SQLite file: a file with them but a wrong magic
-    // string was an SQLite database whose header was overwritten.
-    let sqlite_shaped = header.len() >= 24 && header[21..24] == [64, 32, 32];
-    let starts_right = MAGIC.starts_with(&header[..header.len().min(16)]);
-    if header.len() < 100 && starts_right {
-        return Some(HeaderProblem::Damaged(
-            "the file is shorter than an SQLite header".to_owned(),
-        ));
-    }
-    if header.len() < 100 || !starts_right {
-        return Some(if sqlite_shaped {
-            HeaderProblem::Damaged(
-                "its header is overwritten (it was an SQLite database); restore it from a backup"
-                    .to_owned(),
-            )
-        } else {
-            HeaderProblem::NotSqlite
-        });
-    }
-    if wal_has_frames {
-        return None;
-    }
-    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
-        1 => 65_536,
-        n => u64::from(n),
-    };
-    if !(512..=65_536).contains(&page_size) || !page_size.is_power_of_two() {
-        return Some(HeaderProblem::Damaged(format!(
-            "its header names an impossible page size ({page_size})"
-        )));
-    }
-    let pages = u64::from(u32::from_be_bytes([
-        header[28], header[29], header[30], header[31],
-    ]));
-    let counter = &header[24..28];
-    let valid_for = &header[92..96];
-    if !size.is_multiple_of(page_size) {
-        return Some(HeaderProblem::Damaged(format!(
-            "the file is cut off in the middle of a page ({size} bytes, pages of {page_size})"
-        )));
-    }
-    if counter == valid_for && pages > 0 && size < pages * page_size {
-        return Some(HeaderProblem::Damaged(format!(
-            "the file is truncated: {size} bytes, but its header says {}",
-            pages * page_size
-        )));
-    }
-    None
-}
-
-/// Refuses a directory, a missing folder, or a file that is not SQLite, before SQLite sees it.
-fn refuse_unusable_path(path: &Path) -> Result<PathBuf, OpenError> {
-    let path = path.to_path_buf();
-    if path.is_dir() {
-        return Err(OpenError::IsDirectory(path));
-    }
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-        && !parent.is_dir()
-    {
-        return Err(OpenError::NoFolder {
-            path: path.clone(),
-            folder: parent.to_path_buf(),
-        });
-    }
-    if let Ok(mut file) = std::fs::File::open(&path) {
-        let mut header = [0u8; 100];
-        let mut read = 0;
-        while read < header.len() {
-            match file.read(&mut header[read..]) {
-                Ok(0) => break,
-                Ok(n) => read += n,
-                Err(e) => return Err(OpenError::Io { path, source: e }),
-            }
-        }
-        let size = file.metadata().map_or(0, |m| m.len());
-        // Pages still in a -wal file (after a crash mid-checkpoint, say) are SQLite's to
-        // recover; the file may legitimately be shorter than its header says until then.
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let wal_has_frames = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 32);
-        if let Some(problem) = header_problem(&header[..read], size, wal_has_frames) {
-            return Err(match problem {
-                HeaderProblem::NotSqlite => OpenError::NotALibrary {
-                    path,
-                    reason: "it is not an SQLite database".to_owned(),
-                },
-                HeaderProblem::Damaged(detail) => OpenError::Damaged { path, detail },
-            });
-        }
-    }
-    Ok(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{HeaderProblem, header_problem};
-
-    fn header(page_size: u16, pages: u32) -> Vec<u8> {
-        let mut h = vec![0u8; 100];
-        h[..16].copy_from_slice(b"SQLite format 3\0");
-        h[16..18].copy_from_slice(&page_size.to_be_bytes());
-        h[21..24].copy_from_slice(&[64, 32, 32]);
-        h[24..28].copy_from_slice(&7u32.to_be_bytes());
-        h[28..32].copy_from_slice(&pages.to_be_bytes());
-        h[92..96].copy_from_slice(&7u32.to_be_bytes());
-        h
-    }
-
-    fn check(h: &[u8], size: u64, wal: bool, expected: Option<&str>) {
-        let got = match header_problem(h, size, wal) {
-            None => None,
-            Some(HeaderProblem::NotSqlite) => Some("not sqlite".to_owned()),
-            Some(HeaderProblem::Damaged(d)) => Some(d),
-        };
-        match (got, expected) {
-            (None, None) => {}
-            (Some(g), Some(e)) => assert!(g.contains(e), "{g:?} should contain {e:?}"),
-            (g, e) => panic!("got {g:?}, expected {e:?}"),
-        }
-    }
-
-    #[test]
-    fn headers() {
-        let h = header(4096, 10);
-        check(&h, 40_960, false, None);
-        check(&h, 20_480, false, Some("truncated"));
-        // Pages still in the WAL: SQLite's to recover, not "damaged".
-        check(&h, 20_480, true, None);
-        check(&h, 20_000, false, Some("cut off in the middle of a page"));
-        check(&[], 0, false, None);
-        check(&h[..50], 50, false, Some("shorter than an SQLite header"));
-        check(b"SQLite", 6, false, Some("shorter than an SQLite header"));
-        let mut overwritten = h.clone();
-        overwritten[..16].copy_from_slice(&[0; 16]);
-        check(&overwritten, 40_960, false, Some("header is overwritten"));
-        check(b"Shopping list: milk, eggs, and a very long line of text to reach 100 bytes......................", 100, false, Some("not sqlite"));
-        check(&header(1000, 1), 1000, false, Some("impossible page size"));
-    }
+/// Loading many rows in one transaction (the seed generator). Each insert is stamped with the
+/// moment it is given; live uniqueness still holds (a duplicate is an error).
+pub trait Bulk {
+    fn insert_book(&mut self, book: &ValidBook, at: Stamp) -> Result<BookId, DbError>;
+    fn insert_copy(&mut self, copy: &ValidCopy, at: Stamp) -> Result<CopyId, DbError>;
+    fn insert_collection(
+        &mut self,
+        collection: &ValidCollection,
+        at: Stamp,
+    ) -> Result<CollectionId, DbError>;
+    fn insert_placement(
+        &mut self,
+        placement: &ValidPlacement,
+        at: Stamp,
+    ) -> Result<PlacementId, DbError>;
+    /// Brings the search index up to date and commits.
+    fn finish(self: Box<Self>) -> Result<(), DbError>;
 }

@@ -10,18 +10,25 @@
 mod conflict;
 mod import;
 pub mod isbn;
+mod rows;
 mod time;
 mod validate;
+mod words;
 
 use std::fmt;
 
 pub use conflict::{Conflict, Holder};
 pub use import::{ImportJob, ImportRow, ImportSummary};
+pub use rows::{
+    BookRow, CollectionSummary, CopyRow, Counts, ExportRow, PageQuery, PlacementRow, SortKey,
+    TrashRow,
+};
 pub use time::{Stamp, format_day, format_minute};
 pub use validate::{
     BARCODE_MAX, FieldError, LONG_TEXT_MAX, NAME_MAX, SHORT_TEXT_MAX, TITLE_MAX, ValidBook,
     ValidCollection, ValidCopy, ValidPlacement, name_key, normalize_barcode,
 };
+pub use words::{Problem, WAITING_TEXT, count, stale_message};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {

@@ -1,37 +1,32 @@
 //! The save executor: one named writer thread per process that drains a bounded queue of save
-//! requests and commits them in groups.
+//! requests and commits them in groups through the storage's [`BatchWriter`].
 //!
-//! Why one writer: SQLite's busy handler is a sleep-poll, not a queue, so pooled writers of one
-//! process contending through it starve each other. Inside a process, saves queue here in order.
-//! Between processes:
-//! - Shelfmark writers first take an exclusive `flock` on a sidecar file (`<library>-writer`):
-//!   the kernel queues the waiters and wakes one the moment the lock is released, so processes
-//!   take turns instead of sleeping through each other's idle moments. This is only for
-//!   fairness and speed; it is not the arbiter (other programs do not know it).
-//! - Then `BEGIN IMMEDIATE` takes SQLite's write lock, retried with short jittered back-off while
-//!   another program holds it: never given up, never dropped.
-//! - A notice thread tells every editor whose save has waited about a second that it is waiting
-//!   for the library file.
+//! Why one writer: a database's busy handler is a sleep-poll, not a queue, so pooled writers of
+//! one process contending through it starve each other. Inside a process, saves queue here in
+//! order; between processes, the backend takes turns (see `db::sqlite::batch`).
 //!
 //! Group commit: every request queued when the lock is taken joins one transaction, each inside
-//! its own SAVEPOINT, so one save's conflict rolls back only that save. Each is acknowledged only
-//! after COMMIT returned; then the change feed is told. After a commit that answered N saves the
-//! writer lingers (at most as long as that commit took, and never over a millisecond) for up to N
-//! new requests, since the senders it just answered usually come straight back.
+//! its own savepoint, so one save's conflict rolls back only that save. Each is acknowledged only
+//! after COMMIT returned; then the change feed is told, then the editors. After a commit that
+//! answered N saves the writer lingers (at most as long as that commit took, and never over a
+//! millisecond) for up to N new requests, since the senders it just answered usually come
+//! straight back. A notice thread tells every editor whose save has waited about a second for
+//! another program's lock that it is waiting.
+//!
+//! Architecture invariant: `try_submit` never blocks (the UI thread uses it); an outcome goes
+//! only to the mailbox of the editor that asked.
 
-use std::fs::File;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rusqlite::Connection;
 
 use super::feed::ChangeFeed;
-use crate::db::{self, BUSY_TIMEOUT, Library, Pool, WriteTx, failure_of, is_busy};
-use crate::model::{Failure, FailureKind, Op, Outcome, Stamp};
+use super::worker::{Stop, Waker, Worker};
+use crate::db::{BatchWriter, Library, SaveFault};
+use crate::model::{Failure, FailureKind, Op, Outcome, Problem};
 
 /// Identifies a save request; unique within a process.
 pub type RequestId = u64;
@@ -50,7 +45,7 @@ pub const WAITING_NOTICE_AFTER: Duration = Duration::from_secs(1);
 /// What the executor tells an editor about one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// Still not saved: another program holds the library file's write lock.
+    /// Still not saved: another program holds the library's write lock.
     Waiting { since: Instant },
     /// The final word.
     Done(Outcome),
@@ -64,12 +59,12 @@ pub struct Reply {
     pub event: Event,
 }
 
-/// Where replies go: a channel, and optionally a function that wakes the receiver (repaints its
-/// window). If the receiver is gone (the editor was closed) the reply is dropped.
+/// Where replies go: a channel, and optionally a waker that repaints the receiver's window. If
+/// the receiver is gone (the editor was closed) the reply is dropped.
 #[derive(Clone)]
 pub struct Mailbox {
     tx: mpsc::Sender<Reply>,
-    wake: Option<Arc<dyn Fn(EditorId) + Send + Sync>>,
+    wake: Option<Waker>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -86,25 +81,22 @@ impl Mailbox {
         (Mailbox { tx, wake: None }, rx)
     }
 
-    pub fn with_waker(
-        wake: impl Fn(EditorId) + Send + Sync + 'static,
-    ) -> (Mailbox, mpsc::Receiver<Reply>) {
+    pub fn with_waker(wake: Waker) -> (Mailbox, mpsc::Receiver<Reply>) {
         let (tx, rx) = mpsc::channel();
         (
             Mailbox {
                 tx,
-                wake: Some(Arc::new(wake)),
+                wake: Some(wake),
             },
             rx,
         )
     }
 
     fn deliver(&self, reply: Reply) {
-        let editor = reply.editor;
         if self.tx.send(reply).is_ok()
             && let Some(w) = &self.wake
         {
-            w(editor);
+            w();
         }
     }
 }
@@ -118,6 +110,12 @@ pub enum SubmitError {
     Stopped,
     #[error("the library is read-only ({0}); nothing can be saved")]
     ReadOnly(String),
+}
+
+impl From<&SubmitError> for Problem {
+    fn from(e: &SubmitError) -> Problem {
+        Problem::NotQueued(format!("Not saved: {e}."))
+    }
 }
 
 struct Job {
@@ -169,6 +167,11 @@ impl Status {
             });
         }
     }
+
+    fn unblock(&mut self) {
+        self.blocked = None;
+        self.waiting_since = None;
+    }
 }
 
 /// The handle to the writer thread. Dropping it lets queued saves finish, then joins the thread.
@@ -179,9 +182,8 @@ pub struct SaveTasks {
     next_request: AtomicU64,
     status: Arc<Mutex<Status>>,
     pending: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
-    notice_stop: Option<mpsc::Sender<()>>,
-    notice_thread: Option<JoinHandle<()>>,
+    writer: Option<Worker>,
+    notices: Option<Worker>,
 }
 
 impl std::fmt::Debug for SaveTasks {
@@ -199,38 +201,27 @@ impl SaveTasks {
         let status = Arc::new(Mutex::new(Status::default()));
         let pending = Arc::new(AtomicU64::new(0));
         let mut writer = Writer {
-            library: library.clone(),
-            pool: library.pool().clone(),
+            batches: library.batch_writer(),
             rx,
             feed,
             status: Arc::clone(&status),
             pending: Arc::clone(&pending),
-            last_stamp: Stamp(jiff::Timestamp::UNIX_EPOCH),
-            gate: if library.read_only().is_some() {
-                None
-            } else {
-                open_gate(library.path()).map(Arc::new)
-            },
             expect: 1,
             linger: Duration::ZERO,
         };
-        let thread = std::thread::Builder::new()
-            .name("shelfmark-writer".into())
-            .spawn(move || writer.run())?;
-        let (notice_stop, stop_rx) = mpsc::channel();
+        let writer = Worker::spawn("shelfmark-writer", move |_| writer.run())?;
         let notice_status = Arc::clone(&status);
-        let notice_thread = std::thread::Builder::new()
-            .name("shelfmark-notice".into())
-            .spawn(move || notice_loop(&notice_status, &stop_rx))?;
+        let notices = Worker::spawn("shelfmark-notice", move |stop| {
+            notice_loop(&notice_status, &stop);
+        })?;
         Ok(SaveTasks {
             queue: Some(tx),
             read_only: library.read_only().map(str::to_owned),
             next_request: AtomicU64::new(1),
             status,
             pending,
-            thread: Some(thread),
-            notice_stop: Some(notice_stop),
-            notice_thread: Some(notice_thread),
+            writer: Some(writer),
+            notices: Some(notices),
         })
     }
 
@@ -303,33 +294,16 @@ impl SaveTasks {
 
 impl Drop for SaveTasks {
     fn drop(&mut self) {
+        // Closing the queue lets the writer finish what is queued, then return.
         drop(self.queue.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        drop(self.notice_stop.take());
-        if let Some(t) = self.notice_thread.take() {
-            let _ = t.join();
-        }
+        drop(self.writer.take());
+        drop(self.notices.take());
     }
 }
 
-/// The sidecar file whose `flock` queues Shelfmark writers of one library fairly. `None` where it
-/// cannot be made (a read-only folder): SQLite's own lock still serialises writers.
-fn open_gate(library: &std::path::Path) -> Option<File> {
-    let mut name = library.as_os_str().to_owned();
-    name.push("-writer");
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(name)
-        .ok()
-}
-
 /// Tells editors whose save has waited [`WAITING_NOTICE_AFTER`] for a lock that it is waiting.
-fn notice_loop(status: &Mutex<Status>, stop: &mpsc::Receiver<()>) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(NOTICE_TICK) {
+fn notice_loop(status: &Mutex<Status>, stop: &Stop) {
+    while !stop.sleep(NOTICE_TICK) {
         let mut due = Vec::new();
         {
             let mut status = status.lock();
@@ -361,40 +335,49 @@ fn notice_loop(status: &Mutex<Status>, stop: &mpsc::Receiver<()>) {
 /// How often the notice thread looks at waiting saves.
 const NOTICE_TICK: Duration = Duration::from_millis(100);
 
+/// The longest the writer lingers for a fuller group.
+const MAX_LINGER: Duration = Duration::from_millis(1);
+
+/// How many times a batch is started again after losing its lock before its saves fail.
+const MAX_RETRIES: u32 = 100;
+
 struct Writer {
-    library: Library,
-    pool: Pool,
+    batches: Box<dyn BatchWriter>,
     rx: mpsc::Receiver<Job>,
     feed: ChangeFeed,
     status: Arc<Mutex<Status>>,
     pending: Arc<AtomicU64>,
-    last_stamp: Stamp,
-    gate: Option<Arc<File>>,
     /// Saves answered by the last commit: how many senders will likely come straight back.
     expect: usize,
     /// How long the writer may wait for them: the last commit's duration, capped.
     linger: Duration,
 }
 
-/// The longest the writer lingers for a fuller group.
-const MAX_LINGER: Duration = Duration::from_millis(1);
-
 /// How one attempt at a batch ended.
 enum Attempt {
     /// Committed (or every save answered without needing a commit).
     Done(Vec<Outcome>),
-    /// SQLite rolled the whole transaction back while saving job `index` (disk full, I/O
-    /// error...): that job fails with `failure`; the others are tried again without it.
+    /// The whole transaction was lost while saving job `index` (disk full, I/O error...): that
+    /// job fails with `failure`; the others are tried again without it.
     Aborted { index: usize, failure: Failure },
     /// A lock was lost in a way that needs a fresh start; try the whole batch again.
     Retry,
+}
+
+fn drain_into(rx: &mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
 }
 
 impl Writer {
     fn run(&mut self) {
         while let Ok(first) = self.rx.recv() {
             let mut batch = vec![first];
-            self.drain_into(&mut batch);
+            drain_into(&self.rx, &mut batch);
             let deadline = Instant::now() + self.linger;
             while batch.len() < self.expect {
                 match self
@@ -403,7 +386,7 @@ impl Writer {
                 {
                     Ok(job) => {
                         batch.push(job);
-                        self.drain_into(&mut batch);
+                        drain_into(&self.rx, &mut batch);
                     }
                     Err(_) => break,
                 }
@@ -412,29 +395,8 @@ impl Writer {
         }
     }
 
-    fn drain_into(&self, batch: &mut Vec<Job>) {
-        while batch.len() < MAX_BATCH {
-            match self.rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-    }
-
-    fn next_stamp(&mut self) -> Stamp {
-        let now = Stamp::now().truncated();
-        let stamp = if now > self.last_stamp {
-            now
-        } else {
-            self.last_stamp.next()
-        };
-        self.last_stamp = stamp;
-        stamp
-    }
-
     fn finish(&self, batch: Vec<Job>, outcomes: Vec<Outcome>) {
-        let saved_any = outcomes.iter().any(Outcome::wrote);
-        if saved_any {
+        if outcomes.iter().any(Outcome::wrote) {
             self.feed.publish();
         }
         for (job, outcome) in batch.into_iter().zip(outcomes) {
@@ -443,41 +405,32 @@ impl Writer {
         }
     }
 
+    fn fail_all(&self, batch: Vec<Job>, failure: &Failure) {
+        let n = batch.len();
+        self.finish(batch, vec![Outcome::Failed(failure.clone()); n]);
+    }
+
     fn commit_batch(&mut self, mut batch: Vec<Job>) {
         let mut retries = 0u32;
         loop {
-            let conn = match self.pool.get() {
-                Ok(c) => c,
-                Err(e) => {
-                    let failure = failure_of(&e);
-                    let n = batch.len();
-                    self.finish(batch, vec![Outcome::Failed(failure); n]);
-                    return;
-                }
+            let begun = {
+                let (rx, status) = (&self.rx, &self.status);
+                // While the lock is taken elsewhere, new saves join the batch and the notice
+                // thread's list of waiting saves.
+                let mut waiting = || {
+                    drain_into(rx, &mut batch);
+                    status.lock().block(&batch);
+                };
+                let begun = self.batches.begin(&mut waiting);
+                status.lock().unblock();
+                begun
             };
-            // The size cap is per connection, and this one may be new to the writer.
-            let max_pages = match self.library.max_pages() {
-                0 => 4_294_967_294,
-                n => n,
-            };
-            if let Err(e) = conn.pragma_update(None, "max_page_count", max_pages as i64) {
-                let failure = failure_of(&e);
-                let n = batch.len();
-                self.finish(batch, vec![Outcome::Failed(failure); n]);
-                return;
-            }
-            let gate = self.enter_gate(&batch);
-            if let Err(e) = self.begin(&conn, &mut batch) {
-                drop(gate);
-                let failure = failure_of(&e);
-                let n = batch.len();
-                self.finish(batch, vec![Outcome::Failed(failure); n]);
+            if let Err(e) = begun {
+                self.fail_all(batch, &e.failure());
                 return;
             }
             let started = Instant::now();
-            let attempt = self.attempt(&conn, &batch);
-            drop(gate);
-            match attempt {
+            match self.attempt(&batch) {
                 Attempt::Done(outcomes) => {
                     self.expect = batch.len();
                     self.linger = started.elapsed().min(MAX_LINGER);
@@ -493,14 +446,13 @@ impl Writer {
                 }
                 Attempt::Retry => {
                     retries += 1;
-                    if retries > 100 {
+                    if retries > MAX_RETRIES {
                         let failure = Failure {
                             kind: FailureKind::Other,
-                            message: "the library file kept changing under the save; try again"
+                            message: "the library kept changing under the save; try again"
                                 .to_owned(),
                         };
-                        let n = batch.len();
-                        self.finish(batch, vec![Outcome::Failed(failure); n]);
+                        self.fail_all(batch, &failure);
                         return;
                     }
                 }
@@ -508,142 +460,42 @@ impl Writer {
         }
     }
 
-    /// Takes the sidecar lock that queues Shelfmark writers, waiting in the kernel's queue if
-    /// another process holds it. The lock is released when the guard drops.
-    fn enter_gate(&self, batch: &[Job]) -> Option<GateGuard> {
-        let gate = self.gate.as_ref()?;
-        match gate.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                self.status.lock().block(batch);
-                gate.lock().ok()?;
-            }
-            // A file system without locks: SQLite's lock alone serialises.
-            Err(std::fs::TryLockError::Error(_)) => return None,
-        }
-        Some(GateGuard(Arc::clone(gate)))
-    }
-
-    /// `BEGIN IMMEDIATE`, retried until it succeeds. While waiting, newly queued saves join the
-    /// batch (and the notice thread's list of waiting saves).
-    fn begin(&self, conn: &Connection, batch: &mut Vec<Job>) -> rusqlite::Result<()> {
-        // Our own back-off replaces SQLite's busy handler while taking the lock.
-        conn.busy_timeout(Duration::ZERO)?;
-        let mut pause = Duration::from_micros(100);
-        let result = loop {
-            match conn.execute_batch("BEGIN IMMEDIATE") {
-                Ok(()) => break Ok(()),
-                Err(e) if is_busy(&e) => {
-                    self.drain_into(batch);
-                    self.status.lock().block(batch);
-                    // Jitter keeps several processes from retrying in lock step.
-                    let jitter = fastrand::u64(0..=pause.as_micros() as u64);
-                    std::thread::sleep(pause / 2 + Duration::from_micros(jitter / 2));
-                    pause = (pause * 2).min(Duration::from_millis(4));
-                }
-                Err(e) => break Err(e),
-            }
-        };
-        {
-            let mut status = self.status.lock();
-            status.blocked = None;
-            status.waiting_since = None;
-        }
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        result
-    }
-
     /// Runs every job of the batch in its own savepoint inside the open transaction, then
     /// commits.
-    fn attempt(&mut self, conn: &Connection, batch: &[Job]) -> Attempt {
+    fn attempt(&mut self, batch: &[Job]) -> Attempt {
         let mut outcomes = Vec::with_capacity(batch.len());
         for (index, job) in batch.iter().enumerate() {
-            let stamp = self.next_stamp();
-            match save_one(conn, stamp, &job.op) {
+            match self.batches.save(&job.op) {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(e) if conn.is_autocommit() => {
-                    // SQLite rolled back the whole transaction.
-                    return if is_busy(&e) {
-                        Attempt::Retry
-                    } else {
-                        Attempt::Aborted {
-                            index,
-                            failure: failure_of(&e),
-                        }
-                    };
-                }
-                Err(e) if is_busy(&e) => {
-                    let _ = conn.execute_batch("ROLLBACK");
+                Err(SaveFault::Retry) => {
+                    self.batches.rollback();
                     return Attempt::Retry;
                 }
-                Err(e) => outcomes.push(Outcome::Failed(failure_of(&e))),
+                Err(SaveFault::Aborted(failure)) => {
+                    self.batches.rollback();
+                    return Attempt::Aborted { index, failure };
+                }
             }
         }
-        match commit(conn) {
+        match self.batches.commit() {
             Ok(()) => Attempt::Done(outcomes),
-            Err(e) => {
-                if !conn.is_autocommit() {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-                if is_busy(&e) {
-                    return Attempt::Retry;
-                }
-                let failure = failure_of(&e);
+            Err(SaveFault::Retry) => Attempt::Retry,
+            Err(SaveFault::Aborted(failure)) => {
                 // Nothing was written: every save that had succeeded now fails; conflicts and
                 // other answers stay true.
-                let outcomes = outcomes
-                    .into_iter()
-                    .map(|o| {
-                        if o.wrote() {
-                            Outcome::Failed(failure.clone())
-                        } else {
-                            o
-                        }
-                    })
-                    .collect();
-                Attempt::Done(outcomes)
+                Attempt::Done(
+                    outcomes
+                        .into_iter()
+                        .map(|o| {
+                            if o.wrote() {
+                                Outcome::Failed(failure.clone())
+                            } else {
+                                o
+                            }
+                        })
+                        .collect(),
+                )
             }
-        }
-    }
-}
-
-/// Holds the sidecar lock; releases it on drop.
-struct GateGuard(Arc<File>);
-
-impl Drop for GateGuard {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
-}
-
-/// One save inside its own savepoint: kept if saved, rolled back otherwise.
-fn save_one(conn: &Connection, stamp: Stamp, op: &Op) -> rusqlite::Result<Outcome> {
-    conn.prepare_cached("SAVEPOINT save")?.execute([])?;
-    let result = db::apply(&WriteTx::new(conn, stamp), op);
-    if conn.is_autocommit() {
-        return result; // the transaction is gone; the caller sees why
-    }
-    match &result {
-        Ok(o) if o.wrote() => {
-            conn.prepare_cached("RELEASE save")?.execute([])?;
-        }
-        _ => {
-            conn.prepare_cached("ROLLBACK TO save")?.execute([])?;
-            conn.prepare_cached("RELEASE save")?.execute([])?;
-        }
-    }
-    result
-}
-
-/// COMMIT; a busy commit (possible only in unusual journal states) is retried briefly.
-fn commit(conn: &Connection) -> rusqlite::Result<()> {
-    let deadline = Instant::now() + BUSY_TIMEOUT;
-    loop {
-        match conn.execute_batch("COMMIT") {
-            Err(e) if is_busy(&e) && !conn.is_autocommit() && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            other => return other,
         }
     }
 }

@@ -1,19 +1,20 @@
 //! The catalog: search books as you type, edit a book's record, and manage its copies.
 
-use std::collections::HashMap;
-
 use egui::{RichText, Ui};
 use egui_extras::{Column, Size, StripBuilder, TableBuilder};
 
+use super::command::{AppCommand, Commands};
 use super::editor::{SHORTCUT_FIND, SHORTCUT_NEW, SHORTCUT_SAVE};
+use super::live::Live;
+use super::requests::{Requests, SaveState};
 use super::theme;
-use super::widgets::{Problem, SaveState, StaleChoice, UiExt, UndoOffer, form_field, form_problem};
-use super::workspace::Port;
-use crate::db::views::{self, BookRow, CollectionSummary, CopyRow};
+use super::undo::UndoOffer;
+use super::widgets::{StaleChoice, UiExt, form_field, form_problem};
 use crate::model::{
-    Book, BookDraft, BookId, CopyDraft, Draft, Field, Op, Outcome, Record, format_day,
+    Book, BookDraft, BookId, BookRow, CollectionSummary, CopyDraft, CopyRow, Draft, Field, Op,
+    Outcome, Problem, Record, format_day,
 };
-use crate::tasks::{Event, Fetch, RequestId};
+use crate::tasks::{Event, Port, RequestId};
 
 /// Books shown for one search.
 pub const RESULTS: usize = 200;
@@ -56,44 +57,33 @@ type BookWithCopies = (Option<Book>, Vec<CopyRow>);
 #[derive(Debug)]
 pub struct CatalogView {
     port: Port,
+    commands: Commands,
     pub search: String,
     focus_search: bool,
-    data_gen: u64,
-    shown: (u64, String),
-    fetch: Option<(u64, String, Fetch<SearchResults>)>,
-    results: Vec<BookRow>,
-    /// Collections whose name matches the search.
-    collections: Vec<CollectionSummary>,
+    results: Live<String, SearchResults>,
     form: Option<BookForm>,
-    copies: Vec<CopyRow>,
-    copies_fetch: Option<(u64, Fetch<BookWithCopies>)>,
-    copies_gen: u64,
+    copies: Live<BookId, BookWithCopies>,
     new_barcode: String,
     copy_state: SaveState,
     undo: Option<UndoOffer>,
-    requests: HashMap<RequestId, Purpose>,
+    requests: Requests<Purpose>,
     error: Option<String>,
 }
 
 impl CatalogView {
-    pub fn new(port: Port) -> Self {
+    pub fn new(port: Port, commands: Commands) -> Self {
         CatalogView {
             port,
+            commands,
             search: String::new(),
             focus_search: false,
-            data_gen: 1,
-            shown: (0, String::new()),
-            fetch: None,
-            results: Vec::new(),
-            collections: Vec::new(),
+            results: Live::new(),
             form: None,
-            copies: Vec::new(),
-            copies_fetch: None,
-            copies_gen: 0,
+            copies: Live::new(),
             new_barcode: String::new(),
             copy_state: SaveState::Idle,
             undo: None,
-            requests: HashMap::new(),
+            requests: Requests::new(),
             error: None,
         }
     }
@@ -112,7 +102,6 @@ impl CatalogView {
             focus: true,
             refresh: false,
         });
-        self.copies.clear();
     }
 
     fn selected_book(&self) -> Option<BookId> {
@@ -121,103 +110,56 @@ impl CatalogView {
             .and_then(|f| f.base.as_ref().map(|b| b.id))
     }
 
+    /// The selected book's live copies, as last loaded.
+    fn copies(&self) -> &[CopyRow] {
+        match self.selected_book() {
+            Some(book) => self
+                .copies
+                .value_for(&book)
+                .map_or(&[], |(_, c)| c.as_slice()),
+            None => &[],
+        }
+    }
+
     fn poll(&mut self) {
-        if self.port.changed() {
-            self.data_gen += 1;
-        }
-        // Newest query wins: a result for an older search text is dropped.
-        if let Some((generation, query, fetch)) = &self.fetch
-            && let Some(result) = fetch.poll()
-        {
-            let shown = (*generation, query.clone());
-            self.fetch = None;
-            match result {
-                Ok((rows, collections)) => {
-                    self.results = rows;
-                    self.collections = collections;
-                    self.shown = shown;
-                }
-                Err(e) => {
-                    self.shown = shown;
-                    self.error = Some(format!("Search failed: {e}"));
-                }
-            }
-        }
-        let wanted = (self.data_gen, self.search.trim().to_owned());
-        if self.shown != wanted
-            && self
-                .fetch
-                .as_ref()
-                .is_none_or(|(g, q, _)| (*g, q.as_str()) != (wanted.0, wanted.1.as_str()))
-        {
-            let q = wanted.1.clone();
-            let fetch = self.port.fetch(move |conn| {
-                Ok((
-                    crate::db::search::books(conn, &q, RESULTS)?,
-                    crate::db::search::collections(conn, &q, 8)?,
-                ))
-            });
-            self.fetch = Some((wanted.0, wanted.1, fetch));
-        }
-        if let Some((generation, fetch)) = &self.copies_fetch
-            && let Some(result) = fetch.poll()
-        {
-            self.copies_gen = *generation;
-            self.copies_fetch = None;
-            match result {
-                Ok((book, copies)) => {
-                    self.copies = copies;
-                    // Keep the form's record fresh while it is not being edited.
-                    if let (Some(form), Some(book)) = (&mut self.form, book)
-                        && form.base.as_ref().is_some_and(|b| b.id == book.id)
-                        && !form.state.is_saving()
-                        && form.state.problem().is_none()
-                        && (form.refresh
-                            || form.base.as_ref().map(BookDraft::from) == Some(form.draft.clone()))
-                    {
-                        form.draft = BookDraft::from(&book);
-                        form.base = Some(book);
-                        form.refresh = false;
-                    }
-                }
-                Err(e) => self.error = Some(format!("Cannot read the copies: {e}")),
-            }
-        }
+        let wanted = self.search.trim().to_owned();
+        self.results.update(&self.port, &wanted, |q| {
+            move |r| Ok((r.search_books(&q, RESULTS)?, r.search_collections(&q, 8)?))
+        });
         if let Some(book) = self.selected_book()
-            && self.copies_gen < self.data_gen
-            && self.copies_fetch.is_none()
+            && self.copies.update(&self.port, &book, |book| {
+                move |r| Ok((r.book(book)?, r.copies_of(book)?))
+            })
+            && let Some((Some(book), _)) = self.copies.value_for(&book)
+            && let Some(form) = &mut self.form
         {
-            let generation = self.data_gen;
-            self.copies_fetch = Some((
-                generation,
-                self.port.fetch(move |conn| {
-                    Ok((
-                        crate::db::read::book(conn, book)?,
-                        views::copies_of(conn, book)?,
-                    ))
-                }),
-            ));
+            // Keep the form's record fresh while it is not being edited.
+            let untouched =
+                form.refresh || form.base.as_ref().map(BookDraft::from) == Some(form.draft.clone());
+            if form.base.as_ref().is_some_and(|b| b.id == book.id)
+                && !form.state.is_saving()
+                && form.state.problem().is_none()
+                && untouched
+            {
+                form.draft = BookDraft::from(book);
+                form.base = Some(book.clone());
+                form.refresh = false;
+            }
         }
-        for reply in self.port.replies() {
-            let Some(purpose) = self.requests.get(&reply.request).cloned() else {
-                continue;
-            };
-            match reply.event {
+        for answer in self.requests.poll(&self.port) {
+            match answer.event {
                 Event::Waiting { since } => {
-                    let state = match purpose {
+                    let state = match answer.purpose {
                         Purpose::SaveBook => self.form.as_mut().map(|f| &mut f.state),
                         Purpose::AddCopy => Some(&mut self.copy_state),
                         Purpose::Undo => self.undo.as_mut().map(|u| &mut u.state),
                         _ => None,
                     };
-                    if let Some(SaveState::Saving { waiting_since, .. }) = state {
-                        *waiting_since = Some(since);
+                    if let Some(state) = state {
+                        state.mark_waiting(answer.request, since);
                     }
                 }
-                Event::Done(outcome) => {
-                    self.requests.remove(&reply.request);
-                    self.settle(reply.request, purpose, outcome);
-                }
+                Event::Done(outcome) => self.settle(answer.request, answer.purpose, outcome),
             }
         }
     }
@@ -247,7 +189,7 @@ impl CatalogView {
                         } else {
                             form.base = Some(placeholder_book(BookId(record.id), version));
                         }
-                        self.copies_gen = 0;
+                        self.copies.invalidate();
                     }
                     other => {
                         form.state = Problem::from_outcome(other)
@@ -297,7 +239,7 @@ impl CatalogView {
     }
 
     fn submit(&mut self, op: Op, purpose: Purpose) -> SaveState {
-        self.port.submit_tracked(op, purpose, &mut self.requests)
+        self.requests.submit(&self.port, op, purpose)
     }
 
     fn save_book(&mut self, version_override: Option<i64>) {
@@ -323,10 +265,9 @@ impl CatalogView {
         }
     }
 
-    /// Draws the catalog; returns a collection the user chose to open.
-    pub fn ui(&mut self, ui: &mut Ui) -> Option<crate::model::CollectionId> {
+    /// Draws the catalog.
+    pub fn ui(&mut self, ui: &mut Ui) {
         self.poll();
-        let mut open = None;
         let tz = self.port.tz().clone();
         let (find, new, save) = ui.input_mut(|i| {
             (
@@ -358,7 +299,7 @@ impl CatalogView {
                 r.request_focus();
                 self.focus_search = false;
             }
-            if self.fetch.is_some() {
+            if self.results.is_fetching() {
                 ui.spinner();
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -375,16 +316,24 @@ impl CatalogView {
                 }
             });
         }
-        if !self.collections.is_empty() {
+        if let Some(f) = self.results.error() {
+            ui.error_label(&format!("Search failed: {f}"));
+        }
+        if let Some(f) = self.copies.error() {
+            ui.error_label(&format!("Cannot read the copies: {f}"));
+        }
+        let collections: &[CollectionSummary] =
+            self.results.value().map_or(&[], |(_, c)| c.as_slice());
+        if !collections.is_empty() {
             ui.horizontal_wrapped(|ui| {
                 ui.label("Collections:");
-                for c in &self.collections {
+                for c in collections {
                     if ui
                         .button(&c.name)
                         .on_hover_text("Open this collection")
                         .clicked()
                     {
-                        open = Some(c.id);
+                        self.commands.send(AppCommand::ShowCollection(c.id));
                     }
                 }
             });
@@ -414,11 +363,11 @@ impl CatalogView {
         } else {
             self.results_table(ui);
         }
-        open
     }
 
     fn results_table(&mut self, ui: &mut Ui) {
-        if self.results.is_empty() && self.shown.0 > 0 {
+        let results: &[BookRow] = self.results.value().map_or(&[], |(r, _)| r.as_slice());
+        if results.is_empty() && self.results.is_loaded() {
             ui.add_space(8.0);
             ui.weak(if self.search.trim().is_empty() {
                 "The catalog is empty. Add a book with New book."
@@ -450,8 +399,8 @@ impl CatalogView {
                 }
             })
             .body(|body| {
-                body.rows(theme::ROW_HEIGHT, self.results.len(), |mut row| {
-                    let b = &self.results[row.index()];
+                body.rows(theme::ROW_HEIGHT, results.len(), |mut row| {
+                    let b = &results[row.index()];
                     let is_selected = selected == Some(b.book.id);
                     row.set_selected(is_selected);
                     row.col(|ui| {
@@ -490,8 +439,6 @@ impl CatalogView {
                 focus: false,
                 refresh: false,
             });
-            self.copies.clear();
-            self.copies_gen = 0;
             self.copy_state = SaveState::Idle;
         }
     }
@@ -542,7 +489,7 @@ impl CatalogView {
                 Some(StaleChoice::TakeTheirs(Record::Book(b))) => take_theirs = Some(b),
                 Some(StaleChoice::TakeTheirs(_)) | None => {}
             }
-            form.state.show_progress(ui);
+            ui.save_progress(&form.state);
             ui.horizontal(|ui| {
                 let label = if form.base.is_none() {
                     "Create book"
@@ -576,9 +523,8 @@ impl CatalogView {
             form.state = SaveState::Idle;
         }
         if close {
-            if let Some(request) = self.form.as_ref().and_then(|f| f.state.request()) {
-                self.requests.remove(&request);
-            }
+            self.requests
+                .forget(self.form.as_ref().and_then(|f| f.state.request()));
             self.form = None;
             return;
         }
@@ -606,10 +552,10 @@ impl CatalogView {
     fn copies_ui(&mut self, ui: &mut Ui, book: BookId, tz: &jiff::tz::TimeZone) {
         ui.strong("Copies");
         let mut remove = None;
-        if self.copies.is_empty() && self.copies_gen > 0 {
+        if self.copies().is_empty() && self.copies.value_for(&book).is_some() {
             ui.weak("No copies yet.");
         }
-        for c in &self.copies {
+        for c in self.copies() {
             ui.horizontal_wrapped(|ui| {
                 ui.monospace(&c.copy.barcode);
                 if c.collections.is_empty() {
@@ -644,7 +590,7 @@ impl CatalogView {
         if let Some(p) = self.copy_state.problem() {
             ui.error_label(&p.general_message(None, tz));
         }
-        self.copy_state.show_progress(ui);
+        ui.save_progress(&self.copy_state);
         if add && !self.copy_state.is_saving() && !self.new_barcode.trim().is_empty() {
             let op = Op::Create(Draft::Copy(CopyDraft {
                 book_id: book,

@@ -1,24 +1,18 @@
 //! The list of collections in the main window's side panel: choose one, create one, rename
 //! one, move one to the Trash (with Undo), or open it in a window of its own.
 
-use std::collections::HashMap;
-
 use egui::{RichText, Ui};
 
+use super::command::{AppCommand, Commands};
+use super::live::Live;
+use super::requests::{Requests, SaveState};
 use super::theme;
-use super::widgets::{Problem, SaveState, UiExt, UndoOffer, form_field};
-use super::workspace::Port;
-use crate::db::views::{self, CollectionSummary};
-use crate::model::{CollectionDraft, CollectionId, Draft, Field, Op, Outcome, RecordRef};
-use crate::tasks::{Event, Fetch, RequestId};
-
-/// What the panel asks of the main window.
-#[must_use]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PanelCommand {
-    Select(CollectionId),
-    OpenInWindow(CollectionId),
-}
+use super::undo::UndoOffer;
+use super::widgets::{StaleChoice, UiExt, form_field, form_problem};
+use crate::model::{
+    CollectionDraft, CollectionId, CollectionSummary, Draft, Field, Op, Outcome, Problem, RecordRef,
+};
+use crate::tasks::{Event, Port, RequestId};
 
 #[derive(Clone, Debug)]
 enum Purpose {
@@ -57,42 +51,36 @@ impl Form {
 #[derive(Debug)]
 pub struct CollectionsPanel {
     port: Port,
-    list: Vec<CollectionSummary>,
-    loaded: bool,
-    data_gen: u64,
-    loaded_gen: u64,
-    fetch: Option<(u64, Fetch<Vec<CollectionSummary>>)>,
+    commands: Commands,
+    list: Live<(), Vec<CollectionSummary>>,
     pub selected: Option<CollectionId>,
     form: Option<Form>,
     undo: Option<UndoOffer>,
-    requests: HashMap<RequestId, Purpose>,
+    requests: Requests<Purpose>,
     error: Option<String>,
 }
 
 impl CollectionsPanel {
-    pub fn new(port: Port) -> Self {
+    pub fn new(port: Port, commands: Commands) -> Self {
         CollectionsPanel {
             port,
-            list: Vec::new(),
-            loaded: false,
-            data_gen: 1,
-            loaded_gen: 0,
-            fetch: None,
+            commands,
+            list: Live::new(),
             selected: None,
             form: None,
             undo: None,
-            requests: HashMap::new(),
+            requests: Requests::new(),
             error: None,
         }
     }
 
     /// The collections as last loaded.
     pub fn list(&self) -> &[CollectionSummary] {
-        &self.list
+        self.list.value().map_or(&[], Vec::as_slice)
     }
 
     pub fn is_loaded(&self) -> bool {
-        self.loaded
+        self.list.value().is_some()
     }
 
     /// Opens the "new collection" form.
@@ -104,47 +92,21 @@ impl CollectionsPanel {
     }
 
     fn poll(&mut self) {
-        if self.port.changed() {
-            self.data_gen += 1;
-        }
-        if let Some((generation, fetch)) = &self.fetch
-            && let Some(result) = fetch.poll()
-        {
-            self.loaded_gen = *generation;
-            self.fetch = None;
-            match result {
-                Ok(list) => {
-                    self.list = list;
-                    self.loaded = true;
-                }
-                Err(e) => self.error = Some(format!("Cannot read the collections: {e}")),
-            }
-        }
-        if self.loaded_gen < self.data_gen && self.fetch.is_none() {
-            let generation = self.data_gen;
-            self.fetch = Some((generation, self.port.fetch(views::collections)));
-        }
-        for reply in self.port.replies() {
-            let Some(purpose) = self.requests.get(&reply.request).cloned() else {
-                continue;
-            };
-            match reply.event {
-                Event::Waiting { since } => {
-                    let state = match purpose {
-                        Purpose::Create | Purpose::Rename => {
-                            self.form.as_mut().map(|f| &mut f.state)
+        self.list.update(&self.port, &(), |()| {
+            |r: &mut dyn crate::db::Reads| r.collections()
+        });
+        for answer in self.requests.poll(&self.port) {
+            match answer.event {
+                Event::Waiting { since } => match answer.purpose {
+                    Purpose::Create | Purpose::Rename => {
+                        if let Some(f) = &mut self.form {
+                            f.state.mark_waiting(answer.request, since);
                         }
-                        Purpose::Undo => self.undo.as_mut().map(|u| &mut u.state),
-                        Purpose::Delete { .. } => None,
-                    };
-                    if let Some(SaveState::Saving { waiting_since, .. }) = state {
-                        *waiting_since = Some(since);
                     }
-                }
-                Event::Done(outcome) => {
-                    self.requests.remove(&reply.request);
-                    self.settle(reply.request, purpose, outcome);
-                }
+                    Purpose::Undo => UndoOffer::mark_waiting(&mut self.undo, answer.request, since),
+                    Purpose::Delete { .. } => {}
+                },
+                Event::Done(outcome) => self.settle(answer.request, answer.purpose, outcome),
             }
         }
     }
@@ -154,24 +116,13 @@ impl CollectionsPanel {
     fn settle(&mut self, request: RequestId, purpose: Purpose, outcome: Outcome) {
         match purpose {
             Purpose::Create | Purpose::Rename => {
-                let Some(form) = self
-                    .form
-                    .as_mut()
-                    .filter(|f| f.state.request() == Some(request))
-                else {
-                    return;
-                };
-                match outcome {
-                    Outcome::Saved { record, .. } => {
-                        if form.target.is_none() {
-                            self.selected = Some(CollectionId(record.id));
-                        }
-                        self.form = None;
+                let Some(form) = &mut self.form else { return };
+                if let Some(Outcome::Saved { record, .. }) = form.state.settle(request, outcome) {
+                    if form.target.is_none() {
+                        self.commands
+                            .send(AppCommand::ShowCollection(CollectionId(record.id)));
                     }
-                    other => {
-                        form.state = Problem::from_outcome(other)
-                            .map_or(SaveState::Idle, SaveState::Problem);
-                    }
+                    self.form = None;
                 }
             }
             Purpose::Delete { name } => match outcome {
@@ -192,14 +143,15 @@ impl CollectionsPanel {
             },
             Purpose::Undo => {
                 if let Some(back) = UndoOffer::settle(&mut self.undo, request, outcome) {
-                    self.selected = Some(CollectionId(back.id));
+                    self.commands
+                        .send(AppCommand::ShowCollection(CollectionId(back.id)));
                 }
             }
         }
     }
 
     fn submit(&mut self, op: Op, purpose: Purpose) -> SaveState {
-        self.port.submit_tracked(op, purpose, &mut self.requests)
+        self.requests.submit(&self.port, op, purpose)
     }
 
     fn save_form(&mut self, version_override: Option<i64>) {
@@ -245,9 +197,8 @@ impl CollectionsPanel {
     }
 
     /// Draws the panel.
-    pub fn ui(&mut self, ui: &mut Ui) -> Vec<PanelCommand> {
+    pub fn ui(&mut self, ui: &mut Ui) {
         self.poll();
-        let mut commands = Vec::new();
         ui.horizontal(|ui| {
             ui.heading("Collections");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -276,15 +227,18 @@ impl CollectionsPanel {
             Purpose::Undo,
             &mut self.requests,
         );
-        if !self.loaded {
-            ui.pending_label("Loading…");
-            return commands;
+        if let Some(f) = self.list.error() {
+            ui.error_label(&format!("Cannot read the collections: {f}"));
         }
-        if self.list.is_empty() {
+        if !self.is_loaded() {
+            ui.pending_label("Loading…");
+            return;
+        }
+        if self.list().is_empty() {
             ui.weak("No collections yet.");
         }
         let accent = theme::accent(ui.visuals());
-        let list = self.list.clone();
+        let list = self.list().to_vec();
         let mut delete = None;
         egui::ScrollArea::vertical()
             .id_salt("collections")
@@ -310,12 +264,11 @@ impl CollectionsPanel {
                         },
                     );
                     if r.clicked() {
-                        self.selected = Some(c.id);
-                        commands.push(PanelCommand::Select(c.id));
+                        self.commands.send(AppCommand::ShowCollection(c.id));
                     }
                     r.context_menu(|ui| {
                         if ui.button("Open in new window").clicked() {
-                            commands.push(PanelCommand::OpenInWindow(c.id));
+                            self.commands.send(AppCommand::OpenWindow(c.id));
                             ui.close();
                         }
                         if ui.button("Rename…").clicked() {
@@ -336,18 +289,17 @@ impl CollectionsPanel {
             ui.separator();
             ui.horizontal_wrapped(|ui| {
                 if ui.small_button("Rename…").clicked()
-                    && let Some(c) = self.list.iter().find(|c| c.id == id)
+                    && let Some(c) = self.list().iter().find(|c| c.id == id)
                 {
                     self.form = Some(Form::rename(c));
                 }
                 if ui.small_button("Move to Trash").clicked()
-                    && let Some(c) = self.list.iter().find(|c| c.id == id).cloned()
+                    && let Some(c) = self.list().iter().find(|c| c.id == id).cloned()
                 {
                     self.delete(&c);
                 }
             });
         }
-        commands
     }
 
     fn form_ui(&mut self, ui: &mut Ui) {
@@ -386,19 +338,18 @@ impl CollectionsPanel {
                     problem.and_then(|p| p.field_message(Field::Description, &tz)),
                 );
             }
-            let base = None;
-            match super::widgets::form_problem(
+            match form_problem(
                 ui,
                 &form.state,
-                base,
+                None,
                 &[Field::Name, Field::Description],
                 &tz,
             ) {
-                Some(super::widgets::StaleChoice::KeepMine(v)) => save = Some(Some(v)),
-                Some(super::widgets::StaleChoice::TakeTheirs(_)) => cancel = true,
+                Some(StaleChoice::KeepMine(v)) => save = Some(Some(v)),
+                Some(StaleChoice::TakeTheirs(_)) => cancel = true,
                 None => {}
             }
-            form.state.show_progress(ui);
+            ui.save_progress(&form.state);
             ui.horizontal(|ui| {
                 let label = if form.target.is_none() {
                     "Create"
@@ -418,9 +369,8 @@ impl CollectionsPanel {
             });
         });
         if cancel {
-            if let Some(request) = self.form.as_ref().and_then(|f| f.state.request()) {
-                self.requests.remove(&request);
-            }
+            self.requests
+                .forget(self.form.as_ref().and_then(|f| f.state.request()));
             self.form = None;
         } else if let Some(version) = save {
             self.save_form(version);

@@ -2,11 +2,12 @@
 //! offline) and tests can drive it. Folders are listed on a background thread.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
 
 use egui::RichText;
 
 use super::widgets::UiExt;
+use crate::tasks::{Pending, run_once};
 
 /// Open an existing file, or name a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,16 +40,16 @@ pub struct FileDialog {
     folder_text: String,
     name: String,
     entries: Vec<Entry>,
-    listing: Option<Receiver<Result<Vec<Entry>, String>>>,
+    listing: Option<Pending<Result<Vec<Entry>, String>>>,
     error: Option<String>,
 }
 
-fn list(folder: PathBuf, extension: &'static str) -> Receiver<Result<Vec<Entry>, String>> {
-    let (tx, rx) = channel();
-    let _ = std::thread::Builder::new()
-        .name("shelfmark-list-folder".into())
-        .spawn(move || {
-            let result = std::fs::read_dir(&folder)
+fn list(folder: PathBuf, extension: &'static str) -> Pending<Result<Vec<Entry>, String>> {
+    run_once(
+        "shelfmark-list-folder",
+        None,
+        move || {
+            std::fs::read_dir(&folder)
                 .map_err(|e| format!("cannot list {}: {e}", folder.display()))
                 .map(|dir| {
                     let mut entries: Vec<Entry> = dir
@@ -71,10 +72,10 @@ fn list(folder: PathBuf, extension: &'static str) -> Receiver<Result<Vec<Entry>,
                             .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
                     });
                     entries
-                });
-            let _ = tx.send(result);
-        });
-    rx
+                })
+        },
+        |e| Err(format!("cannot list the folder: {e}")),
+    )
 }
 
 impl FileDialog {
@@ -123,8 +124,12 @@ impl FileDialog {
 
     /// Draws the chooser; returns the answer once the user gave one.
     pub fn show(&mut self, ctx: &egui::Context) -> Option<Choice> {
+        if self.listing.is_some() {
+            // The listing does not wake the window; look again shortly.
+            ctx.request_repaint_after(Duration::from_millis(30));
+        }
         if let Some(rx) = &self.listing
-            && let Ok(result) = rx.try_recv()
+            && let Some(result) = rx.poll()
         {
             self.listing = None;
             match result {

@@ -5,19 +5,21 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use egui::{RichText, Ui};
 
 use super::file_dialog::{Choice, FileDialog, Mode, start_folder};
+use super::requests::{Requests, SaveState};
 use super::theme::Tone;
-use super::widgets::{Problem, UiExt, WAITING_TEXT};
-use super::workspace::Port;
-use crate::db::{CheckReport, Library};
-use crate::model::{ImportJob, Op, Outcome};
-use crate::tasks::{Event, RequestId};
-use crate::transfer::{self, Prepared};
+use super::widgets::UiExt;
+use crate::db::{CheckReport, chain};
+use crate::model::{ImportJob, Op, Outcome, Problem, WAITING_TEXT};
+use crate::tasks::{Event, Pending, Port, RequestId, run_once};
+use crate::transfer::{self, Prepared, TransferError};
+
+/// What a transfer running in the background answers.
+type Work<T> = Pending<Result<T, TransferError>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -29,7 +31,7 @@ enum Kind {
 enum Task {
     Reading {
         file: PathBuf,
-        rx: Receiver<Result<Prepared, String>>,
+        rx: Work<Prepared>,
     },
     Review {
         file: PathBuf,
@@ -44,12 +46,12 @@ enum Task {
     },
     Exporting {
         file: PathBuf,
-        rx: Receiver<Result<usize, String>>,
+        rx: Work<usize>,
         started: Instant,
     },
     BackingUp {
         file: PathBuf,
-        rx: Receiver<Result<CheckReport, String>>,
+        rx: Work<CheckReport>,
         started: Instant,
     },
 }
@@ -57,6 +59,7 @@ enum Task {
 /// The import, export and backup tasks of one library window.
 pub struct TransferPanel {
     port: Port,
+    requests: Requests<()>,
     dialog: Option<(Kind, FileDialog)>,
     task: Option<Task>,
     result: Option<(Tone, String)>,
@@ -68,31 +71,25 @@ impl std::fmt::Debug for TransferPanel {
     }
 }
 
+/// Runs `work` on a named thread of its own; its answer repaints the window.
 fn spawn<T: Send + 'static>(
     name: &str,
-    ctx: &egui::Context,
-    work: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Receiver<Result<T, String>> {
-    let (tx, rx) = channel();
-    let ctx = ctx.clone();
-    let spawned = std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            let _ = tx.send(work());
-            ctx.request_repaint();
-        });
-    if let Err(e) = spawned {
-        let (tx, rx2) = channel();
-        let _ = tx.send(Err(format!("cannot start a thread: {e}")));
-        return rx2;
-    }
-    rx
+    port: &Port,
+    work: impl FnOnce() -> Result<T, TransferError> + Send + 'static,
+) -> Work<T> {
+    run_once(name, Some(port.waker()), work, |e| {
+        Err(TransferError::Write {
+            path: PathBuf::from("(no thread)"),
+            source: e,
+        })
+    })
 }
 
 impl TransferPanel {
     pub fn new(port: Port) -> Self {
         TransferPanel {
             port,
+            requests: Requests::new(),
             dialog: None,
             task: None,
             result: None,
@@ -117,7 +114,7 @@ impl TransferPanel {
             let kind = *kind;
             self.dialog = None;
             if let Choice::Picked(file) = choice {
-                self.begin(kind, file, ctx);
+                self.begin(kind, file);
             }
         }
     }
@@ -165,38 +162,34 @@ impl TransferPanel {
         ));
     }
 
-    fn library(&self) -> Library {
-        self.port.services.library.clone()
-    }
-
-    fn begin(&mut self, kind: Kind, file: PathBuf, ctx: &egui::Context) {
+    fn begin(&mut self, kind: Kind, file: PathBuf) {
         self.result = None;
         self.task = Some(match kind {
             Kind::Import => {
                 let f = file.clone();
                 Task::Reading {
                     file,
-                    rx: spawn("shelfmark-read-csv", ctx, move || {
+                    rx: spawn("shelfmark-read-csv", &self.port, move || {
                         transfer::prepare_import(&f)
                     }),
                 }
             }
             Kind::Export => {
-                let (library, f) = (self.library(), file.clone());
+                let (library, f) = (self.port.library().clone(), file.clone());
                 Task::Exporting {
                     file,
-                    rx: spawn("shelfmark-export", ctx, move || {
-                        let conn = library.connection().map_err(|e| e.to_string())?;
-                        transfer::export(&conn, None, &f)
+                    rx: spawn("shelfmark-export", &self.port, move || {
+                        let mut reads = library.reads().map_err(TransferError::Library)?;
+                        transfer::export(&mut *reads, None, &f)
                     }),
                     started: Instant::now(),
                 }
             }
             Kind::Backup => {
-                let (library, f) = (self.library(), file.clone());
+                let (library, f) = (self.port.library().clone(), file.clone());
                 Task::BackingUp {
                     file,
-                    rx: spawn("shelfmark-backup", ctx, move || {
+                    rx: spawn("shelfmark-backup", &self.port, move || {
                         transfer::backup(&library, &f)
                     }),
                     started: Instant::now(),
@@ -206,8 +199,9 @@ impl TransferPanel {
     }
 
     fn submit_import(&mut self, file: PathBuf, job: Arc<ImportJob>) {
-        match self.port.submit(Op::Import(Arc::clone(&job))) {
-            Ok(request) => {
+        let op = Op::Import(Arc::clone(&job));
+        match self.requests.submit(&self.port, op, ()) {
+            SaveState::Saving { request, .. } => {
                 self.task = Some(Task::Importing {
                     file,
                     job,
@@ -216,24 +210,24 @@ impl TransferPanel {
                     waiting: false,
                 });
             }
-            Err(e) => {
+            state => {
                 self.task = None;
-                self.result = Some((
-                    Tone::Error,
-                    Problem::not_queued(&e).general_message(None, self.port.tz()),
-                ));
+                let why = state
+                    .problem()
+                    .map(|p| p.general_message(None, self.port.tz()))
+                    .unwrap_or_default();
+                self.result = Some((Tone::Error, why));
             }
         }
     }
 
     /// Takes in background results; returns nothing to draw by itself.
     fn poll(&mut self) {
-        let _ = self.port.changed();
-        let replies = self.port.replies();
+        let answers = self.requests.poll(&self.port);
         let mut next: Option<Option<Task>> = None;
         match &mut self.task {
             Some(Task::Reading { file, rx }) => {
-                if let Ok(result) = rx.try_recv() {
+                if let Some(result) = rx.poll() {
                     next = Some(match result {
                         Ok(prepared) if prepared.errors.is_empty() => {
                             let (file, job) = (file.clone(), Arc::clone(&prepared.job));
@@ -245,7 +239,8 @@ impl TransferPanel {
                             prepared,
                         }),
                         Err(e) => {
-                            self.result = Some((Tone::Error, format!("Cannot import: {e}")));
+                            self.result =
+                                Some((Tone::Error, format!("Cannot import: {}", chain(&e))));
                             None
                         }
                     });
@@ -258,8 +253,8 @@ impl TransferPanel {
                 started,
                 waiting,
             }) => {
-                for reply in replies.into_iter().filter(|r| r.request == *request) {
-                    match reply.event {
+                for answer in answers.into_iter().filter(|a| a.request == *request) {
+                    match answer.event {
                         Event::Waiting { .. } => *waiting = true,
                         Event::Done(Outcome::Imported(s)) => {
                             let secs = started.elapsed().as_secs_f64();
@@ -295,7 +290,7 @@ impl TransferPanel {
                 }
             }
             Some(Task::Exporting { file, rx, started }) => {
-                if let Ok(result) = rx.try_recv() {
+                if let Some(result) = rx.poll() {
                     self.result = Some(match result {
                         Ok(n) => (
                             Tone::Success,
@@ -305,13 +300,13 @@ impl TransferPanel {
                                 started.elapsed().as_secs_f64()
                             ),
                         ),
-                        Err(e) => (Tone::Error, format!("Export failed: {e}")),
+                        Err(e) => (Tone::Error, format!("Export failed: {}", chain(&e))),
                     });
                     next = Some(None);
                 }
             }
             Some(Task::BackingUp { file, rx, started }) => {
-                if let Ok(result) = rx.try_recv() {
+                if let Some(result) = rx.poll() {
                     self.result = Some(match result {
                         Ok(_) => (
                             Tone::Success,
@@ -321,7 +316,7 @@ impl TransferPanel {
                                 started.elapsed().as_secs_f64()
                             ),
                         ),
-                        Err(e) => (Tone::Error, format!("Backup failed: {e}")),
+                        Err(e) => (Tone::Error, format!("Backup failed: {}", chain(&e))),
                     });
                     next = Some(None);
                 }

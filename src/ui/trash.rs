@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use egui::{RichText, Ui};
 
-use super::widgets::{Problem, SaveState, UiExt};
-use super::workspace::Port;
-use crate::db::views::{self, TrashRow};
-use crate::model::{Op, Outcome, RecordRef, format_minute};
-use crate::tasks::{Event, Fetch, RequestId};
+use super::live::Live;
+use super::requests::{Requests, SaveState};
+use super::widgets::UiExt;
+use crate::model::{Op, Outcome, Problem, RecordRef, TrashRow, format_minute};
+use crate::tasks::{Event, Port};
 
 /// Items shown at most.
 const SHOWN: usize = 1000;
@@ -24,14 +24,11 @@ enum Action {
 #[derive(Debug)]
 pub struct TrashView {
     port: Port,
-    rows: Vec<TrashRow>,
-    data_gen: u64,
-    loaded_gen: u64,
-    fetch: Option<(u64, Fetch<Vec<TrashRow>>)>,
+    rows: Live<(), Vec<TrashRow>>,
     states: HashMap<RecordRef, SaveState>,
     /// What was last asked of each item (for the words of its message).
     actions: HashMap<RecordRef, Action>,
-    requests: HashMap<RequestId, (RecordRef, Action)>,
+    requests: Requests<(RecordRef, Action)>,
     confirm: Option<TrashRow>,
     notice: Option<String>,
 }
@@ -40,72 +37,47 @@ impl TrashView {
     pub fn new(port: Port) -> Self {
         TrashView {
             port,
-            rows: Vec::new(),
-            data_gen: 1,
-            loaded_gen: 0,
-            fetch: None,
+            rows: Live::new(),
             states: HashMap::new(),
             actions: HashMap::new(),
-            requests: HashMap::new(),
+            requests: Requests::new(),
             confirm: None,
             notice: None,
         }
     }
 
+    fn rows(&self) -> &[TrashRow] {
+        self.rows.value().map_or(&[], Vec::as_slice)
+    }
+
     fn poll(&mut self) {
-        if self.port.changed() {
-            self.data_gen += 1;
-        }
-        if let Some((generation, fetch)) = &self.fetch
-            && let Some(result) = fetch.poll()
-        {
-            self.loaded_gen = *generation;
-            self.fetch = None;
-            match result {
-                Ok(rows) => self.rows = rows,
-                Err(e) => self.notice = Some(format!("Cannot read the Trash: {e}")),
-            }
-        }
-        if self.loaded_gen < self.data_gen && self.fetch.is_none() {
-            let generation = self.data_gen;
-            self.fetch = Some((
-                generation,
-                self.port.fetch(|conn| views::trash(conn, SHOWN)),
-            ));
-        }
-        for reply in self.port.replies() {
-            let Some((target, action)) = self.requests.get(&reply.request).copied() else {
-                continue;
-            };
-            match reply.event {
+        self.rows.update(&self.port, &(), |()| {
+            |r: &mut dyn crate::db::Reads| r.trash(SHOWN)
+        });
+        for answer in self.requests.poll(&self.port) {
+            let (target, action) = answer.purpose;
+            match answer.event {
                 Event::Waiting { since } => {
-                    if let Some(SaveState::Saving { waiting_since, .. }) =
-                        self.states.get_mut(&target)
-                    {
-                        *waiting_since = Some(since);
+                    if let Some(state) = self.states.get_mut(&target) {
+                        state.mark_waiting(answer.request, since);
                     }
                 }
-                Event::Done(outcome) => {
-                    self.requests.remove(&reply.request);
-                    match outcome {
-                        Outcome::Saved { .. } => {
-                            self.states.remove(&target);
-                            let what = self
-                                .rows
-                                .iter()
-                                .find(|r| r.record == target)
-                                .map(|r| r.description.clone())
-                                .unwrap_or_default();
-                            self.notice = Some(match action {
-                                Action::Restore => format!("Restored {what}."),
-                                Action::Purge => format!("Deleted {what} for good."),
-                            });
-                        }
-                        other => {
-                            if let Some(p) = Problem::from_outcome(other) {
-                                self.states.insert(target, SaveState::Problem(p));
-                            }
-                        }
+                Event::Done(Outcome::Saved { .. }) => {
+                    self.states.remove(&target);
+                    let what = self
+                        .rows()
+                        .iter()
+                        .find(|r| r.record == target)
+                        .map(|r| r.description.clone())
+                        .unwrap_or_default();
+                    self.notice = Some(match action {
+                        Action::Restore => format!("Restored {what}."),
+                        Action::Purge => format!("Deleted {what} for good."),
+                    });
+                }
+                Event::Done(other) => {
+                    if let Some(p) = Problem::from_outcome(other) {
+                        self.states.insert(target, SaveState::Problem(p));
                     }
                 }
             }
@@ -123,16 +95,7 @@ impl TrashView {
                 version: row.version,
             },
         };
-        let state = match self.port.submit(op) {
-            Ok(request) => {
-                self.requests.insert(request, (row.record, action));
-                SaveState::Saving {
-                    request,
-                    waiting_since: None,
-                }
-            }
-            Err(e) => SaveState::Problem(Problem::not_queued(&e)),
-        };
+        let state = self.requests.submit(&self.port, op, (row.record, action));
         self.states.insert(row.record, state);
         self.actions.insert(row.record, action);
     }
@@ -151,7 +114,10 @@ impl TrashView {
             });
         }
         ui.add_space(6.0);
-        if self.rows.is_empty() && self.loaded_gen > 0 {
+        if let Some(f) = self.rows.error() {
+            ui.error_label(&format!("Cannot read the Trash: {f}"));
+        }
+        if self.rows().is_empty() && self.rows.is_loaded() {
             ui.weak("The Trash is empty.");
         }
         let mut act = None;
@@ -159,7 +125,7 @@ impl TrashView {
             .id_salt("trash")
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                for row in &self.rows {
+                for row in self.rows() {
                     let state = self.states.get(&row.record);
                     ui.horizontal(|ui| {
                         ui.label(RichText::new(&row.description));
@@ -182,7 +148,7 @@ impl TrashView {
                         });
                     });
                     if let Some(state) = state {
-                        state.show_progress(ui);
+                        ui.save_progress(state);
                         if let Some(p) = state.problem() {
                             let purging = self.actions.get(&row.record) == Some(&Action::Purge);
                             let why = match p {

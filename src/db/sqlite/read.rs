@@ -83,7 +83,7 @@ pub(crate) fn placement_row(row: &Row<'_>) -> rusqlite::Result<Placement> {
 }
 
 /// Any record by reference, live or in the Trash.
-pub fn record(conn: &Connection, target: RecordRef) -> rusqlite::Result<Option<Record>> {
+pub(crate) fn record(conn: &Connection, target: RecordRef) -> rusqlite::Result<Option<Record>> {
     let id = target.id;
     match target.kind {
         Kind::Book => book(conn, BookId(id)).map(|r| r.map(Record::Book)),
@@ -93,19 +93,22 @@ pub fn record(conn: &Connection, target: RecordRef) -> rusqlite::Result<Option<R
     }
 }
 
-pub fn book(conn: &Connection, id: BookId) -> rusqlite::Result<Option<Book>> {
+pub(crate) fn book(conn: &Connection, id: BookId) -> rusqlite::Result<Option<Book>> {
     conn.prepare_cached(&format!("SELECT {BOOK_COLUMNS} FROM books WHERE id = ?1"))?
         .query_row([id.0], book_row)
         .optional()
 }
 
-pub fn copy(conn: &Connection, id: CopyId) -> rusqlite::Result<Option<Copy>> {
+pub(crate) fn copy(conn: &Connection, id: CopyId) -> rusqlite::Result<Option<Copy>> {
     conn.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE id = ?1"))?
         .query_row([id.0], copy_row)
         .optional()
 }
 
-pub fn collection(conn: &Connection, id: CollectionId) -> rusqlite::Result<Option<Collection>> {
+pub(crate) fn collection(
+    conn: &Connection,
+    id: CollectionId,
+) -> rusqlite::Result<Option<Collection>> {
     conn.prepare_cached(&format!(
         "SELECT {COLLECTION_COLUMNS} FROM collections WHERE id = ?1"
     ))?
@@ -113,7 +116,7 @@ pub fn collection(conn: &Connection, id: CollectionId) -> rusqlite::Result<Optio
     .optional()
 }
 
-pub fn placement(conn: &Connection, id: PlacementId) -> rusqlite::Result<Option<Placement>> {
+pub(crate) fn placement(conn: &Connection, id: PlacementId) -> rusqlite::Result<Option<Placement>> {
     conn.prepare_cached(&format!(
         "SELECT {PLACEMENT_COLUMNS} FROM placements WHERE id = ?1"
     ))?
@@ -122,7 +125,10 @@ pub fn placement(conn: &Connection, id: PlacementId) -> rusqlite::Result<Option<
 }
 
 /// The live copy with this (normalised) barcode.
-pub fn live_copy_by_barcode(conn: &Connection, barcode: &str) -> rusqlite::Result<Option<Copy>> {
+pub(crate) fn live_copy_by_barcode(
+    conn: &Connection,
+    barcode: &str,
+) -> rusqlite::Result<Option<Copy>> {
     conn.prepare_cached(&format!(
         "SELECT {COPY_COLUMNS} FROM copies WHERE barcode = ?1 AND deleted_at IS NULL"
     ))?
@@ -131,7 +137,7 @@ pub fn live_copy_by_barcode(conn: &Connection, barcode: &str) -> rusqlite::Resul
 }
 
 /// The live collection with this name, compared case-insensitively.
-pub fn live_collection_by_name(
+pub(crate) fn live_collection_by_name(
     conn: &Connection,
     name: &str,
 ) -> rusqlite::Result<Option<Collection>> {
@@ -143,7 +149,7 @@ pub fn live_collection_by_name(
 }
 
 /// The live book with this normalised ISBN-13.
-pub fn live_book_by_isbn(conn: &Connection, isbn: &str) -> rusqlite::Result<Option<Book>> {
+pub(crate) fn live_book_by_isbn(conn: &Connection, isbn: &str) -> rusqlite::Result<Option<Book>> {
     conn.prepare_cached(&format!(
         "SELECT {BOOK_COLUMNS} FROM books WHERE isbn = ?1 AND deleted_at IS NULL"
     ))?
@@ -152,7 +158,7 @@ pub fn live_book_by_isbn(conn: &Connection, isbn: &str) -> rusqlite::Result<Opti
 }
 
 /// The live placement of `copy` in `collection`, if there is one.
-pub fn live_placement(
+pub(crate) fn live_placement(
     conn: &Connection,
     copy: CopyId,
     collection: CollectionId,

@@ -94,7 +94,7 @@ pub fn unprotect(cell: &str) -> &str {
 pub fn parse(bytes: &[u8]) -> Result<Parsed, FileError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FileError::NotUtf8(e.valid_up_to()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
+    let mut reader = ::csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
         .from_reader(text.as_bytes());

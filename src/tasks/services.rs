@@ -1,24 +1,21 @@
 //! What every window of one open library shares ([`Services`]: the save executor, the reader
-//! threads, the change feed) and what each view owns to talk to them ([`Port`]: its own
-//! mailbox for save outcomes and its own change subscription, both waking its own window).
+//! threads, the change feed and its watcher) and what each view owns to talk to them
+//! ([`Port`]: its own mailbox for save outcomes and its own change subscription, both calling
+//! its own waker, which repaints its window).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use egui::ViewportId;
 use jiff::tz::TimeZone;
-use rusqlite::Connection;
 
-use super::widgets::{Problem, SaveState};
-use crate::db::Library;
+use super::feed::{ChangeFeed, Subscription};
+use super::reads::{ReadResult, Reader};
+use super::saves::{EditorId, Mailbox, Reply, RequestId, SaveTasks, SubmitError};
+use super::worker::{Pending, Waker, Worker};
+use crate::db::{DbError, Library, Reads};
 use crate::model::Op;
-use crate::tasks::{
-    Change, ChangeFeed, EditorId, Fetch, Mailbox, Reader, Reply, RequestId, SaveTasks, SubmitError,
-    Wake, Watcher,
-};
 
 /// How often other processes' commits are looked for.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(100);
@@ -30,6 +27,7 @@ pub struct Services {
     pub library: Library,
     saves: Option<SaveTasks>,
     reader: Option<Reader>,
+    watcher: Option<Worker>,
     pub feed: ChangeFeed,
     /// The zone times are shown in (the system's).
     pub tz: TimeZone,
@@ -46,30 +44,30 @@ impl std::fmt::Debug for Services {
 
 impl Services {
     /// Starts the executor, the readers and the change watcher for `library`.
-    pub fn start(library: Library) -> std::io::Result<(Arc<Services>, Watcher)> {
+    pub fn start(library: Library) -> std::io::Result<Arc<Services>> {
         let feed = ChangeFeed::new();
         let saves = SaveTasks::start(&library, feed.clone())?;
         let reader = Reader::start(&library, 2)?;
         let watcher = feed.watch(&library, WATCH_INTERVAL)?;
-        Ok((
-            Arc::new(Services {
-                library,
-                saves: Some(saves),
-                reader: Some(reader),
-                feed,
-                tz: TimeZone::system(),
-                next_id: AtomicU64::new(1),
-            }),
-            watcher,
-        ))
+        Ok(Arc::new(Services {
+            library,
+            saves: Some(saves),
+            reader: Some(reader),
+            watcher: Some(watcher),
+            feed,
+            tz: TimeZone::system(),
+            next_id: AtomicU64::new(1),
+        }))
     }
 
     /// The save executor.
+    #[expect(clippy::expect_used, reason = "present until the services are dropped")]
     pub fn saves(&self) -> &SaveTasks {
         self.saves.as_ref().expect("present until dropped")
     }
 
     /// The reader threads.
+    #[expect(clippy::expect_used, reason = "present until the services are dropped")]
     pub fn reader(&self) -> &Reader {
         self.reader.as_ref().expect("present until dropped")
     }
@@ -78,26 +76,31 @@ impl Services {
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// Saves queued or in flight, not yet answered, in every window.
+    pub fn pending_saves(&self) -> u64 {
+        self.saves.as_ref().map_or(0, SaveTasks::pending)
+    }
 }
 
 impl Drop for Services {
     fn drop(&mut self) {
-        let (saves, reader) = (self.saves.take(), self.reader.take());
-        let _ = std::thread::Builder::new()
-            .name("shelfmark-shutdown".into())
-            .spawn(move || drop((saves, reader)));
+        let work = (self.saves.take(), self.reader.take(), self.watcher.take());
+        if let Ok(closer) = Worker::spawn("shelfmark-shutdown", move |_| drop(work)) {
+            closer.detach();
+        }
     }
 }
 
-/// One view's line to the services: save outcomes and change notices arrive here and repaint
-/// the view's window.
+/// One view's line to the services: save outcomes and change notices arrive here and call its
+/// waker.
 pub struct Port {
     pub services: Arc<Services>,
     pub editor: EditorId,
     mailbox: Mailbox,
     replies: Receiver<Reply>,
-    changes: Receiver<Change>,
-    wake: Wake,
+    _changes: Subscription,
+    waker: Waker,
 }
 
 impl std::fmt::Debug for Port {
@@ -109,22 +112,17 @@ impl std::fmt::Debug for Port {
 }
 
 impl Port {
-    /// A port whose messages repaint `viewport`.
-    pub fn new(services: &Arc<Services>, ctx: &egui::Context, viewport: ViewportId) -> Port {
-        let repaint = {
-            let ctx = ctx.clone();
-            move || ctx.request_repaint_of(viewport)
-        };
-        let wake: Wake = Arc::new(repaint.clone());
-        let (mailbox, replies) = Mailbox::with_waker(move |_| repaint());
-        let changes = services.feed.subscribe_with_waker(Arc::clone(&wake));
+    /// A port whose messages call `waker`.
+    pub fn new(services: &Arc<Services>, waker: Waker) -> Port {
+        let (mailbox, replies) = Mailbox::with_waker(Arc::clone(&waker));
+        let changes = services.feed.subscribe(Arc::clone(&waker));
         Port {
-            services: Arc::clone(services),
             editor: EditorId(services.next_id()),
+            services: Arc::clone(services),
             mailbox,
             replies,
-            changes,
-            wake,
+            _changes: changes,
+            waker,
         }
     }
 
@@ -135,35 +133,15 @@ impl Port {
             .try_submit(self.editor, op, &self.mailbox)
     }
 
-    /// Queues a save for a view that remembers what each request was for (`requests`), and
-    /// returns the state its form should show: saving, or why it could not even be queued.
-    pub fn submit_tracked<P>(
-        &self,
-        op: Op,
-        purpose: P,
-        requests: &mut HashMap<RequestId, P>,
-    ) -> SaveState {
-        match self.submit(op) {
-            Ok(request) => {
-                requests.insert(request, purpose);
-                SaveState::Saving {
-                    request,
-                    waiting_since: None,
-                }
-            }
-            Err(e) => SaveState::Problem(Problem::not_queued(&e)),
-        }
-    }
-
-    /// Runs a query on a reader thread.
-    pub fn fetch<T, F>(&self, query: F) -> Fetch<T>
+    /// Runs a query on a reader thread; its answer wakes this port's window.
+    pub fn fetch<T, F>(&self, query: F) -> Pending<ReadResult<T>>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&mut dyn Reads) -> Result<T, DbError> + Send + 'static,
     {
         self.services
             .reader()
-            .fetch(Some(Arc::clone(&self.wake)), query)
+            .fetch(Some(Arc::clone(&self.waker)), query)
     }
 
     /// Replies that have arrived.
@@ -171,12 +149,21 @@ impl Port {
         self.replies.try_iter().collect()
     }
 
-    /// Whether the library changed since the last call.
-    pub fn changed(&self) -> bool {
-        self.changes.try_iter().count() > 0
+    /// How many changes of the library have been published so far (see [`ChangeFeed`]).
+    pub fn generation(&self) -> u64 {
+        self.services.feed.generation()
+    }
+
+    /// This port's waker (for background work of its own).
+    pub fn waker(&self) -> Waker {
+        Arc::clone(&self.waker)
     }
 
     pub fn tz(&self) -> &TimeZone {
         &self.services.tz
+    }
+
+    pub fn library(&self) -> &Library {
+        &self.services.library
     }
 }

@@ -19,9 +19,8 @@ use crate::model::{
 
 /// A connection inside an open IMMEDIATE transaction, and the time stamp of the current save.
 #[derive(Debug)]
-pub struct WriteTx<'c> {
+pub(crate) struct WriteTx<'c> {
     conn: &'c Connection,
-    now: Stamp,
     /// `now` as stored, formatted once.
     now_text: String,
 }
@@ -33,13 +32,8 @@ impl<'c> WriteTx<'c> {
         debug_assert!(!conn.is_autocommit(), "a WriteTx needs an open transaction");
         WriteTx {
             conn,
-            now,
             now_text: now.to_sql(),
         }
-    }
-
-    pub fn now(&self) -> Stamp {
-        self.now
     }
 
     fn now_sql(&self) -> &str {
@@ -55,7 +49,7 @@ impl Deref for WriteTx<'_> {
 }
 
 /// Applies one save.
-pub fn apply(tx: &WriteTx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
+pub(crate) fn apply(tx: &WriteTx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
     match op {
         Op::Create(draft) => create(tx, draft),
         Op::Update {

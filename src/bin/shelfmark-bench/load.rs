@@ -1,4 +1,4 @@
-//! `shelfmark load`: a save-load generator that goes through the same executor as the window.
+//! `shelfmark-bench load`: a save-load generator that goes through the same executor as the window.
 //!
 //! - `contention`: every thread saves placements for the same K (copy, collection) pairs, each
 //!   in its own shuffled order: one save per pair wins, the rest are conflicts.
@@ -22,12 +22,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 
 use super::stats::{Percentiles, percentiles};
-use crate::db::{Durability, Library, read};
-use crate::model::{
+use shelfmark::db::{Durability, Library};
+use shelfmark::model::{
     BookDraft, CollectionDraft, CollectionId, CopyDraft, CopyId, Draft, Holder, Kind, Op, Outcome,
     PlacementDraft, isbn,
 };
-use crate::tasks::{ChangeFeed, EditorId, Event, Mailbox, SaveTasks};
+use shelfmark::tasks::{ChangeFeed, EditorId, Event, Mailbox, SaveTasks};
 
 /// Collections the generated pairs spread over.
 const COLLECTIONS: usize = 8;
@@ -149,7 +149,7 @@ impl Tally {
 struct Saver<'a> {
     tasks: &'a SaveTasks,
     mailbox: Mailbox,
-    replies: std::sync::mpsc::Receiver<crate::tasks::Reply>,
+    replies: std::sync::mpsc::Receiver<shelfmark::tasks::Reply>,
     editor: EditorId,
 }
 
@@ -273,7 +273,7 @@ fn setup(tasks: &SaveTasks, args: &LoadArgs) -> Result<Vec<Vec<(CopyId, Collecti
     let mut requests = Vec::new();
     for code in barcodes.iter().flatten() {
         let op = Op::Create(Draft::Copy(CopyDraft {
-            book_id: crate::model::BookId(book),
+            book_id: shelfmark::model::BookId(book),
             barcode: code.clone(),
         }));
         requests.push(
@@ -348,10 +348,10 @@ fn work(
     };
     for (copy, collection) in pairs {
         if mode == Mode::Softdelete {
-            let live = {
-                let conn = library.connection().map_err(|e| e.to_string())?;
-                read::live_placement(&conn, copy, collection).map_err(|e| e.to_string())?
-            };
+            let live = library
+                .reads()
+                .and_then(|mut r| r.live_placement(copy, collection))
+                .map_err(|e| super::words(&e))?;
             if let Some(p) = live {
                 let (outcome, latency, waited) = saver.save(Op::Delete {
                     target: p.id.into(),
@@ -373,11 +373,7 @@ fn work(
     Ok(tally)
 }
 
-pub(super) fn run(
-    path: &Path,
-    durability: Durability,
-    args: &LoadArgs,
-) -> Result<ExitCode, String> {
+pub fn run(path: &Path, durability: Durability, args: &LoadArgs) -> Result<ExitCode, String> {
     let threads = args.threads.max(1);
     let library = super::open(path, durability, threads as u32 + 2)?;
     let acks = AckLog::open(args.ack_log.as_deref())?;
@@ -393,6 +389,10 @@ pub(super) fn run(
                 (&library, &tasks, &acks, &barrier, &results);
             let mode = args.mode;
             let seed = args.seed;
+            #[expect(
+                clippy::expect_used,
+                reason = "a load that cannot start its threads has nothing to measure"
+            )]
             std::thread::Builder::new()
                 .name(format!("shelfmark-load-{t}"))
                 .spawn_scoped(s, move || {
@@ -450,7 +450,7 @@ mod tests {
         for seed in [0, 1, 42, 999_999_999_999] {
             let isbn = super::load_isbn(seed);
             assert_eq!(
-                crate::model::isbn::parse(&isbn).as_deref(),
+                shelfmark::model::isbn::parse(&isbn).as_deref(),
                 Ok(isbn.as_str())
             );
         }

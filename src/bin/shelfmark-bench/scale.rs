@@ -7,19 +7,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::TransactionBehavior;
-
-use super::stats::percentiles;
-use crate::db::views::{self, SortKey};
-use crate::db::{Durability, Library, OpenOptions, WriteTx, search};
-use crate::model::{
-    BookId, CollectionId, CopyId, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement,
+use shelfmark::db::{Durability, Library, OpenOptions, Reads};
+use shelfmark::model::{
+    CollectionId, PageQuery, SortKey, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement,
     isbn, name_key,
 };
-use crate::tasks::Fetch;
-use crate::transfer;
-use crate::ui::editor::{CollectionEditor, Host};
-use crate::ui::workspace::{Port, Services};
+use shelfmark::tasks::{Pending, Port, ReadResult, Services};
+use shelfmark::transfer;
+use shelfmark::ui::command::Commands;
+use shelfmark::ui::editor::{CollectionEditor, Host};
+
+use super::stats::percentiles;
+use super::words;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct SeedArgs {
@@ -247,19 +246,11 @@ fn barcode(i: usize) -> String {
     format!("3{i:013}")
 }
 
-pub(super) fn seed(
-    path: &Path,
-    durability: Durability,
-    args: &SeedArgs,
-) -> Result<ExitCode, String> {
+pub fn seed(path: &Path, durability: Durability, args: &SeedArgs) -> super::Result<ExitCode> {
     let library = super::open(path, durability, 2)?;
-    let mut conn = library.connection().map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let err = |e: rusqlite::Error| crate::db::chain(&e);
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err)?;
-    let pause = crate::db::SearchPause::begin(&tx).map_err(err)?;
+    let err = |e: shelfmark::db::DbError| words(&e);
+    let mut bulk = library.bulk().map_err(err)?;
     let mut g = Gen::new(args.seed);
     let base = Stamp::now().0.as_second() - 3 * 365 * 86_400;
     let mut tick = 0i64;
@@ -271,49 +262,39 @@ pub(super) fn seed(
     };
     let mut collections = Vec::new();
     for name in Gen::collection_names(args.collections.max(1)) {
-        let w = WriteTx::new(&tx, stamp());
         let v = ValidCollection {
             name_key: name_key(&name),
             name,
             description: String::new(),
         };
-        collections.push(CollectionId(
-            crate::db::insert_collection(&w, &v).map_err(err)?,
-        ));
+        collections.push(bulk.insert_collection(&v, stamp()).map_err(err)?);
     }
     let mut books = Vec::with_capacity(args.books);
     for i in 0..args.books {
-        let w = WriteTx::new(&tx, stamp());
-        books.push(BookId(
-            crate::db::insert_book(&w, &g.book(i, 0)).map_err(err)?,
-        ));
+        books.push(bulk.insert_book(&g.book(i, 0), stamp()).map_err(err)?);
         if (i + 1) % 50_000 == 0 {
             eprintln!("seed: {} books", i + 1);
         }
     }
     for i in 0..args.copies {
-        let w = WriteTx::new(&tx, stamp());
         // Most books have a few copies; copies go to books in runs, like a real catalog.
         let book = books[(i * books.len() / args.copies.max(1)).min(books.len() - 1)];
-        let copy = CopyId(
-            crate::db::insert_copy(
-                &w,
+        let copy = bulk
+            .insert_copy(
                 &ValidCopy {
                     book_id: book,
                     barcode: barcode(i),
                 },
+                stamp(),
             )
-            .map_err(err)?,
-        );
+            .map_err(err)?;
         // Every copy is in the main stacks; one in twenty is also in a special collection.
         let mut places = vec![collections[0]];
         if collections.len() > 1 && g.rng.u8(..20) == 0 {
             places.push(collections[g.rng.usize(1..collections.len())]);
         }
         for collection in places {
-            let w = WriteTx::new(&tx, stamp());
-            crate::db::insert_placement(
-                &w,
+            bulk.insert_placement(
                 &ValidPlacement {
                     copy_id: copy,
                     collection_id: collection,
@@ -324,6 +305,7 @@ pub(super) fn seed(
                         String::new()
                     },
                 },
+                stamp(),
             )
             .map_err(err)?;
         }
@@ -332,8 +314,7 @@ pub(super) fn seed(
         }
     }
     eprintln!("seed: indexing for search");
-    pause.finish().map_err(err)?;
-    tx.commit().map_err(err)?;
+    bulk.finish().map_err(err)?;
     println!(
         "seeded {} books, {} copies, {} collections in {:.1} s",
         args.books,
@@ -344,11 +325,81 @@ pub(super) fn seed(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Search latency over a fixed mix of what librarians type (8 rounds, the first not counted).
+fn search_mix(reads: &mut dyn Reads, f: &mut Figures) -> super::Result<()> {
+    let mix = [
+        "river",
+        "his",
+        "moon garden",
+        "Márquez",
+        "marquez",
+        "okafor",
+        "Anna Chen",
+        "9781000",
+        "978-1-00",
+        "3000000012345",
+        "300000004",
+        "QA76",
+        "rare",
+        "main stacks",
+        "café",
+        "cafe",
+        "the silent",
+        "principles of",
+        "fjord",
+        "zzzz",
+        "Peng",
+        "MIT",
+        "letters ocean",
+        "Nakam",
+        "2019",
+    ];
+    let mut lat = Vec::new();
+    let mut per_query: Vec<Vec<Duration>> = vec![Vec::new(); mix.len()];
+    for round in 0..8 {
+        for (i, q) in mix.iter().enumerate() {
+            let t = Instant::now();
+            let rows = reads
+                .search_books(q, shelfmark::ui::SEARCH_RESULTS)
+                .map_err(|e| words(&e))?;
+            if round > 0 {
+                lat.push(t.elapsed());
+                per_query[i].push(t.elapsed());
+            }
+            let _ = rows.len();
+        }
+    }
+    let mut medians: Vec<(String, f64)> = mix
+        .iter()
+        .zip(&mut per_query)
+        .map(|(q, l)| ((*q).to_owned(), percentiles(l).p50_ms))
+        .collect();
+    medians.sort_by(|a, b| b.1.total_cmp(&a.1));
+    f.search_slowest = medians.into_iter().take(3).collect();
+    f.search_queries = lat.len();
+    let p = percentiles(&mut lat);
+    (f.search_p50_ms, f.search_p99_ms, f.search_max_ms) = (p.p50_ms, p.p99_ms, p.max_ms);
+
+    Ok(())
+}
+
+/// The first-order page of 100 rows of `collection` at `offset`.
+fn page(collection: CollectionId, offset: usize) -> PageQuery {
+    PageQuery {
+        collection,
+        filter: String::new(),
+        sort: SortKey::Added,
+        ascending: false,
+        offset,
+        limit: 100,
+    }
+}
+
 /// Writes a CSV of `rows` generated lines (books and barcodes not in a seeded library).
 fn generated_csv(rows: usize, file: &Path) -> Result<(), String> {
     let mut g = Gen::new(7);
     let mut w = csv::Writer::from_path(file).map_err(|e| e.to_string())?;
-    w.write_record(crate::csvio::COLUMNS)
+    w.write_record(transfer::csv::COLUMNS)
         .map_err(|e| e.to_string())?;
     let names = Gen::collection_names(20);
     let mut book = g.book(0, 50_000_000);
@@ -373,8 +424,11 @@ fn generated_csv(rows: usize, file: &Path) -> Result<(), String> {
     w.flush().map_err(|e| e.to_string())
 }
 
-fn wait<T>(fetch: Fetch<T>) -> Result<T, String> {
-    fetch.wait()
+fn wait<T>(fetch: Pending<ReadResult<T>>) -> Result<T, String> {
+    fetch
+        .wait()
+        .ok_or_else(|| shelfmark::tasks::STOPPED_TEXT.to_owned())?
+        .map_err(|f| f.message)
 }
 
 fn peak_rss_mb() -> Option<f64> {
@@ -414,7 +468,7 @@ struct Figures {
     peak_rss_mb: f64,
 }
 
-pub(super) fn bench_catalog(
+pub fn bench_catalog(
     path: &Path,
     durability: Durability,
     args: &BenchCatalogArgs,
@@ -430,82 +484,27 @@ pub(super) fn bench_catalog(
             ..OpenOptions::default()
         },
     )
-    .map_err(|e| crate::db::chain(&e))?;
-    let (services, _watcher) = Services::start(library).map_err(|e| e.to_string())?;
-    let collections = wait(services.reader().fetch(None, views::collections))?;
+    .map_err(|e| words(&e))?;
+    let services = Services::start(library).map_err(|e| e.to_string())?;
+    let collections = wait(services.reader().fetch(None, |r| r.collections()))?;
     let largest = collections
         .iter()
         .max_by_key(|c| c.placements)
-        .ok_or("the library has no collections; run `shelfmark seed` first")?
+        .ok_or("the library has no collections; run `shelfmark-bench seed` first")?
         .clone();
-    let first = wait(services.reader().fetch(None, move |conn| {
-        let n = views::placement_count(conn, largest.id, "")?;
-        let rows = views::placement_page(conn, largest.id, "", SortKey::Added, false, 0, 100)?;
+    let first = wait(services.reader().fetch(None, move |r| {
+        let n = r.placement_count(largest.id, "")?;
+        let rows = r.placement_page(&page(largest.id, 0))?;
         Ok((n, rows.len()))
     }))?;
     f.first_data_ms = ms(started.elapsed());
     f.largest_collection_rows = first.0;
-    let counts = wait(services.reader().fetch(None, |conn| {
-        let count = |t: &str| -> rusqlite::Result<i64> {
-            conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
-        };
-        Ok((count("books")?, count("copies")?, count("placements")?))
-    }))?;
-    (f.books, f.copies, f.placements) = counts;
+    let counts = wait(services.reader().fetch(None, |r| r.counts()))?;
+    (f.books, f.copies, f.placements) = (counts.books, counts.copies, counts.placements);
 
     // 2. Search: a fixed mix of what librarians type.
-    let mix = [
-        "river",
-        "his",
-        "moon garden",
-        "Márquez",
-        "marquez",
-        "okafor",
-        "Anna Chen",
-        "9781000",
-        "978-1-00",
-        "3000000012345",
-        "300000004",
-        "QA76",
-        "rare",
-        "main stacks",
-        "café",
-        "cafe",
-        "the silent",
-        "principles of",
-        "fjord",
-        "zzzz",
-        "Peng",
-        "MIT",
-        "letters ocean",
-        "Nakam",
-        "2019",
-    ];
-    let mut lat = Vec::new();
-    let mut per_query: Vec<Vec<Duration>> = vec![Vec::new(); mix.len()];
-    let conn = services.library.connection().map_err(|e| e.to_string())?;
-    for round in 0..8 {
-        for (i, q) in mix.iter().enumerate() {
-            let t = Instant::now();
-            let rows = search::books(&conn, q, crate::ui::catalog::RESULTS)
-                .map_err(|e| crate::db::chain(&e))?;
-            if round > 0 {
-                lat.push(t.elapsed());
-                per_query[i].push(t.elapsed());
-            }
-            let _ = rows.len();
-        }
-    }
-    let mut medians: Vec<(String, f64)> = mix
-        .iter()
-        .zip(&mut per_query)
-        .map(|(q, l)| ((*q).to_owned(), percentiles(l).p50_ms))
-        .collect();
-    medians.sort_by(|a, b| b.1.total_cmp(&a.1));
-    f.search_slowest = medians.into_iter().take(3).collect();
-    f.search_queries = lat.len();
-    let p = percentiles(&mut lat);
-    (f.search_p50_ms, f.search_p99_ms, f.search_max_ms) = (p.p50_ms, p.p99_ms, p.max_ms);
+    let mut reads = services.library.reads().map_err(|e| words(&e))?;
+    search_mix(&mut *reads, &mut f)?;
 
     // 3. A page at various depths of the largest collection (what a scroll step waits for).
     for depth in [0usize, 10_000, 100_000, 500_000, 900_000] {
@@ -513,11 +512,12 @@ pub(super) fn bench_catalog(
             continue;
         }
         let t = Instant::now();
-        views::placement_page(&conn, largest.id, "", SortKey::Added, false, depth, 100)
-            .map_err(|e| crate::db::chain(&e))?;
+        reads
+            .placement_page(&page(largest.id, depth))
+            .map_err(|e| words(&e))?;
         f.page_fetch_ms_at.push((depth, ms(t.elapsed())));
     }
-    drop(conn);
+    drop(reads);
 
     // 4. Scrolling the largest collection in the real editor, headless: app time per frame,
     //    and how long after a scroll step the rows in view have arrived.
@@ -531,18 +531,18 @@ pub(super) fn bench_catalog(
         &scratch.path().join("import.sqlite3"),
         &OpenOptions::default(),
     )
-    .map_err(|e| crate::db::chain(&e))?;
-    let tasks = crate::tasks::SaveTasks::start(&target, crate::tasks::ChangeFeed::new())
+    .map_err(|e| words(&e))?;
+    let tasks = shelfmark::tasks::SaveTasks::start(&target, shelfmark::tasks::ChangeFeed::new())
         .map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let prepared = transfer::prepare_import(&csv_file)?;
+    let prepared = transfer::prepare_import(&csv_file).map_err(|e| words(&e))?;
     if !prepared.errors.is_empty() {
         return Err(format!(
             "generated CSV has bad lines: {:?}",
             &prepared.errors[..1]
         ));
     }
-    match transfer::run_import(&tasks, &prepared.job, |_, _| {})? {
+    match transfer::run_import(&tasks, &prepared.job, |_, _| {}).map_err(|e| words(&e))? {
         transfer::Imported::Done(_) => {}
         transfer::Imported::Refused(why) => return Err(format!("import refused: {why}")),
     }
@@ -550,11 +550,12 @@ pub(super) fn bench_catalog(
     f.import_rows_per_s = (args.import_rows as f64 / t.elapsed().as_secs_f64()).round();
     drop(tasks);
     drop(prepared);
-    let conn = services.library.connection().map_err(|e| e.to_string())?;
+    let mut reads = services.library.reads().map_err(|e| words(&e))?;
     let t = Instant::now();
-    f.export_rows = transfer::export(&conn, None, &scratch.path().join("export.csv"))?;
+    f.export_rows = transfer::export(&mut *reads, None, &scratch.path().join("export.csv"))
+        .map_err(|e| words(&e))?;
     f.export_rows_per_s = (f.export_rows as f64 / t.elapsed().as_secs_f64()).round();
-    drop(conn);
+    drop(reads);
     f.peak_rss_mb = peak_rss_mb().unwrap_or(0.0).round();
 
     if args.json {
@@ -611,9 +612,13 @@ pub(super) fn bench_catalog(
 /// wheel, and records app time per frame and time until the rows in view are loaded.
 fn scroll(services: &Arc<Services>, collection: CollectionId, f: &mut Figures) {
     let ctx = egui::Context::default();
-    crate::ui::theme::apply(&ctx);
-    let port = Port::new(services, &ctx, egui::ViewportId::ROOT);
-    let mut editor = CollectionEditor::new(port, collection);
+    shelfmark::ui::theme::apply(&ctx);
+    let port = Port::new(
+        services,
+        shelfmark::ui::repaint(&ctx, egui::ViewportId::ROOT),
+    );
+    let (commands, _inbox) = Commands::new(&ctx);
+    let mut editor = CollectionEditor::new(port, commands, collection);
     let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1200.0, 800.0));
     let frame = |events: Vec<egui::Event>, editor: &mut CollectionEditor| -> Duration {
         let input = egui::RawInput {
@@ -624,7 +629,7 @@ fn scroll(services: &Arc<Services>, collection: CollectionId, f: &mut Figures) {
         let t = Instant::now();
         let mut output = ctx.run_ui(input, |ui| {
             egui::CentralPanel::default().show(ui, |ui| {
-                let _ = editor.ui(ui, Host::Main);
+                editor.ui(ui, Host::Main);
             });
         });
         let took = t.elapsed();

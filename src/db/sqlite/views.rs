@@ -5,20 +5,13 @@
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 use super::read::{self, BOOK_COLUMNS, COPY_COLUMNS, stamp};
-use crate::model::{Book, BookId, CollectionId, Copy, CopyId, Kind, PlacementId, RecordRef, Stamp};
-
-/// A live collection, for the list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CollectionSummary {
-    pub id: CollectionId,
-    pub name: String,
-    pub description: String,
-    pub version: i64,
-    pub placements: i64,
-}
+use crate::model::{
+    BookId, BookRow, CollectionId, CollectionSummary, Copy, CopyId, CopyRow, Counts, Kind,
+    PageQuery, PlacementId, PlacementRow, RecordRef, SortKey, TrashRow,
+};
 
 /// Live collections by name, with how many copies each holds.
-pub fn collections(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>> {
+pub(crate) fn collections(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>> {
     conn.prepare_cached(
         "SELECT k.id, k.name, k.description, k.version,
                 (SELECT count(*) FROM placements p
@@ -30,7 +23,7 @@ pub fn collections(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>
 }
 
 /// Live collections by name, without counts (cheap; for matching names).
-pub fn collection_names(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>> {
+pub(crate) fn collection_names(conn: &Connection) -> rusqlite::Result<Vec<CollectionSummary>> {
     conn.prepare_cached(
         "SELECT id, name, description, version, 0 FROM collections
          WHERE deleted_at IS NULL ORDER BY name_key",
@@ -49,43 +42,16 @@ fn collection_summary(r: &Row<'_>) -> rusqlite::Result<CollectionSummary> {
     })
 }
 
-/// One row of a collection editor.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlacementRow {
-    pub id: PlacementId,
-    pub version: i64,
-    pub copy_id: CopyId,
-    pub barcode: String,
-    pub book_id: BookId,
-    pub title: String,
-    pub authors: String,
-    pub shelf_mark: String,
-    pub note: String,
-    pub added: Stamp,
-}
-
-/// The orders a collection editor can show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum SortKey {
-    ShelfMark,
-    Title,
-    Barcode,
-    #[default]
-    Added,
-}
-
-impl SortKey {
-    fn order_by(self, ascending: bool) -> &'static str {
-        match (self, ascending) {
-            (SortKey::ShelfMark, true) => "p.shelf_mark COLLATE NOCASE ASC, p.id ASC",
-            (SortKey::ShelfMark, false) => "p.shelf_mark COLLATE NOCASE DESC, p.id DESC",
-            (SortKey::Title, true) => "b.title COLLATE NOCASE ASC, p.id ASC",
-            (SortKey::Title, false) => "b.title COLLATE NOCASE DESC, p.id DESC",
-            (SortKey::Barcode, true) => "c.barcode ASC, p.id ASC",
-            (SortKey::Barcode, false) => "c.barcode DESC, p.id DESC",
-            (SortKey::Added, true) => "p.created_at ASC, p.id ASC",
-            (SortKey::Added, false) => "p.created_at DESC, p.id DESC",
-        }
+fn order_by(sort: SortKey, ascending: bool) -> &'static str {
+    match (sort, ascending) {
+        (SortKey::ShelfMark, true) => "p.shelf_mark COLLATE NOCASE ASC, p.id ASC",
+        (SortKey::ShelfMark, false) => "p.shelf_mark COLLATE NOCASE DESC, p.id DESC",
+        (SortKey::Title, true) => "b.title COLLATE NOCASE ASC, p.id ASC",
+        (SortKey::Title, false) => "b.title COLLATE NOCASE DESC, p.id DESC",
+        (SortKey::Barcode, true) => "c.barcode ASC, p.id ASC",
+        (SortKey::Barcode, false) => "c.barcode DESC, p.id DESC",
+        (SortKey::Added, true) => "p.created_at ASC, p.id ASC",
+        (SortKey::Added, false) => "p.created_at DESC, p.id DESC",
     }
 }
 
@@ -108,7 +74,7 @@ const PLACEMENT_FROM: &str = "FROM placements p
            OR p.note LIKE :pattern ESCAPE '\\')";
 
 /// How many live placements of `collection` match `filter` (empty: all).
-pub fn placement_count(
+pub(crate) fn placement_count(
     conn: &Connection,
     collection: CollectionId,
     filter: &str,
@@ -152,15 +118,18 @@ fn placement_row(r: &Row<'_>) -> rusqlite::Result<PlacementRow> {
 
 /// Rows `offset..offset + limit` of `collection`'s live placements matching `filter`, in the
 /// given order.
-pub fn placement_page(
+pub(crate) fn placement_page(
     conn: &Connection,
-    collection: CollectionId,
-    filter: &str,
-    sort: SortKey,
-    ascending: bool,
-    offset: usize,
-    limit: usize,
+    q: &PageQuery,
 ) -> rusqlite::Result<Vec<PlacementRow>> {
+    let PageQuery {
+        collection,
+        ref filter,
+        sort,
+        ascending,
+        offset,
+        limit,
+    } = *q;
     if filter.trim().is_empty() && sort == SortKey::Added {
         return newest_page(conn, collection, ascending, offset, limit);
     }
@@ -169,7 +138,7 @@ pub fn placement_page(
                 p.created_at
          {PLACEMENT_FROM}
          ORDER BY {} LIMIT :limit OFFSET :offset",
-        sort.order_by(ascending)
+        order_by(sort, ascending)
     ))?
     .query_map(
         named_params! {
@@ -220,13 +189,6 @@ fn newest_page(
     Ok(rows)
 }
 
-/// A book in the catalog, with its live copies' barcodes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BookRow {
-    pub book: Book,
-    pub barcodes: Vec<String>,
-}
-
 /// The select list of a [`BookRow`] query over `books b`: the book's columns and its live
 /// copies' barcodes, in order.
 pub(crate) fn book_row_columns() -> String {
@@ -257,7 +219,11 @@ pub(crate) fn book_row_of(r: &Row<'_>) -> rusqlite::Result<BookRow> {
 
 /// Live books matching `search` in title, authors, ISBN, publisher or a copy's barcode (empty:
 /// all), by title; at most `limit`.
-pub fn books(conn: &Connection, search: &str, limit: usize) -> rusqlite::Result<Vec<BookRow>> {
+pub(crate) fn books(
+    conn: &Connection,
+    search: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<BookRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {}
          FROM books b
@@ -281,15 +247,8 @@ pub fn books(conn: &Connection, search: &str, limit: usize) -> rusqlite::Result<
     .collect()
 }
 
-/// A live copy of a book, with the collections it is placed in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CopyRow {
-    pub copy: Copy,
-    pub collections: Vec<String>,
-}
-
 /// The live copies of `book`, by barcode.
-pub fn copies_of(conn: &Connection, book: BookId) -> rusqlite::Result<Vec<CopyRow>> {
+pub(crate) fn copies_of(conn: &Connection, book: BookId) -> rusqlite::Result<Vec<CopyRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COPY_COLUMNS} FROM copies WHERE book_id = ?1 AND deleted_at IS NULL ORDER BY barcode"
     ))?;
@@ -311,19 +270,9 @@ pub fn copies_of(conn: &Connection, book: BookId) -> rusqlite::Result<Vec<CopyRo
         .collect()
 }
 
-/// Something in the Trash: what the user deleted (not the rows that went with it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrashRow {
-    pub record: RecordRef,
-    pub version: i64,
-    /// "Book “Dune” (with 3 copies)", "Copy 0042 of “Dune”", ...
-    pub description: String,
-    pub deleted_at: Stamp,
-}
-
 /// The Trash, newest first, at most `limit` items. Rows that went to the Trash with their
 /// parent are part of the parent's item.
-pub fn trash(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<TrashRow>> {
+pub(crate) fn trash(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<TrashRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT 'book', b.id, b.version, b.deleted_at, b.title, '',
                 (SELECT count(*) FROM copies c WHERE c.book_id = b.id AND c.deleted_at = b.deleted_at)
@@ -399,10 +348,23 @@ fn with_children(text: String, n: i64, one: &str, many: &str) -> String {
 }
 
 /// Whether the library holds anything at all (live or in the Trash).
-pub fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
+pub(crate) fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT NOT EXISTS (SELECT 1 FROM books) AND NOT EXISTS (SELECT 1 FROM collections)",
         [],
         |r| r.get(0),
     )
+}
+
+/// Rows per table (live and in the Trash).
+pub(crate) fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
+    let count = |t: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+    };
+    Ok(Counts {
+        books: count("books")?,
+        copies: count("copies")?,
+        collections: count("collections")?,
+        placements: count("placements")?,
+    })
 }

@@ -5,7 +5,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::views::BookRow;
+use crate::model::BookRow;
 use crate::model::isbn;
 
 /// Turns what the user typed into one FTS5 phrase per word, or `None` if nothing searchable is
@@ -64,7 +64,7 @@ fn prefix_end(prefix: &str) -> String {
 
 /// Live books whose record matches every word of `text`, or with a live copy whose barcode, or
 /// a live placement whose shelf mark, starts with `text`; by title, at most `limit`.
-pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Vec<BookRow>> {
+pub(crate) fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Vec<BookRow>> {
     let typed = text.trim();
     if typed.is_empty() {
         return super::views::books(conn, "", limit);
@@ -109,11 +109,11 @@ pub fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Result<Ve
 }
 
 /// Live collections whose name holds every word of `text` (any case), by name; at most `limit`.
-pub fn collections(
+pub(crate) fn collections(
     conn: &Connection,
     text: &str,
     limit: usize,
-) -> rusqlite::Result<Vec<super::views::CollectionSummary>> {
+) -> rusqlite::Result<Vec<crate::model::CollectionSummary>> {
     let words: Vec<String> = text
         .split_whitespace()
         .map(crate::model::name_key)

@@ -22,7 +22,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
         rows: job.rows.len(),
         ..ImportSummary::default()
     };
-    let pause = super::SearchPause::begin(tx)?;
+    let pause = super::bulk::SearchPause::begin(tx)?;
     let mut books: HashMap<(String, String, Option<String>), BookId> = HashMap::new();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
     for (i, row) in job.rows.iter().enumerate() {

@@ -124,7 +124,7 @@ fn violations(
 }
 
 /// Runs every check on `conn`.
-pub fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
+pub(crate) fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
     let mut report = CheckReport {
         schema_version: conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
         ..CheckReport::default()

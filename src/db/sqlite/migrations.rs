@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::error::{OpenError, is_busy};
+use crate::db::error::{OpenError, is_busy};
 
 /// `PRAGMA application_id` of a Shelfmark library: "SHLF".
 pub const APPLICATION_ID: i64 = 0x5348_4C46;

@@ -1,4 +1,4 @@
-//! `shelfmark bench`: save throughput and latency of the three `load` workloads, run as separate
+//! `shelfmark-bench bench`: save throughput and latency of the three `load` workloads, run as separate
 //! `load` processes, against two raw baselines measured in the same run on the same disk (one
 //! connection, one INSERT per transaction, no executor): `raw_full` (synchronous=FULL) and
 //! `raw_normal` (synchronous=NORMAL). Ratios to the baseline of the same durability make figures
@@ -13,7 +13,7 @@ use rusqlite::{Connection, params};
 
 use super::load::{LoadSummary, Mode};
 use super::stats::percentiles;
-use crate::db::{Durability, check};
+use shelfmark::db::Durability;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct BenchArgs {
@@ -74,7 +74,7 @@ fn raw_baseline(dir: &Path, durability: Durability, saves: usize) -> Result<f64,
         }
     ))
     .map_err(err)?;
-    let now = crate::model::Stamp::now().to_sql();
+    let now = shelfmark::model::Stamp::now().to_sql();
     {
         let tx = conn.transaction().map_err(err)?;
         tx.execute(
@@ -179,16 +179,15 @@ fn workload(
         );
     }
     let seconds = last.saturating_sub(first) as f64 / 1000.0;
-    let conn = Connection::open(&file).map_err(|e| e.to_string())?;
-    let healthy = check(&conn).map_err(|e| e.to_string())?.is_ok();
+    let healthy = super::open(&file, durability, 2)?
+        .reads()
+        .and_then(|mut r| r.check())
+        .map_err(|e| super::words(&e))?
+        .is_ok();
     Ok((total, seconds, latencies, healthy))
 }
 
-pub(super) fn run(
-    library: &Path,
-    durability: Durability,
-    args: &BenchArgs,
-) -> Result<ExitCode, String> {
+pub fn run(library: &Path, durability: Durability, args: &BenchArgs) -> Result<ExitCode, String> {
     let parent = library
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -1,0 +1,22 @@
+//! What is remembered between runs (in eframe's storage): the library, the selected
+//! collection, and the open editor windows with their sizes.
+
+use std::path::PathBuf;
+
+/// Key of what Shelfmark remembers in eframe's storage.
+pub(super) const MEMO_KEY: &str = "shelfmark";
+
+/// What is remembered between runs.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct Memo {
+    pub last_library: Option<PathBuf>,
+    pub windows: Vec<WindowMemo>,
+    pub selected: Option<i64>,
+}
+
+/// An editor window that was open.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(super) struct WindowMemo {
+    pub collection: i64,
+    pub size: Option<[f32; 2]>,
+}

@@ -1,0 +1,256 @@
+//! The eframe application: opening a library (in the background), then the [`Workspace`] of
+//! the open library (main window, editor windows, status bar), and what is remembered between
+//! runs.
+
+mod memo;
+mod workspace;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use egui::Ui;
+
+use self::memo::{MEMO_KEY, Memo};
+use self::workspace::Workspace;
+use crate::db::{Library, OpenError, OpenOptions, chain, default_library_path};
+use crate::tasks::{Pending, Services, Worker, run_once};
+use crate::ui::theme;
+use crate::ui::widgets::UiExt;
+
+/// How the app was started.
+#[derive(Clone, Debug)]
+pub enum Startup {
+    /// `--db PATH`: open this file.
+    Path(PathBuf),
+    /// No `--db`: the library used last time, else this default.
+    Remembered { default: PathBuf },
+}
+
+/// How the app opens libraries.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    pub open: OpenOptions,
+}
+
+/// Why a library could not be opened in the window.
+#[derive(Debug, thiserror::Error)]
+enum OpenFailure {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot start background work")]
+    Start(#[source] std::io::Error),
+}
+
+enum State {
+    Opening {
+        path: PathBuf,
+        pending: Pending<Result<Arc<Services>, OpenFailure>>,
+    },
+    /// Opening failed, or the user wants another file.
+    Choosing {
+        error: Option<String>,
+        input: String,
+    },
+    Ready(Box<Workspace>),
+}
+
+/// The application.
+pub struct ShelfmarkApp {
+    state: State,
+    memo: Memo,
+    options: AppOptions,
+}
+
+impl std::fmt::Debug for ShelfmarkApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShelfmarkApp").finish_non_exhaustive()
+    }
+}
+
+/// Opens a library and starts its services, off the UI thread.
+fn open_in_background(
+    path: PathBuf,
+    options: OpenOptions,
+    ctx: &egui::Context,
+) -> Pending<Result<Arc<Services>, OpenFailure>> {
+    let waker = crate::ui::repaint(ctx, egui::ViewportId::ROOT);
+    run_once(
+        "shelfmark-open",
+        Some(waker),
+        move || {
+            // The default library's folder is made on first use.
+            if path == default_library_path()
+                && let Some(parent) = path.parent()
+            {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let library = Library::open(&path, &options)?;
+            Services::start(library).map_err(OpenFailure::Start)
+        },
+        |e| Err(OpenFailure::Start(e)),
+    )
+}
+
+impl ShelfmarkApp {
+    /// The app as `main` starts it: the library opens in the background.
+    pub fn new(cc: &eframe::CreationContext<'_>, startup: Startup, options: AppOptions) -> Self {
+        theme::apply(&cc.egui_ctx);
+        let memo: Memo = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, MEMO_KEY))
+            .unwrap_or_default();
+        let path = match startup {
+            Startup::Path(p) => p,
+            Startup::Remembered { default } => memo
+                .last_library
+                .clone()
+                .filter(|p| p.exists())
+                .unwrap_or(default),
+        };
+        let pending = open_in_background(path.clone(), options.open.clone(), &cc.egui_ctx);
+        ShelfmarkApp {
+            state: State::Opening { path, pending },
+            memo,
+            options,
+        }
+    }
+
+    /// The app on a library that is already open (for tests and embedding).
+    pub fn with_library(
+        cc: &eframe::CreationContext<'_>,
+        library: Library,
+    ) -> std::io::Result<Self> {
+        theme::apply(&cc.egui_ctx);
+        let services = Services::start(library)?;
+        let workspace = Workspace::new(&cc.egui_ctx, services, &Memo::default());
+        Ok(ShelfmarkApp {
+            state: State::Ready(Box::new(workspace)),
+            memo: Memo::default(),
+            options: AppOptions::default(),
+        })
+    }
+
+    fn opening_ui(&mut self, ui: &mut Ui) {
+        let State::Opening { path, pending } = &self.state else {
+            return;
+        };
+        let next = match pending.poll() {
+            Some(Ok(services)) => Some(State::Ready(Box::new(Workspace::new(
+                ui.ctx(),
+                services,
+                &self.memo,
+            )))),
+            Some(Err(e)) => Some(State::Choosing {
+                error: Some(chain(&e)),
+                input: path.display().to_string(),
+            }),
+            None if pending.is_abandoned() => Some(State::Choosing {
+                error: Some("opening stopped unexpectedly".to_owned()),
+                input: path.display().to_string(),
+            }),
+            None => None,
+        };
+        if let Some(state) = next {
+            self.state = state;
+            ui.ctx().request_repaint();
+            return;
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.add_space(40.0);
+            ui.vertical_centered(|ui| {
+                ui.pending_label(&format!("Opening {}…", path.display()));
+            });
+        });
+    }
+
+    fn choosing_ui(&mut self, ui: &mut Ui) {
+        let State::Choosing { error, input } = &mut self.state else {
+            return;
+        };
+        let mut open = None;
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.add_space(24.0);
+            ui.heading("Open a library");
+            ui.add_space(8.0);
+            if let Some(e) = error {
+                ui.error_label(&format!("Cannot open the library: {e}"));
+                ui.add_space(8.0);
+            }
+            ui.label(
+                "A library is one file. Type its path; a new file is created if none is there.",
+            );
+            let r = ui.labelled_text("Library file", input, 480.0);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.horizontal(|ui| {
+                if ui.button("Open").clicked() || enter {
+                    open = Some(PathBuf::from(input.trim()));
+                }
+                if ui.button("Use the default library").clicked() {
+                    open = Some(default_library_path());
+                }
+            });
+        });
+        if let Some(path) = open {
+            let pending = open_in_background(path.clone(), self.options.open.clone(), ui.ctx());
+            self.state = State::Opening { path, pending };
+        }
+    }
+}
+
+/// The window's title, as the title bar and screen readers show it.
+const TITLE: &str = "Shelfmark";
+
+impl eframe::App for ShelfmarkApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        name_window(ui.ctx(), TITLE);
+        match &mut self.state {
+            State::Opening { .. } => self.opening_ui(ui),
+            State::Choosing { .. } => self.choosing_ui(ui),
+            State::Ready(workspace) => {
+                if workspace.ui(ui) == workspace::Next::SwitchLibrary {
+                    self.memo = workspace.memo();
+                    let input = workspace.services().library.path().display().to_string();
+                    let old =
+                        std::mem::replace(&mut self.state, State::Choosing { error: None, input });
+                    // Closing a library joins its threads: never on the UI thread.
+                    if let Ok(closer) = Worker::spawn("shelfmark-close-library", move |_| drop(old))
+                    {
+                        closer.detach();
+                    }
+                }
+            }
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if let State::Ready(w) = &self.state {
+            self.memo = w.memo();
+        }
+        eframe::set_value(storage, MEMO_KEY, &self.memo);
+    }
+}
+
+/// Gives the window's root accessibility node its title, so a screen reader announces the
+/// window by name (egui's root node has no label of its own).
+pub(crate) fn name_window(ctx: &egui::Context, title: &str) {
+    ctx.accesskit_node_builder(egui::accesskit_root_id(), |node| {
+        node.set_label(title);
+    });
+}
+
+/// Opens the main window and runs the app until it is closed.
+pub fn run(startup: Startup, options: AppOptions) -> Result<(), eframe::Error> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(TITLE)
+            .with_app_id("shelfmark")
+            .with_inner_size([1200.0, 760.0])
+            .with_min_inner_size([720.0, 420.0]),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        TITLE,
+        native,
+        Box::new(move |cc| Ok(Box::new(ShelfmarkApp::new(cc, startup, options)))),
+    )
+}

@@ -1,0 +1,109 @@
+//! `shelfmark-bench`: the developers' tools, kept out of the shipped `shelfmark` binary — the
+//! save-load generator (`load`), the save benchmark against raw baselines (`bench`), the
+//! catalog generator (`seed`), the catalog benchmark (`bench-catalog`, which drives the real
+//! collection editor through `egui::Context::run`), and a lock holder that plays "another
+//! program" (`hold-write-lock`). The tests and the README's benchmark commands use it.
+
+mod bench;
+mod load;
+mod lock;
+mod scale;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use shelfmark::db::{Durability, Library, OpenOptions, chain};
+
+/// Errors of the tools, in words (with their cause chains), printed once by `main`.
+type Result<T, E = String> = std::result::Result<T, E>;
+
+/// Developer tools for Shelfmark: load, benchmarks, seeding.
+#[derive(Debug, Parser)]
+#[command(name = "shelfmark-bench", version, about)]
+struct Args {
+    /// The library file.
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// `full`: an acknowledged save survives power loss. `normal`: survives a crash of the
+    /// program.
+    #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Full)]
+    durability: DurabilityArg,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DurabilityArg {
+    Full,
+    Normal,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(d: DurabilityArg) -> Durability {
+        match d {
+            DurabilityArg::Full => Durability::Full,
+            DurabilityArg::Normal => Durability::Normal,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate save load through the same executor as the window.
+    Load(load::LoadArgs),
+    /// Measure save throughput and latency against raw SQLite baselines, on scratch files
+    /// beside the library (the library itself is not touched).
+    Bench(bench::BenchArgs),
+    /// Fill the library with a generated, realistic catalog.
+    Seed(scale::SeedArgs),
+    /// Measure the catalog at scale: first data, search, scrolling, import, export, memory.
+    BenchCatalog(scale::BenchCatalogArgs),
+    /// Hold the library's write lock (as another program might), to see how Shelfmark waits.
+    /// Prints `locked <unix µs>` and `released <unix µs>`.
+    HoldWriteLock(lock::HoldArgs),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let Some(path) = args.db.clone() else {
+        eprintln!("shelfmark-bench: --db PATH is required");
+        return ExitCode::FAILURE;
+    };
+    let durability = args.durability.into();
+    let result = match &args.command {
+        Command::Load(a) => load::run(&path, durability, a),
+        Command::Bench(a) => bench::run(&path, durability, a),
+        Command::Seed(a) => scale::seed(&path, durability, a),
+        Command::BenchCatalog(a) => scale::bench_catalog(&path, durability, a),
+        Command::HoldWriteLock(a) => lock::hold(&path, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("shelfmark-bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens a library for a tool, the error in words.
+fn open(path: &Path, durability: Durability, pool_size: u32) -> Result<Library> {
+    Library::open(
+        path,
+        &OpenOptions {
+            durability,
+            pool_size,
+            read_only: false,
+        },
+    )
+    .map_err(|e| chain(&e))
+}
+
+/// Any error, in words with its cause chain.
+fn words(e: &(dyn std::error::Error + 'static)) -> String {
+    chain(e)
+}

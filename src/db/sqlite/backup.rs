@@ -1,0 +1,74 @@
+//! Backup with SQLite's online backup API: safe while others keep saving (WAL lets them go on),
+//! one consistent snapshot, checked before it is put in place under its name.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::{BUSY_TIMEOUT, FileLibrary, check};
+use crate::db::{BackupError, CheckReport, DbError};
+
+/// Files we write are like any other file the user saves (rw-r--r-- before the umask), not
+/// private like a temporary file.
+pub(crate) fn readable_by_all() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::Permissions::from_mode(0o644)
+}
+
+/// Copies `library` to `out`. Refuses to overwrite an existing file.
+pub(crate) fn backup(library: &FileLibrary, out: &Path) -> Result<CheckReport, BackupError> {
+    if out.exists() {
+        return Err(BackupError::Exists(out.to_path_buf()));
+    }
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let write_err = |source: std::io::Error| BackupError::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".shelfmark-backup-")
+        .suffix(".partial")
+        .permissions(readable_by_all())
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    let tmp_path: PathBuf = tmp.path().to_path_buf();
+    let copy = |e: rusqlite::Error| BackupError::Copy(DbError::from(e));
+    let src = library.connection().map_err(BackupError::Copy)?;
+    {
+        let mut dst = Connection::open(&tmp_path).map_err(copy)?;
+        let backup = rusqlite::backup::Backup::new(&src, &mut dst).map_err(copy)?;
+        // All pages in one step: one consistent snapshot, even while others commit.
+        let started = Instant::now();
+        loop {
+            match backup.step(-1).map_err(copy)? {
+                rusqlite::backup::StepResult::Done => break,
+                _ if started.elapsed() < BUSY_TIMEOUT => {
+                    // Busy or locked (or more to copy): try again shortly.
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                _ => return Err(BackupError::Locked),
+            }
+        }
+    }
+    let report = {
+        let dst = Connection::open(&tmp_path).map_err(copy)?;
+        // The copy is a file of its own: no WAL left behind next to it.
+        let _: Option<String> = dst
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .optional()
+            .map_err(copy)?;
+        check::check(&dst).map_err(copy)?
+    };
+    if !report.is_ok() {
+        return Err(BackupError::Check(report));
+    }
+    std::fs::File::open(&tmp_path)
+        .and_then(|f| f.sync_all())
+        .map_err(write_err)?;
+    tmp.persist_noclobber(out).map_err(|e| write_err(e.error))?;
+    Ok(report)
+}

@@ -1,0 +1,173 @@
+//! The file's side of the read seam: [`FileReads`] answers [`Reads`] on one pooled connection
+//! (each statement its own short read transaction), and [`DataVersion`] notices other
+//! processes' commits by polling `PRAGMA data_version` (cheap, and unlike `update_hook` it sees
+//! other connections).
+
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::{Pool, PooledConnection, check, export, read, search, views};
+use crate::db::{ChangeSource, CheckReport, DbError, ExportError, Reads};
+use crate::model::{
+    Book, BookId, BookRow, Collection, CollectionId, CollectionSummary, Copy, CopyId, CopyRow,
+    Counts, ExportRow, PageQuery, Placement, PlacementRow, Record, RecordRef, TrashRow,
+};
+
+/// Reads on one pooled connection of a library file.
+pub(crate) struct FileReads {
+    conn: PooledConnection,
+}
+
+impl FileReads {
+    pub(crate) fn new(conn: PooledConnection) -> Self {
+        FileReads { conn }
+    }
+
+    fn c(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Reads for FileReads {
+    fn record(&mut self, target: RecordRef) -> Result<Option<Record>, DbError> {
+        Ok(read::record(self.c(), target)?)
+    }
+
+    fn live_copy_by_barcode(&mut self, barcode: &str) -> Result<Option<Copy>, DbError> {
+        Ok(read::live_copy_by_barcode(self.c(), barcode)?)
+    }
+
+    fn live_collection_by_name(&mut self, name: &str) -> Result<Option<Collection>, DbError> {
+        Ok(read::live_collection_by_name(self.c(), name)?)
+    }
+
+    fn live_book_by_isbn(&mut self, isbn: &str) -> Result<Option<Book>, DbError> {
+        Ok(read::live_book_by_isbn(self.c(), isbn)?)
+    }
+
+    fn live_placement(
+        &mut self,
+        copy: CopyId,
+        collection: CollectionId,
+    ) -> Result<Option<Placement>, DbError> {
+        Ok(read::live_placement(self.c(), copy, collection)?)
+    }
+
+    fn collections(&mut self) -> Result<Vec<CollectionSummary>, DbError> {
+        Ok(views::collections(self.c())?)
+    }
+
+    fn placement_count(
+        &mut self,
+        collection: CollectionId,
+        filter: &str,
+    ) -> Result<usize, DbError> {
+        Ok(views::placement_count(self.c(), collection, filter)?)
+    }
+
+    fn placement_page(&mut self, query: &PageQuery) -> Result<Vec<PlacementRow>, DbError> {
+        Ok(views::placement_page(self.c(), query)?)
+    }
+
+    fn books_containing(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {
+        Ok(views::books(self.c(), text, limit)?)
+    }
+
+    fn search_books(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {
+        Ok(search::books(self.c(), text, limit)?)
+    }
+
+    fn search_collections(
+        &mut self,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<CollectionSummary>, DbError> {
+        Ok(search::collections(self.c(), text, limit)?)
+    }
+
+    fn copies_of(&mut self, book: BookId) -> Result<Vec<CopyRow>, DbError> {
+        Ok(views::copies_of(self.c(), book)?)
+    }
+
+    fn trash(&mut self, limit: usize) -> Result<Vec<TrashRow>, DbError> {
+        Ok(views::trash(self.c(), limit)?)
+    }
+
+    fn is_empty(&mut self) -> Result<bool, DbError> {
+        Ok(views::is_empty(self.c())?)
+    }
+
+    fn counts(&mut self) -> Result<Counts, DbError> {
+        Ok(views::counts(self.c())?)
+    }
+
+    fn export(
+        &mut self,
+        collection: Option<CollectionId>,
+        row: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
+    ) -> Result<usize, ExportError> {
+        export::rows(self.c(), collection, row)
+    }
+
+    fn check(&mut self) -> Result<CheckReport, DbError> {
+        Ok(check::check(self.c())?)
+    }
+}
+
+/// Polls `PRAGMA data_version` on its own pooled connection.
+pub(crate) struct DataVersion {
+    pool: Pool,
+    interval: Duration,
+    conn: Option<PooledConnection>,
+    last: Option<i64>,
+}
+
+impl DataVersion {
+    pub(crate) fn new(pool: Pool, interval: Duration) -> Self {
+        DataVersion {
+            pool,
+            interval,
+            conn: None,
+            last: None,
+        }
+    }
+
+    fn poll(&mut self) -> Option<i64> {
+        if self.conn.is_none() {
+            // data_version is per connection: a new one starts a new sequence.
+            self.last = None;
+            self.conn = self.pool.get().ok();
+        }
+        let v = self
+            .conn
+            .as_ref()?
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0));
+        if let Ok(v) = v {
+            Some(v)
+        } else {
+            // A fresh borrow next time, so a failed poll heals itself.
+            self.conn = None;
+            None
+        }
+    }
+}
+
+impl ChangeSource for DataVersion {
+    fn prime(&mut self) {
+        self.last = self.poll();
+    }
+
+    fn wait(&mut self) -> bool {
+        if self.last.is_none() {
+            self.last = self.poll();
+        }
+        std::thread::sleep(self.interval);
+        let Some(v) = self.poll() else {
+            return false;
+        };
+        let changed = self.last.is_some_and(|l| l != v);
+        self.last = Some(v);
+        changed
+    }
+}

@@ -1,0 +1,119 @@
+//! The words for every outcome: what a user is told when a save did not happen, said once here
+//! so the window, the command line and the importer say it the same way.
+
+use jiff::tz::TimeZone;
+
+use super::{Conflict, Failure, Field, FieldError, Outcome, Record};
+
+/// The words shown while a save waits for another program's write lock.
+pub const WAITING_TEXT: &str = "Waiting for the library file — another program is writing";
+
+/// Why a save did not happen, as an editor keeps it until the user acts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    Fields(Vec<FieldError>),
+    Conflict(Conflict),
+    Stale(Record),
+    DeletedElsewhere(Record),
+    Gone,
+    UnknownBarcode(String),
+    Failed(Failure),
+    /// The save was not even queued (read-only library, queue full), in words.
+    NotQueued(String),
+}
+
+impl Problem {
+    /// The problem an outcome reports, or `None` if it is a success.
+    pub fn from_outcome(outcome: Outcome) -> Option<Problem> {
+        Some(match outcome {
+            Outcome::Saved { .. } | Outcome::Imported(_) => return None,
+            Outcome::Invalid(e) => Problem::Fields(e),
+            Outcome::Conflict(c) => Problem::Conflict(c),
+            Outcome::Stale(r) => Problem::Stale(r),
+            Outcome::DeletedElsewhere(r) => Problem::DeletedElsewhere(r),
+            Outcome::Gone(_) => Problem::Gone,
+            Outcome::UnknownBarcode(b) => Problem::UnknownBarcode(b),
+            Outcome::Failed(f) => Problem::Failed(f),
+        })
+    }
+
+    /// What an outcome that is not a success says, in words (empty for a success).
+    pub fn describe(outcome: Outcome, tz: &TimeZone) -> String {
+        Problem::from_outcome(outcome)
+            .map(|p| p.general_message(None, tz))
+            .unwrap_or_default()
+    }
+
+    /// The message that belongs next to `field`, if any.
+    pub fn field_message(&self, field: Field, tz: &TimeZone) -> Option<String> {
+        match self {
+            Problem::Fields(errors) => {
+                let texts: Vec<String> = errors
+                    .iter()
+                    .filter(|e| e.field == field)
+                    .map(|e| format!("{} {}", field.label(), e.message))
+                    .collect();
+                (!texts.is_empty()).then(|| texts.join("; "))
+            }
+            Problem::Conflict(c) if c.field == field => Some(c.message(tz)),
+            _ => None,
+        }
+    }
+
+    /// Whether [`field_message`](Self::field_message) has something for one of `fields`.
+    pub fn concerns_any(&self, fields: &[Field]) -> bool {
+        let tz = TimeZone::UTC;
+        fields.iter().any(|f| self.field_message(*f, &tz).is_some())
+    }
+
+    /// The message for the form as a whole (what no single field shows). `base` is what the
+    /// editor started from, to say what changed elsewhere.
+    pub fn general_message(&self, base: Option<&Record>, tz: &TimeZone) -> String {
+        match self {
+            Problem::Fields(errors) => errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            Problem::Conflict(c) => c.message(tz),
+            Problem::Stale(current) => stale_message(base, current),
+            Problem::DeletedElsewhere(_) => {
+                "Moved to the Trash in another window since you opened it. Restore it from the Trash to edit it again.".to_owned()
+            }
+            Problem::Gone => "Deleted for good in another window since you opened it.".to_owned(),
+            Problem::UnknownBarcode(b) => format!("No copy has barcode {b}."),
+            Problem::Failed(f) => format!("Not saved: {f}."),
+            Problem::NotQueued(text) => text.clone(),
+        }
+    }
+}
+
+/// "Changed in another window since you opened it: shelf mark is now 'QA76 .K5'".
+pub fn stale_message(base: Option<&Record>, current: &Record) -> String {
+    let head = "Changed in another window since you opened it";
+    let Some(base) = base else {
+        return format!("{head}.");
+    };
+    let before = base.fields();
+    let changes: Vec<String> = current
+        .fields()
+        .into_iter()
+        .zip(before)
+        .filter(|((_, now), (_, then))| now != then)
+        .map(|((field, now), _)| format!("{} is now '{now}'", field.label().to_lowercase()))
+        .collect();
+    if changes.is_empty() {
+        format!("{head}.")
+    } else {
+        format!("{head}: {}", changes.join(", "))
+    }
+}
+
+/// "1 copy", "4 copies": a count with its noun.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

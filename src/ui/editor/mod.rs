@@ -1,0 +1,458 @@
+//! The collection editor: one collection's placements in a virtualised, sortable table, with
+//! add-by-barcode made for a scanner, in-place editing of shelf mark and note, removal with an
+//! Undo offer, and every save's outcome shown inline where it belongs.
+//!
+//! It is a few parts, each owning its state: [`pages`] (the head and the pages of rows, live
+//! queries), [`scans`] (the scan queue, with create-copy), [`row_edit`] (a row being edited) and
+//! [`table`] (drawing). This file wires them: it routes each answer to the part that asked, and
+//! acts on what the parts report.
+//!
+//! The same editor is shown in the main window and in its own native windows. It never waits:
+//! rows arrive page by page from the reader threads, saves go to the executor, and both come
+//! back through its [`Port`], which repaints its window.
+
+mod pages;
+mod row_edit;
+mod scans;
+mod table;
+
+use std::time::Instant;
+
+use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui, ViewportId};
+
+use self::pages::Pages;
+use self::row_edit::{EditAction, RowEdit};
+use self::scans::ScanQueue;
+use self::table::{Table, TableAction};
+use super::command::{AppCommand, Commands};
+use super::requests::Requests;
+use super::undo::UndoOffer;
+use super::widgets::UiExt;
+use crate::model::{CollectionId, Op, Outcome, PlacementId, PlacementRow, Problem, count};
+use crate::tasks::{Event, Port, RequestId};
+
+pub const SHORTCUT_NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
+pub const SHORTCUT_SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+pub const SHORTCUT_FIND: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::F);
+pub const SHORTCUT_CLOSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::W);
+
+/// Where the editor is shown, which decides a few buttons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    Main,
+    /// A native window of its own, in this viewport.
+    Window(ViewportId),
+}
+
+/// What a request of the editor was for, so its outcome lands in the right part.
+#[derive(Clone, Debug)]
+pub(crate) enum Purpose {
+    Scan(u64),
+    CreateBook(u64),
+    CreateCopy(u64),
+    Edit,
+    Remove { what: String },
+    Undo,
+}
+
+/// One collection's editor.
+pub struct CollectionEditor {
+    port: Port,
+    commands: Commands,
+    collection: CollectionId,
+    pages: Pages,
+    scans: ScanQueue,
+    scan_text: String,
+    focus_scan: bool,
+    focus_filter: bool,
+    edit: Option<RowEdit>,
+    /// Height of the row being edited, measured from its content.
+    edit_height: f32,
+    undo: Option<UndoOffer>,
+    highlight: Option<PlacementId>,
+    /// The rows the table drew last frame.
+    in_view: std::ops::Range<usize>,
+    requests: Requests<Purpose>,
+    /// A removal that could not be made, in words (until dismissed).
+    last_error: Option<String>,
+}
+
+impl std::fmt::Debug for CollectionEditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectionEditor")
+            .field("collection", &self.collection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CollectionEditor {
+    pub fn new(port: Port, commands: Commands, collection: CollectionId) -> Self {
+        CollectionEditor {
+            port,
+            commands,
+            collection,
+            pages: Pages::new(collection),
+            scans: ScanQueue::new(collection),
+            scan_text: String::new(),
+            focus_scan: true,
+            focus_filter: false,
+            edit: None,
+            edit_height: super::theme::ROW_HEIGHT * 2.5,
+            undo: None,
+            highlight: None,
+            in_view: 0..0,
+            requests: Requests::new(),
+            last_error: None,
+        }
+    }
+
+    pub fn collection(&self) -> CollectionId {
+        self.collection
+    }
+
+    /// The collection's name, once loaded.
+    pub fn title(&self) -> String {
+        self.pages
+            .head()
+            .and_then(|h| h.collection.as_ref())
+            .map_or_else(|| "Collection".to_owned(), |c| c.name.clone())
+    }
+
+    /// Why the collection cannot be worked on (in the Trash, deleted for good), if so.
+    fn gone(&self) -> Option<String> {
+        let head = self.pages.head()?;
+        match &head.collection {
+            Some(c) if c.meta.is_live() => None,
+            Some(c) => Some(format!(
+                "“{}” was moved to the Trash. Restore it from the Trash to work on it again.",
+                c.name
+            )),
+            None => Some("This collection was deleted for good.".to_owned()),
+        }
+    }
+
+    /// Whether every row drawn last frame had its data (not a placeholder).
+    pub fn rows_in_view_loaded(&self) -> bool {
+        if self.pages.head().is_none() {
+            return false;
+        }
+        let end = self.in_view.end.min(self.pages.total());
+        (self.in_view.start..end).all(|i| self.pages.row(i).is_some())
+    }
+
+    /// Whether closing this editor now would lose something the librarian should see: saves in
+    /// flight, scan results, an open edit, an Undo offer.
+    pub fn has_work(&self) -> bool {
+        !self.requests.is_empty()
+            || !self.scans.is_empty()
+            || self.edit.is_some()
+            || self.undo.is_some()
+    }
+
+    /// Saves of this editor not answered yet.
+    pub fn pending(&self) -> usize {
+        self.requests.len()
+    }
+
+    // ---- background results -------------------------------------------------------------
+
+    /// Routes what arrived for this editor's saves to the part that asked.
+    fn take_answers(&mut self) {
+        for answer in self.requests.poll(&self.port) {
+            match answer.event {
+                Event::Waiting { since } => self.waiting(answer.request, &answer.purpose, since),
+                Event::Done(outcome) => self.settle(answer.request, answer.purpose, outcome),
+            }
+        }
+    }
+
+    fn waiting(&mut self, request: RequestId, purpose: &Purpose, since: Instant) {
+        match purpose {
+            Purpose::Scan(_) | Purpose::CreateBook(_) | Purpose::CreateCopy(_) => {
+                self.scans.waiting(request, purpose, since);
+            }
+            Purpose::Edit => {
+                if let Some(edit) = &mut self.edit {
+                    edit.state.mark_waiting(request, since);
+                }
+            }
+            Purpose::Undo => UndoOffer::mark_waiting(&mut self.undo, request, since),
+            Purpose::Remove { .. } => {}
+        }
+    }
+
+    /// Puts an outcome where it belongs: only into the form (or offer) that sent it, which may
+    /// have been replaced meanwhile.
+    fn settle(&mut self, request: RequestId, purpose: Purpose, outcome: Outcome) {
+        match purpose {
+            Purpose::Scan(_) | Purpose::CreateBook(_) | Purpose::CreateCopy(_) => {
+                self.scans
+                    .settle(&self.port, &mut self.requests, request, &purpose, outcome);
+            }
+            Purpose::Edit => {
+                if self
+                    .edit
+                    .as_mut()
+                    .is_some_and(|e| e.settle(request, outcome))
+                {
+                    self.edit = None;
+                    self.focus_scan = true;
+                }
+            }
+            Purpose::Remove { what } => match outcome {
+                Outcome::Saved { record, version } => {
+                    self.undo = Some(UndoOffer::new(record, version, format!("Removed {what}.")));
+                }
+                other => {
+                    let text = Problem::describe(other, self.port.tz());
+                    self.last_error = Some(format!("Could not remove {what}: {text}"));
+                }
+            },
+            Purpose::Undo => {
+                UndoOffer::settle(&mut self.undo, request, outcome);
+            }
+        }
+    }
+
+    // ---- actions --------------------------------------------------------------------------
+
+    fn submit_scan(&mut self) {
+        let barcode = std::mem::take(&mut self.scan_text);
+        self.focus_scan = true;
+        self.scans.submit(&self.port, &mut self.requests, &barcode);
+    }
+
+    fn start_edit(&mut self, row: PlacementRow) {
+        if self.edit.as_ref().is_some_and(|e| e.state.is_saving()) {
+            return;
+        }
+        self.edit = Some(RowEdit::new(row));
+    }
+
+    fn edit_action(&mut self, action: EditAction) {
+        let Some(edit) = &mut self.edit else { return };
+        match action {
+            EditAction::Save => {
+                let version = edit.base.version;
+                edit.save(&self.port, &mut self.requests, self.collection, version);
+            }
+            EditAction::KeepMine(version) => {
+                edit.save(&self.port, &mut self.requests, self.collection, version);
+            }
+            EditAction::Cancel => {
+                // A save already queued: its answer will find no form and be dropped.
+                self.requests.forget(edit.state.request());
+                self.edit = None;
+                self.focus_scan = true;
+            }
+        }
+    }
+
+    fn remove(&mut self, row: &PlacementRow) {
+        let what = format!("copy {} ({}) from {}", row.barcode, row.title, self.title());
+        let op = Op::Delete {
+            target: row.id.into(),
+            version: row.version,
+        };
+        let state = self
+            .requests
+            .submit(&self.port, op, Purpose::Remove { what: what.clone() });
+        if let Some(p) = state.problem() {
+            let text = p.general_message(None, self.port.tz());
+            self.last_error = Some(format!("Could not remove {what}: {text}"));
+        }
+    }
+
+    /// Shows the placement that holds a conflicting copy: filter the table down to it.
+    fn show_placement(&mut self, id: PlacementId, barcode: &str) {
+        barcode.clone_into(&mut self.pages.layout.filter);
+        self.highlight = Some(id);
+    }
+
+    // ---- drawing --------------------------------------------------------------------------
+
+    /// Draws the editor; what it asks of the app goes to its command queue.
+    pub fn ui(&mut self, ui: &mut Ui, host: Host) {
+        self.take_answers();
+        self.shortcuts(ui, host);
+        let tz = self.port.tz().clone();
+        self.heading(ui, host);
+        let gone = self.gone();
+        if let Some(gone) = &gone {
+            ui.warning_label(gone);
+        }
+        if let Some(f) = self.pages.error() {
+            ui.error_label(&format!("Cannot read the collection: {f}"));
+        }
+        if let Some(err) = self.last_error.clone() {
+            ui.horizontal(|ui| {
+                ui.error_label(&err);
+                if ui.small_button("Dismiss").clicked() {
+                    self.last_error = None;
+                }
+            });
+        }
+        ui.add_space(4.0);
+        if gone.is_none() {
+            self.scan_bar(ui, &tz);
+        }
+        UndoOffer::bar(
+            &mut self.undo,
+            ui,
+            &self.port,
+            Purpose::Undo,
+            &mut self.requests,
+        );
+        ui.add_space(4.0);
+        self.filter_bar(ui);
+        if let Some(action) = self
+            .edit
+            .as_ref()
+            .and_then(|e| e.strip(ui, self.collection, &tz))
+        {
+            self.edit_action(action);
+        }
+        let out = Table {
+            collection: self.collection,
+            pages: &self.pages,
+            edit: self.edit.as_mut(),
+            highlight: self.highlight,
+            edit_height: self.edit_height,
+            tz: &tz,
+        }
+        .show(ui);
+        // The edited row is as tall as its fields and their messages (known after drawing).
+        if out.edit_content > 0.0 {
+            let wanted = (out.edit_content + 4.0).max(super::theme::ROW_HEIGHT * 2.5);
+            if (wanted - self.edit_height).abs() > 0.5 {
+                self.edit_height = wanted;
+                ui.ctx().request_repaint();
+            }
+        }
+        match out.action {
+            Some(TableAction::Sort(key)) => self.pages.layout.sort_by(key),
+            Some(TableAction::StartEdit(row)) => self.start_edit(row),
+            Some(TableAction::Remove(row)) => self.remove(&row),
+            Some(TableAction::Edit(action)) => self.edit_action(action),
+            None => {}
+        }
+        self.in_view = out.visible.clone();
+        if self.pages.update(&self.port, out.visible)
+            && let Some(shown) = self.pages.head_generation()
+        {
+            self.scans.forget_shown(shown);
+        }
+    }
+
+    fn heading(&self, ui: &mut Ui, host: Host) {
+        ui.horizontal(|ui| {
+            ui.heading(self.title());
+            if let Some(head) = self.pages.head() {
+                let n = head.total;
+                ui.weak(if self.pages.layout.filter.trim().is_empty() {
+                    count(n, "copy", "copies")
+                } else {
+                    format!("{n} matching")
+                });
+            }
+            ui.with_layout(
+                egui::Layout::right_to_left(egui::Align::Center),
+                |ui| match host {
+                    Host::Main => {
+                        if ui
+                            .button("Open in new window")
+                            .on_hover_text("Edit this collection in a window of its own")
+                            .clicked()
+                        {
+                            self.commands.send(AppCommand::OpenWindow(self.collection));
+                        }
+                    }
+                    Host::Window(viewport) => {
+                        if ui.button("Close window").clicked() {
+                            self.commands.send(AppCommand::CloseWindow(viewport));
+                        }
+                    }
+                },
+            );
+        });
+    }
+
+    fn filter_bar(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let l = ui.label("Filter");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.pages.layout.filter)
+                        .hint_text("barcode, title, author, shelf mark, note")
+                        .desired_width(280.0),
+                )
+                .labelled_by(l.id);
+            if std::mem::take(&mut self.focus_filter) {
+                r.request_focus();
+            }
+            if r.changed() {
+                self.highlight = None;
+            }
+            if !self.pages.layout.filter.is_empty() && ui.small_button("Clear filter").clicked() {
+                self.pages.layout.filter.clear();
+                self.highlight = None;
+            }
+        });
+    }
+
+    fn shortcuts(&mut self, ui: &Ui, host: Host) {
+        ui.input_mut(|i| {
+            if i.consume_shortcut(&SHORTCUT_FIND) {
+                self.focus_filter = true;
+            }
+            if i.consume_shortcut(&SHORTCUT_NEW) {
+                self.focus_scan = true;
+            }
+            if let Host::Window(viewport) = host
+                && i.consume_shortcut(&SHORTCUT_CLOSE)
+            {
+                self.commands.send(AppCommand::CloseWindow(viewport));
+            }
+        });
+        if self.edit.is_some() {
+            let (save, cancel) = ui.input_mut(|i| {
+                (
+                    i.consume_shortcut(&SHORTCUT_SAVE),
+                    i.consume_key(Modifiers::NONE, Key::Escape),
+                )
+            });
+            if save {
+                self.edit_action(EditAction::Save);
+            }
+            if cancel {
+                self.edit_action(EditAction::Cancel);
+            }
+        }
+    }
+
+    fn scan_bar(&mut self, ui: &mut Ui, tz: &jiff::tz::TimeZone) {
+        ui.horizontal(|ui| {
+            let l = ui.label(RichText::new("Scan barcode").strong());
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.scan_text)
+                        .hint_text("scan or type a barcode, then Enter")
+                        .desired_width(220.0),
+                )
+                .labelled_by(l.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            if ui.button("Add").clicked() || enter {
+                self.submit_scan();
+            }
+            // Focus stays in the field, so the next scan can follow at once.
+            if std::mem::take(&mut self.focus_scan) || enter {
+                r.request_focus();
+            }
+        });
+        for action in self.scans.ui(ui, &self.port, tz) {
+            if let Some((id, barcode)) = self.scans.act(&self.port, &mut self.requests, action) {
+                self.show_placement(id, &barcode);
+            }
+        }
+    }
+}

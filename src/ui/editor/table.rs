@@ -1,0 +1,253 @@
+//! Drawing the placements table: virtualised rows (only what is in view is laid out), sortable
+//! headers, in-place editing of a row, and Remove. It only draws and reports what was clicked;
+//! the editor acts on it.
+
+use std::ops::Range;
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder, TableRow};
+use jiff::tz::TimeZone;
+
+use super::pages::{PAGE, Pages};
+use super::row_edit::{EditAction, RowEdit};
+use crate::model::{CollectionId, Field, PlacementId, PlacementRow, SortKey, format_minute};
+use crate::ui::theme;
+
+/// What was clicked in the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TableAction {
+    Sort(SortKey),
+    StartEdit(PlacementRow),
+    Remove(PlacementRow),
+    Edit(EditAction),
+}
+
+/// What one frame of the table gave.
+#[derive(Debug)]
+pub struct TableOutput {
+    /// The row indexes drawn.
+    pub visible: Range<usize>,
+    pub action: Option<TableAction>,
+    /// How tall the edited row's content was (0 without an edit).
+    pub edit_content: f32,
+}
+
+/// The table's inputs for one frame.
+pub struct Table<'a> {
+    pub collection: CollectionId,
+    pub pages: &'a Pages,
+    pub edit: Option<&'a mut RowEdit>,
+    pub highlight: Option<PlacementId>,
+    pub edit_height: f32,
+    pub tz: &'a TimeZone,
+}
+
+impl Table<'_> {
+    pub fn show(mut self, ui: &mut Ui) -> TableOutput {
+        let mut out = TableOutput {
+            visible: 0..0,
+            action: None,
+            edit_content: 0.0,
+        };
+        let total = self.pages.total();
+        if self.pages.head().is_some() && total == 0 {
+            ui.add_space(12.0);
+            ui.weak(if self.pages.layout.filter.trim().is_empty() {
+                "No copies in this collection yet. Scan a barcode to add one."
+            } else {
+                "No copies match the filter."
+            });
+            return out;
+        }
+        let edit_index = self
+            .edit
+            .as_ref()
+            .and_then(|e| self.pages.index_of(e.base.id));
+        // The rows the table draws (start > end until one is drawn).
+        let (mut first_drawn, mut end_drawn) = (usize::MAX, 0);
+        let edit_height = self.edit_height;
+        let accent = theme::accent(ui.visuals());
+        let table = TableBuilder::new(ui)
+            .id_salt(("placements", self.collection))
+            .striped(true)
+            .resizable(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::initial(72.0).at_least(56.0).clip(true))
+            .column(Column::remainder().at_least(100.0).clip(true))
+            .column(Column::initial(120.0).at_least(60.0).clip(true))
+            .column(Column::initial(130.0).at_least(80.0).clip(true))
+            .column(Column::initial(130.0).at_least(80.0).clip(true))
+            .column(Column::initial(112.0).at_least(80.0).clip(true))
+            .column(Column::exact(68.0))
+            .auto_shrink([false, false])
+            .min_scrolled_height(120.0);
+        let layout = self.pages.layout.clone();
+        let mut sort = None;
+        table
+            .header(theme::ROW_HEIGHT, |mut header| {
+                for (label, key) in [
+                    ("Barcode", Some(SortKey::Barcode)),
+                    ("Title", Some(SortKey::Title)),
+                    ("Authors", None),
+                    ("Shelf mark", Some(SortKey::ShelfMark)),
+                    ("Note", None),
+                    ("Added", Some(SortKey::Added)),
+                ] {
+                    header.col(|ui| match key {
+                        Some(key) => {
+                            if sort_header(ui, label, key, &layout) {
+                                sort = Some(key);
+                            }
+                        }
+                        None => {
+                            ui.strong(label);
+                        }
+                    });
+                }
+                header.col(|_| {});
+            })
+            .body(|body| {
+                let mut draw = |row: TableRow<'_, '_>| {
+                    let i = row.index();
+                    first_drawn = first_drawn.min(i);
+                    end_drawn = end_drawn.max(i + 1);
+                    if let Some(a) = self.row(row, accent, &mut out.edit_content) {
+                        out.action = Some(a);
+                    }
+                };
+                // Fixed heights are cheaper to lay out; only an open edit needs a taller row.
+                match edit_index {
+                    None => body.rows(theme::ROW_HEIGHT, total, &mut draw),
+                    Some(e) => body.heterogeneous_rows(
+                        (0..total).map(|i| {
+                            if i == e {
+                                edit_height
+                            } else {
+                                theme::ROW_HEIGHT
+                            }
+                        }),
+                        &mut draw,
+                    ),
+                }
+            });
+        if let Some(key) = sort {
+            out.action = Some(TableAction::Sort(key));
+        }
+        out.visible = if first_drawn > end_drawn {
+            0..PAGE
+        } else {
+            first_drawn..end_drawn
+        };
+        out
+    }
+
+    /// One row: its cells, or a placeholder while its page is on its way.
+    fn row(
+        &mut self,
+        mut row: TableRow<'_, '_>,
+        accent: egui::Color32,
+        edit_content: &mut f32,
+    ) -> Option<TableAction> {
+        let Some(r) = self.pages.row(row.index()).cloned() else {
+            row.col(|ui| {
+                ui.weak("…");
+            });
+            for _ in 0..6 {
+                row.col(|_| {});
+            }
+            return None;
+        };
+        let highlighted = self.highlight == Some(r.id);
+        row.set_selected(highlighted);
+        row.col(|ui| {
+            let text = RichText::new(&r.barcode).monospace();
+            ui.label(if highlighted {
+                text.color(accent)
+            } else {
+                text
+            });
+        });
+        row.col(|ui| {
+            ui.label(&r.title);
+        });
+        row.col(|ui| {
+            ui.label(&r.authors);
+        });
+        let tz = self.tz;
+        let mut action = None;
+        if let Some(edit) = self.edit.as_deref_mut().filter(|e| e.base.id == r.id) {
+            {
+                for field in [Field::ShelfMark, Field::Note] {
+                    row.col(|ui| {
+                        let (a, h) = edit.cell(ui, field, tz);
+                        *edit_content = edit_content.max(h);
+                        if let Some(a) = a {
+                            action = Some(TableAction::Edit(a));
+                        }
+                    });
+                }
+                row.col(|ui| {
+                    if edit.state.is_saving() {
+                        ui.spinner();
+                    } else if ui.button("Save").on_hover_text("Enter or Ctrl+S").clicked() {
+                        action = Some(TableAction::Edit(EditAction::Save));
+                    }
+                });
+                row.col(|ui| {
+                    if ui.button("Cancel").on_hover_text("Esc").clicked() {
+                        action = Some(TableAction::Edit(EditAction::Cancel));
+                    }
+                });
+            }
+        } else {
+            {
+                for (field, value) in [(Field::ShelfMark, &r.shelf_mark), (Field::Note, &r.note)] {
+                    row.col(|ui| {
+                        if editable_cell(ui, field, value, &r.barcode) {
+                            action = Some(TableAction::StartEdit(r.clone()));
+                        }
+                    });
+                }
+                row.col(|ui| {
+                    ui.label(format_minute(r.added, tz));
+                });
+                row.col(|ui| {
+                    let resp = ui
+                        .small_button("Remove")
+                        .on_hover_text("Remove this copy from the collection (can be undone)")
+                        .accessible_name(format!("Remove {}", r.barcode));
+                    if resp.clicked() {
+                        action = Some(TableAction::Remove(r.clone()));
+                    }
+                });
+            }
+        }
+        action
+    }
+}
+
+/// A shelf mark or note, clickable to edit it in place; true if clicked.
+fn editable_cell(ui: &mut Ui, field: Field, value: &str, barcode: &str) -> bool {
+    let shown = if value.is_empty() {
+        RichText::new("—").weak()
+    } else {
+        RichText::new(value)
+    };
+    let noun = field.label().to_lowercase();
+    ui.add(egui::Button::new(shown).frame(false).truncate())
+        .on_hover_text(format!("Click to edit the {noun}"))
+        .accessible_name(format!("Edit {noun} of {barcode}"))
+        .clicked()
+}
+
+/// A column header that sorts by `key`; true if clicked.
+fn sort_header(ui: &mut Ui, label: &str, key: SortKey, layout: &super::pages::Layout) -> bool {
+    let arrow = match (layout.sort == key, layout.ascending) {
+        (true, true) => " ^",
+        (true, false) => " v",
+        (false, _) => "",
+    };
+    ui.add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+        .on_hover_text(format!("Sort by {}", label.to_lowercase()))
+        .clicked()
+}
