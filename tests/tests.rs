@@ -5,10 +5,12 @@
 // Tests start helper threads (lock holders, racing savers) directly.
 #![allow(clippy::disallowed_methods)]
 
+mod a11y;
 mod catalog;
 mod engine;
 mod faults;
 mod input;
+mod layers;
 mod migrations;
 mod processes;
 mod ui;

@@ -42,7 +42,7 @@ pub fn wait_for(h: &mut App, what: &str, done: impl Fn(&App) -> bool) {
 }
 
 /// Every label and value on screen, one per line (for failure messages).
-fn screen_text(h: &App) -> String {
+pub fn screen_text(h: &App) -> String {
     h.query_all_by(|_| true)
         .filter_map(|n| {
             let node = n.accesskit_node();
@@ -54,7 +54,7 @@ fn screen_text(h: &App) -> String {
         .join("\n")
 }
 
-fn shows(h: &App, text: &str) -> bool {
+pub fn shows(h: &App, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
 
@@ -64,7 +64,7 @@ pub fn wait_for_text(h: &mut App, text: &str) {
 }
 
 /// A library with "Dune" (copies 0042 and 0043) and the collections "Rare Books" and "Loans".
-fn dune_library(path: &Path) {
+pub fn dune_library(path: &Path) {
     let c = Client::new(path);
     let dune = c.book("Dune");
     c.copy(dune, "0042");
@@ -74,7 +74,7 @@ fn dune_library(path: &Path) {
 }
 
 /// Opens a collection from the side panel and waits for its editor.
-fn open_collection(h: &mut App, name: &str) {
+pub fn open_collection(h: &mut App, name: &str) {
     wait_for_text(h, &format!("{name}  ("));
     h.get_by_label_contains(&format!("{name}  (")).click();
     wait_for(h, "the editor", |h| {
@@ -84,7 +84,7 @@ fn open_collection(h: &mut App, name: &str) {
 }
 
 /// Types a barcode into the editor's scan field and presses Enter, like a scanner.
-fn scan(h: &mut App, barcode: &str) {
+pub fn scan(h: &mut App, barcode: &str) {
     h.get_by_label("Scan barcode").focus();
     h.step();
     h.get_by_label("Scan barcode").type_text(barcode);
@@ -450,7 +450,7 @@ fn an_editor_window_and_the_main_window_see_each_others_saves() {
 }
 
 /// Points the open file chooser at `folder` (typed, like a user would).
-fn choose_folder(h: &mut App, folder: &Path) {
+pub fn choose_folder(h: &mut App, folder: &Path) {
     h.get_by_label("Folder").focus();
     h.step();
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);

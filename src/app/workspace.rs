@@ -505,7 +505,16 @@ impl Workspace {
             // The callback runs whenever this window repaints, not necessarily now: it shares
             // the editor, and reports closing through the command queue.
             ctx.show_viewport_deferred(w.viewport, builder, move |ui, class| {
-                super::name_window(ui.ctx(), &title);
+                if class == ViewportClass::EmbeddedWindow {
+                    // Shown as an egui window inside the main one (no native windows): its
+                    // title bar is a focusable drag handle of egui's, unnamed until named here.
+                    let bar = egui::Id::unique(viewport).with("__title_click");
+                    ui.ctx().accesskit_node_builder(bar, |node| {
+                        node.set_label(format!("Move the window {title}"));
+                    });
+                } else {
+                    super::name_window(ui.ctx(), &title);
+                }
                 let host = Host::Window(viewport);
                 if class == ViewportClass::EmbeddedWindow {
                     editor.lock().ui(ui, host);

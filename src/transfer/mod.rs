@@ -47,6 +47,8 @@ pub enum TransferError {
     NotQueued(#[from] SubmitError),
     #[error("the save executor stopped before answering")]
     Stopped,
+    #[error("cannot start a background thread")]
+    Thread(#[source] std::io::Error),
     #[error(transparent)]
     Backup(#[from] BackupError),
 }

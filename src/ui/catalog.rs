@@ -9,7 +9,7 @@ use super::live::Live;
 use super::requests::{Requests, SaveState};
 use super::theme;
 use super::undo::UndoOffer;
-use super::widgets::{StaleChoice, UiExt, form_field, form_problem};
+use super::widgets::{StaleChoice, UiExt, form_field, form_problem, name_resize_handles};
 use crate::model::{
     Book, BookDraft, BookId, BookRow, CollectionSummary, CopyDraft, CopyRow, Draft, Field, Op,
     Outcome, Problem, Record, format_day,
@@ -383,7 +383,8 @@ impl CatalogView {
             .id_salt("catalog")
             .striped(true)
             .resizable(true)
-            .sense(egui::Sense::click())
+            // Rows answer a click but are not Tab stops; the title is (and carries the name).
+            .sense(egui::Sense::CLICK)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::remainder().at_least(120.0).clip(true))
             .column(Column::initial(150.0).at_least(60.0).clip(true))
@@ -431,6 +432,11 @@ impl CatalogView {
                     }
                 });
             });
+        name_resize_handles(
+            ui,
+            "catalog",
+            &["Title", "Authors", "ISBN", "Year", "Copies"],
+        );
         if let Some(book) = open {
             self.form = Some(BookForm {
                 draft: BookDraft::from(&book),

@@ -40,41 +40,39 @@ pub struct FileDialog {
     folder_text: String,
     name: String,
     entries: Vec<Entry>,
-    listing: Option<Pending<Result<Vec<Entry>, String>>>,
+    listing: Option<Pending<std::io::Result<Vec<Entry>>>>,
     error: Option<String>,
 }
 
-fn list(folder: PathBuf, extension: &'static str) -> Pending<Result<Vec<Entry>, String>> {
+fn list(folder: PathBuf, extension: &'static str) -> Pending<std::io::Result<Vec<Entry>>> {
     run_once(
         "shelfmark-list-folder",
         None,
         move || {
-            std::fs::read_dir(&folder)
-                .map_err(|e| format!("cannot list {}: {e}", folder.display()))
-                .map(|dir| {
-                    let mut entries: Vec<Entry> = dir
-                        .filter_map(Result::ok)
-                        .filter_map(|e| {
-                            let name = e.file_name().to_string_lossy().into_owned();
-                            let is_dir = e.file_type().ok()?.is_dir()
-                                || e.path().metadata().is_ok_and(|m| m.is_dir());
-                            let shown = !name.starts_with('.')
-                                && (is_dir
-                                    || Path::new(&name)
-                                        .extension()
-                                        .is_some_and(|x| x.eq_ignore_ascii_case(extension)));
-                            shown.then_some(Entry { name, is_dir })
-                        })
-                        .collect();
-                    entries.sort_by(|a, b| {
-                        b.is_dir
-                            .cmp(&a.is_dir)
-                            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-                    });
-                    entries
-                })
+            std::fs::read_dir(&folder).map(|dir| {
+                let mut entries: Vec<Entry> = dir
+                    .filter_map(Result::ok)
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let is_dir = e.file_type().ok()?.is_dir()
+                            || e.path().metadata().is_ok_and(|m| m.is_dir());
+                        let shown = !name.starts_with('.')
+                            && (is_dir
+                                || Path::new(&name)
+                                    .extension()
+                                    .is_some_and(|x| x.eq_ignore_ascii_case(extension)));
+                        shown.then_some(Entry { name, is_dir })
+                    })
+                    .collect();
+                entries.sort_by(|a, b| {
+                    b.is_dir
+                        .cmp(&a.is_dir)
+                        .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                });
+                entries
+            })
         },
-        |e| Err(format!("cannot list the folder: {e}")),
+        Err,
     )
 }
 
@@ -136,7 +134,7 @@ impl FileDialog {
                 Ok(entries) => self.entries = entries,
                 Err(e) => {
                     self.entries.clear();
-                    self.error = Some(e);
+                    self.error = Some(format!("Cannot list {}: {e}", self.folder.display()));
                 }
             }
         }

@@ -78,10 +78,7 @@ fn spawn<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, TransferError> + Send + 'static,
 ) -> Work<T> {
     run_once(name, Some(port.waker()), work, |e| {
-        Err(TransferError::Write {
-            path: PathBuf::from("(no thread)"),
-            source: e,
-        })
+        Err(TransferError::Thread(e))
     })
 }
 

@@ -12,6 +12,7 @@ use super::pages::{PAGE, Pages};
 use super::row_edit::{EditAction, RowEdit};
 use crate::model::{CollectionId, Field, PlacementId, PlacementRow, SortKey, format_minute};
 use crate::ui::theme;
+use crate::ui::widgets::name_resize_handles;
 
 /// What was clicked in the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +79,7 @@ impl Table<'_> {
             .column(Column::initial(130.0).at_least(80.0).clip(true))
             .column(Column::initial(130.0).at_least(80.0).clip(true))
             .column(Column::initial(112.0).at_least(80.0).clip(true))
-            .column(Column::exact(68.0))
+            .column(Column::exact(68.0).resizable(false))
             .auto_shrink([false, false])
             .min_scrolled_height(120.0);
         let layout = self.pages.layout.clone();
@@ -130,6 +131,11 @@ impl Table<'_> {
                     ),
                 }
             });
+        name_resize_handles(
+            ui,
+            ("placements", self.collection),
+            &["Barcode", "Title", "Authors", "Shelf mark", "Note", "Added"],
+        );
         if let Some(key) = sort {
             out.action = Some(TableAction::Sort(key));
         }
