@@ -3,7 +3,7 @@
 //! opened and its whole tree walked.
 
 use egui::accesskit::{Action, Role};
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::{AccessKitNode, NodeT, Queryable};
 
 use crate::ui::{App, app, dune_library, open_collection, scan, wait_for, wait_for_text};
 use crate::util;
@@ -17,18 +17,10 @@ fn unnamed_focusable(h: &App) -> Vec<String> {
         .filter(|n| n.label().is_none_or(|l| l.trim().is_empty()))
         .filter(|n| n.value().is_none_or(|v| v.trim().is_empty()) || n.role() != Role::Label)
         .map(|n| {
-            let ancestor = std::iter::successors(n.parent(), |p| p.parent())
+            let ancestor = std::iter::successors(n.parent(), AccessKitNode::parent)
                 .find_map(|p| p.label())
                 .unwrap_or_default();
-            let inside: Vec<String> = std::iter::successors(n.parent(), |p| p.parent())
-                .take(4)
-                .map(|p| format!("{:?}/{:?}", p.role(), p.label()))
-                .collect();
-            format!(
-                "{:?} at {:?} inside {ancestor:?}, holding {inside:?}",
-                n.role(),
-                n.raw_bounds()
-            )
+            format!("{:?} at {:?} inside {ancestor:?}", n.role(), n.raw_bounds())
         })
         .collect()
 }
