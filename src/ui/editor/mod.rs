@@ -13,6 +13,7 @@
 
 mod pages;
 mod row_edit;
+mod scan_input;
 mod scans;
 mod table;
 
@@ -22,6 +23,7 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui, ViewportId};
 
 use self::pages::Pages;
 use self::row_edit::{EditAction, RowEdit};
+use self::scan_input::Focus;
 use self::scans::ScanQueue;
 use self::table::{Table, TableAction};
 use super::command::{AppCommand, Commands};
@@ -275,9 +277,15 @@ impl CollectionEditor {
     pub fn ui(&mut self, ui: &mut Ui, host: Host) {
         self.take_answers();
         self.shortcuts(ui, host);
+        let gone = self.gone();
+        // Before any widget sees this frame's keys: the scanner's are the scan field's.
+        let scan_focus = if gone.is_none() {
+            Some(self.take_scans(ui))
+        } else {
+            None
+        };
         let tz = self.port.tz().clone();
         self.heading(ui, host);
-        let gone = self.gone();
         if let Some(gone) = &gone {
             ui.warning_label(gone);
         }
@@ -293,8 +301,8 @@ impl CollectionEditor {
             });
         }
         ui.add_space(4.0);
-        if gone.is_none() {
-            self.scan_bar(ui, &tz);
+        if let Some(focus) = scan_focus {
+            self.scan_bar(ui, &tz, focus);
         }
         UndoOffer::bar(
             &mut self.undo,
@@ -430,25 +438,68 @@ impl CollectionEditor {
         }
     }
 
-    fn scan_bar(&mut self, ui: &mut Ui, tz: &jiff::tz::TimeZone) {
+    /// The scan field's id: one per editor, so two editors never share a field.
+    fn scan_field_id(&self) -> egui::Id {
+        egui::Id::unique(("scan-field", self.port.editor))
+    }
+
+    /// Takes this frame's scanner input out of the event stream (see [`scan_input`]) and sends
+    /// every barcode it finished. Returns who had the keyboard.
+    fn take_scans(&mut self, ui: &mut Ui) -> Focus {
+        let id = self.scan_field_id();
+        let focus = match ui.memory(|m| m.focused()) {
+            Some(f) if f == id => Focus::ScanField,
+            Some(_) if ui.ctx().text_edit_focused() => Focus::OtherTextField,
+            _ => Focus::NoTextField,
+        };
+        let before = self.scan_text.len();
+        let (done, grab) =
+            ui.input_mut(|i| scan_input::take(&mut i.events, &mut self.scan_text, focus));
+        for barcode in &done {
+            self.scans.submit(&self.port, &mut self.requests, barcode);
+        }
+        if grab {
+            self.focus_scan = true;
+        }
+        if !done.is_empty() || self.scan_text.len() != before {
+            // The field's own cursor follows the text the editor put there.
+            let mut state = egui::TextEdit::load_state(ui.ctx(), id).unwrap_or_default();
+            let end = egui::text::CCursor::new(self.scan_text.chars().count());
+            state
+                .cursor
+                .set_char_range(Some(egui::text::CCursorRange::one(end)));
+            state.store(ui.ctx(), id);
+        }
+        if grab || focus == Focus::ScanField {
+            Focus::ScanField
+        } else {
+            focus
+        }
+    }
+
+    fn scan_bar(&mut self, ui: &mut Ui, tz: &jiff::tz::TimeZone, focus: Focus) {
+        let id = self.scan_field_id();
         ui.horizontal(|ui| {
             let l = ui.label(RichText::new("Scan barcode").strong());
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.scan_text)
+                        .id(id)
                         .hint_text("scan or type a barcode, then Enter")
                         .desired_width(220.0),
                 )
                 .labelled_by(l.id);
-            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-            if ui.button("Add").clicked() || enter {
+            if ui.button("Add").clicked() {
                 self.submit_scan();
             }
             // Focus stays in the field, so the next scan can follow at once.
-            if std::mem::take(&mut self.focus_scan) || enter {
+            if std::mem::take(&mut self.focus_scan) {
                 r.request_focus();
             }
         });
+        if focus == Focus::OtherTextField {
+            ui.weak("Scanning is paused while you type in another field. Click Scan barcode to scan again.");
+        }
         for action in self.scans.ui(ui, &self.port, tz) {
             if let Some((id, barcode)) = self.scans.act(&self.port, &mut self.requests, action) {
                 self.show_placement(id, &barcode);
