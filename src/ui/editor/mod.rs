@@ -445,12 +445,12 @@ impl CollectionEditor {
 
     /// Takes this frame's scanner input out of the event stream (see [`scan_input`]) and sends
     /// every barcode it finished. Returns who had the keyboard.
-    fn take_scans(&mut self, ui: &mut Ui) -> Focus {
+    fn take_scans(&mut self, ui: &Ui) -> Focus {
         let id = self.scan_field_id();
-        let focus = match ui.memory(|m| m.focused()) {
-            Some(f) if f == id => Focus::ScanField,
-            Some(_) if ui.ctx().text_edit_focused() => Focus::OtherTextField,
-            _ => Focus::NoTextField,
+        let focus = match ui.memory(egui::Memory::focused) {
+            Some(f) if f == id => Focus::Scan,
+            Some(_) if ui.ctx().text_edit_focused() => Focus::Typing,
+            _ => Focus::Free,
         };
         let before = self.scan_text.len();
         let (done, grab) =
@@ -470,8 +470,8 @@ impl CollectionEditor {
                 .set_char_range(Some(egui::text::CCursorRange::one(end)));
             state.store(ui.ctx(), id);
         }
-        if grab || focus == Focus::ScanField {
-            Focus::ScanField
+        if grab || focus == Focus::Scan {
+            Focus::Scan
         } else {
             focus
         }
@@ -497,7 +497,7 @@ impl CollectionEditor {
                 r.request_focus();
             }
         });
-        if focus == Focus::OtherTextField {
+        if focus == Focus::Typing {
             ui.weak("Scanning is paused while you type in another field. Click Scan barcode to scan again.");
         }
         for action in self.scans.ui(ui, &self.port, tz) {

@@ -16,11 +16,11 @@ use egui::{Event, Key};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
     /// The scan field itself.
-    ScanField,
+    Scan,
     /// Nothing, or a widget that is not a text field (a button, a header).
-    NoTextField,
+    Free,
     /// Another text field (the filter, a row edit, a form): its keys stay there.
-    OtherTextField,
+    Typing,
 }
 
 /// Applies `events` to the text being scanned (`pending`) and returns the barcodes finished by
@@ -90,15 +90,15 @@ pub fn take(events: &mut Vec<Event>, pending: &mut String, focus: Focus) -> (Vec
     let mut taken = Vec::new();
     let mut grab = false;
     match focus {
-        Focus::OtherTextField => {}
-        Focus::ScanField => events.retain(|e| {
+        Focus::Typing => {}
+        Focus::Scan => events.retain(|e| {
             let mine = is_scan_event(e);
             if mine {
                 taken.push(e.clone());
             }
             !mine
         }),
-        Focus::NoTextField => {
+        Focus::Free => {
             // Text is the scan's; so is an Enter (and its release) once text is being typed.
             let mut typing = !pending.is_empty();
             events.retain(|e| {
@@ -168,17 +168,17 @@ mod tests {
     fn a_focused_button_never_gets_a_scans_enter() {
         let mut events = vec![text("0018"), key(Key::Enter), key(Key::Space)];
         let mut pending = String::new();
-        let (done, grab) = take(&mut events, &mut pending, Focus::NoTextField);
+        let (done, grab) = take(&mut events, &mut pending, Focus::Free);
         assert_eq!(done, ["0018"]);
         assert!(grab);
         // Only the space is left for the focused widget; with no text before it, an Enter is.
         assert_eq!(events, [key(Key::Space)]);
         let mut events = vec![key(Key::Enter)];
-        let (done, grab) = take(&mut events, &mut pending, Focus::NoTextField);
+        let (done, grab) = take(&mut events, &mut pending, Focus::Free);
         assert!(done.is_empty() && !grab && events.len() == 1);
         // Another text field keeps everything typed into it.
         let mut events = vec![text("x"), key(Key::Enter)];
-        let (done, _) = take(&mut events, &mut pending, Focus::OtherTextField);
+        let (done, _) = take(&mut events, &mut pending, Focus::Typing);
         assert!(done.is_empty() && events.len() == 2);
     }
 
@@ -209,7 +209,7 @@ mod tests {
             for cut in cuts {
                 // Each frame, the field has the focus the frame before left it with.
                 let mut frame: Vec<Event> = events[from..cut].to_vec();
-                let focus = if from == 0 { Focus::NoTextField } else { Focus::ScanField };
+                let focus = if from == 0 { Focus::Free } else { Focus::Scan };
                 got.extend(take(&mut frame, &mut pending, focus).0);
                 proptest::prop_assert!(frame.iter().all(|e| !matches!(e, Event::Text(_))));
                 from = cut;
