@@ -144,7 +144,10 @@ fn scan_adds_a_row_and_a_second_scan_shows_the_conflict_inline() {
     scan(&mut h, "0099");
     wait_for_text(&mut h, "No copy has barcode 0099.");
     h.get_by_label("Create copy…").click();
-    h.step();
+    // The form is a dialog; it shows from its second frame (egui sizes new windows first).
+    wait_for(&mut h, "the create-copy dialog", |h| {
+        h.query_by_label("Book title").is_some()
+    });
     h.get_by_label("Book title").focus();
     h.step();
     h.get_by_label("Book title").type_text("Children of Dune");

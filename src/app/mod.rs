@@ -13,7 +13,7 @@ use egui::Ui;
 use self::memo::{MEMO_KEY, Memo};
 use self::workspace::Workspace;
 use crate::db::{Library, OpenError, OpenOptions, chain, default_library_path};
-use crate::tasks::{Pending, Services, Worker, run_once};
+use crate::tasks::{Pending, Services, Taken, Worker, run_once};
 use crate::ui::theme;
 use crate::ui::widgets::UiExt;
 
@@ -134,21 +134,21 @@ impl ShelfmarkApp {
         let State::Opening { path, pending } = &self.state else {
             return;
         };
-        let next = match pending.poll() {
-            Some(Ok(services)) => Some(State::Ready(Box::new(Workspace::new(
+        let next = match pending.try_take() {
+            Taken::Ready(Ok(services)) => Some(State::Ready(Box::new(Workspace::new(
                 ui.ctx(),
                 services,
                 &self.memo,
             )))),
-            Some(Err(e)) => Some(State::Choosing {
+            Taken::Ready(Err(e)) => Some(State::Choosing {
                 error: Some(chain(&e)),
                 input: path.display().to_string(),
             }),
-            None if pending.is_abandoned() => Some(State::Choosing {
+            Taken::Abandoned => Some(State::Choosing {
                 error: Some("opening stopped unexpectedly".to_owned()),
                 input: path.display().to_string(),
             }),
-            None => None,
+            Taken::Waiting => None,
         };
         if let Some(state) = next {
             self.state = state;

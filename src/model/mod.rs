@@ -28,7 +28,7 @@ pub use validate::{
     BARCODE_MAX, FieldError, LONG_TEXT_MAX, NAME_MAX, SHORT_TEXT_MAX, TITLE_MAX, ValidBook,
     ValidCollection, ValidCopy, ValidPlacement, name_key, normalize_barcode,
 };
-pub use words::{Problem, WAITING_TEXT, count, stale_message};
+pub use words::{Problem, WAITING_TEXT, continuing, count, stale_message};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -483,6 +483,16 @@ pub struct Failure {
     pub kind: FailureKind,
     /// The full cause chain, "outer: inner: innermost".
     pub message: String,
+}
+
+impl Failure {
+    /// The failure of background work that stopped before it answered.
+    pub fn stopped() -> Failure {
+        Failure {
+            kind: FailureKind::Other,
+            message: "the background work stopped before answering".to_owned(),
+        }
+    }
 }
 
 impl fmt::Display for Failure {

@@ -117,3 +117,22 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
         format!("{n} {many}")
     }
 }
+
+/// `text` as the continuation of a sentence ("Cannot restore: there is already …"): its first
+/// letter lower-cased, unless its first word names a record by its code ("Copy 0042 …",
+/// "Barcode X1 …") or is an abbreviation ("ISBN …").
+pub fn continuing(text: &str) -> String {
+    let mut words = text.split_whitespace();
+    let (Some(first), second) = (words.next(), words.next()) else {
+        return text.to_owned();
+    };
+    let names_a_code = second.is_some_and(|w| w.chars().any(|c| c.is_ascii_digit()));
+    let abbreviation = first.chars().filter(|c| c.is_uppercase()).count() > 1;
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) if c.is_uppercase() && !names_a_code && !abbreviation => {
+            c.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_owned(),
+    }
+}

@@ -19,4 +19,4 @@ pub use saves::{
     WAITING_NOTICE_AFTER,
 };
 pub use services::{Port, Services, WATCH_INTERVAL};
-pub use worker::{Pending, STOPPED_TEXT, Stop, Waker, Worker, pending, run_once};
+pub use worker::{Pending, Stop, Taken, Waker, Worker, pending, run_once};

@@ -86,9 +86,6 @@ impl Drop for Worker {
     }
 }
 
-/// Why a [`Pending`] has no answer and never will.
-pub const STOPPED_TEXT: &str = "the background work stopped before answering";
-
 /// An answer on its way from another thread. [`poll`](Self::poll) returns it once.
 #[derive(Debug)]
 pub struct Pending<T> {
@@ -142,15 +139,31 @@ pub fn pending<T>(waker: Option<Waker>) -> (Answer<T>, Pending<T>) {
     )
 }
 
+/// Where a [`Pending`] answer stands.
+#[derive(Debug)]
+pub enum Taken<T> {
+    /// Here it is (given once).
+    Ready(T),
+    /// Not yet.
+    Waiting,
+    /// The work went away without answering (or the answer was already taken).
+    Abandoned,
+}
+
 impl<T> Pending<T> {
-    /// The answer, if it has arrived; `None` also once it was taken.
+    /// The answer, if it has arrived; `None` also once it was taken, or if it never will be.
     pub fn poll(&self) -> Option<T> {
         self.rx.try_recv().ok()
     }
 
-    /// Whether the worker went away without answering.
-    pub fn is_abandoned(&self) -> bool {
-        matches!(self.rx.try_recv(), Err(mpsc::TryRecvError::Disconnected))
+    /// The answer, or whether one may still come: one look, so an answer arriving meanwhile
+    /// is never lost between two.
+    pub fn try_take(&self) -> Taken<T> {
+        match self.rx.try_recv() {
+            Ok(v) => Taken::Ready(v),
+            Err(mpsc::TryRecvError::Empty) => Taken::Waiting,
+            Err(mpsc::TryRecvError::Disconnected) => Taken::Abandoned,
+        }
     }
 
     /// Waits for the answer (for tests and command-line tools; never on the UI thread).

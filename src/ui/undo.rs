@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use super::requests::{Requests, SaveState};
 use super::theme::Tone;
 use super::widgets::UiExt;
-use crate::model::{Op, Outcome, Problem, RecordRef};
+use crate::model::{Op, Outcome, Problem, RecordRef, continuing};
 use crate::tasks::{Port, RequestId};
 
 /// How long an Undo offer stays.
@@ -109,7 +109,7 @@ impl UndoOffer {
             ui.message(Tone::Info, &self.text);
             if self.state.is_saving() {
                 ui.save_progress(&self.state);
-            } else if ui.button("Undo").clicked() {
+            } else if ui.button("Undo").on_hover_text("Ctrl+Z").clicked() {
                 act = Some(UndoAction::Undo);
             }
             if let Some(p) = self.state.problem() {
@@ -126,6 +126,122 @@ impl UndoOffer {
     }
 }
 
+/// The reason, continuing the sentence "Cannot undo: …".
 fn undo_reason(p: &Problem, tz: &TimeZone) -> String {
-    p.general_message(None, tz)
+    continuing(&p.general_message(None, tz))
+}
+
+/// Removals on offer for Undo at once.
+const MAX_UNDOS: usize = 8;
+
+/// Several removals, undone in turn through one bar: it shows the latest, Undo (or Ctrl+Z)
+/// brings that one back, and the one before takes its place with a fresh [`UNDO_FOR`]. One bar
+/// in one place, so offers coming and going never move what is below it.
+#[derive(Debug, Default)]
+pub struct UndoStack {
+    /// Oldest first.
+    offers: Vec<UndoOffer>,
+}
+
+impl UndoStack {
+    pub fn is_empty(&self) -> bool {
+        self.offers.is_empty()
+    }
+
+    /// Offers `offer`, on top of the earlier ones.
+    pub fn push(&mut self, offer: UndoOffer) {
+        self.offers.push(offer);
+        if self.offers.len() > MAX_UNDOS {
+            self.offers.remove(0);
+        }
+    }
+
+    /// Draws the bar (nothing when there is nothing to undo). Returns whether it was acted on.
+    pub fn bar<P: Clone>(
+        &mut self,
+        ui: &mut Ui,
+        port: &Port,
+        purpose: P,
+        requests: &mut Requests<P>,
+    ) -> bool {
+        if self.offers.last().is_some_and(UndoOffer::expired) {
+            // The latest ran out; the older ones ran out before it.
+            self.offers.clear();
+        }
+        let more = self.offers.len().saturating_sub(1);
+        let Some(top) = self.offers.last_mut() else {
+            return false;
+        };
+        let (mut acted, mut dismissed) = (false, false);
+        ui.horizontal(|ui| {
+            match top.ui(ui, port.tz()) {
+                Some(UndoAction::Undo) if !top.state.is_saving() => {
+                    top.state = requests.submit(port, top.op(), purpose);
+                    acted = true;
+                }
+                Some(UndoAction::Dismiss) => {
+                    acted = true;
+                    dismissed = true;
+                }
+                _ => {}
+            }
+            if more > 0 {
+                ui.weak(format!(
+                    "and {} before it, undone in turn",
+                    crate::model::count(more, "removal", "removals")
+                ));
+            }
+        });
+        if dismissed {
+            // The problem goes, and so does this offer.
+            self.pop();
+        }
+        acted
+    }
+
+    /// Undoes the latest removal (Ctrl+Z); false if there is none to undo now.
+    pub fn undo_latest<P: Clone>(
+        &mut self,
+        port: &Port,
+        purpose: P,
+        requests: &mut Requests<P>,
+    ) -> bool {
+        match self.offers.last_mut() {
+            Some(top)
+                if !top.state.is_saving() && top.state.problem().is_none() && !top.expired() =>
+            {
+                top.state = requests.submit(port, top.op(), purpose);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes the answer to an Undo; returns the record that came back, if it did.
+    pub fn settle(&mut self, request: RequestId, outcome: Outcome) -> Option<RecordRef> {
+        let top = self.offers.last_mut()?;
+        if top.state.request() != Some(request) {
+            return None;
+        }
+        let back = top.state.settle(request, outcome).map(|_| top.target);
+        if back.is_some() {
+            self.pop();
+        }
+        back
+    }
+
+    /// Notes that the Undo sent as `request` waits for the lock.
+    pub fn mark_waiting(&mut self, request: RequestId, since: Instant) {
+        if let Some(top) = self.offers.last_mut() {
+            top.state.mark_waiting(request, since);
+        }
+    }
+
+    /// Removes the latest offer; the one before it gets a fresh time on offer.
+    fn pop(&mut self) {
+        self.offers.pop();
+        if let Some(top) = self.offers.last_mut() {
+            top.until = Instant::now() + UNDO_FOR;
+        }
+    }
 }

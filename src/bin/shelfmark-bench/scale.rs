@@ -427,7 +427,7 @@ fn generated_csv(rows: usize, file: &Path) -> Result<(), String> {
 fn wait<T>(fetch: Pending<ReadResult<T>>) -> Result<T, String> {
     fetch
         .wait()
-        .ok_or_else(|| shelfmark::tasks::STOPPED_TEXT.to_owned())?
+        .ok_or_else(|| shelfmark::model::Failure::stopped().message)?
         .map_err(|f| f.message)
 }
 

@@ -11,6 +11,7 @@
 //! rows arrive page by page from the reader threads, saves go to the executor, and both come
 //! back through its [`Port`], which repaints its window.
 
+mod create_copy;
 mod pages;
 mod row_edit;
 mod scan_input;
@@ -24,11 +25,11 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui, ViewportId};
 use self::pages::Pages;
 use self::row_edit::{EditAction, RowEdit};
 use self::scan_input::Focus;
-use self::scans::ScanQueue;
+use self::scans::{ScanAction, ScanQueue};
 use self::table::{Table, TableAction};
 use super::command::{AppCommand, Commands};
 use super::requests::Requests;
-use super::undo::UndoOffer;
+use super::undo::{UndoOffer, UndoStack};
 use super::widgets::UiExt;
 use crate::model::{CollectionId, Op, Outcome, PlacementId, PlacementRow, Problem, count};
 use crate::tasks::{Event, Port, RequestId};
@@ -37,6 +38,12 @@ pub const SHORTCUT_NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMM
 pub const SHORTCUT_SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
 pub const SHORTCUT_FIND: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::F);
 pub const SHORTCUT_CLOSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::W);
+pub const SHORTCUT_QUIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
+pub const SHORTCUT_UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+
+/// Height of the strip of messages under the scan field: reserved whether or not it holds
+/// anything, so messages coming and going never move the table under the pointer.
+const STRIP_HEIGHT: f32 = 96.0;
 
 /// Where the editor is shown, which decides a few buttons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +77,10 @@ pub struct CollectionEditor {
     edit: Option<RowEdit>,
     /// Height of the row being edited, measured from its content.
     edit_height: f32,
-    undo: Option<UndoOffer>,
+    /// The removals that can be undone, in turn.
+    undos: UndoStack,
+    /// Whether the create-copy dialog was open last frame (closing it gives the focus back).
+    dialog_was_open: bool,
     highlight: Option<PlacementId>,
     /// The rows the table drew last frame.
     in_view: std::ops::Range<usize>,
@@ -100,7 +110,8 @@ impl CollectionEditor {
             focus_filter: false,
             edit: None,
             edit_height: super::theme::ROW_HEIGHT * 2.5,
-            undo: None,
+            undos: UndoStack::default(),
+            dialog_was_open: false,
             highlight: None,
             in_view: 0..0,
             requests: Requests::new(),
@@ -148,7 +159,7 @@ impl CollectionEditor {
         !self.requests.is_empty()
             || !self.scans.is_empty()
             || self.edit.is_some()
-            || self.undo.is_some()
+            || !self.undos.is_empty()
     }
 
     /// Saves of this editor not answered yet.
@@ -170,15 +181,15 @@ impl CollectionEditor {
 
     fn waiting(&mut self, request: RequestId, purpose: &Purpose, since: Instant) {
         match purpose {
-            Purpose::Scan(_) | Purpose::CreateBook(_) | Purpose::CreateCopy(_) => {
-                self.scans.waiting(request, purpose, since);
+            Purpose::Scan(id) | Purpose::CreateBook(id) | Purpose::CreateCopy(id) => {
+                self.scans.waiting(request, *id, since);
             }
             Purpose::Edit => {
                 if let Some(edit) = &mut self.edit {
                     edit.state.mark_waiting(request, since);
                 }
             }
-            Purpose::Undo => UndoOffer::mark_waiting(&mut self.undo, request, since),
+            Purpose::Undo => self.undos.mark_waiting(request, since),
             Purpose::Remove { .. } => {}
         }
     }
@@ -203,7 +214,8 @@ impl CollectionEditor {
             }
             Purpose::Remove { what } => match outcome {
                 Outcome::Saved { record, version } => {
-                    self.undo = Some(UndoOffer::new(record, version, format!("Removed {what}.")));
+                    self.undos
+                        .push(UndoOffer::new(record, version, format!("Removed {what}.")));
                 }
                 other => {
                     let text = Problem::describe(other, self.port.tz());
@@ -211,7 +223,7 @@ impl CollectionEditor {
                 }
             },
             Purpose::Undo => {
-                UndoOffer::settle(&mut self.undo, request, outcome);
+                self.undos.settle(request, outcome);
             }
         }
     }
@@ -256,9 +268,9 @@ impl CollectionEditor {
             target: row.id.into(),
             version: row.version,
         };
-        let state = self
-            .requests
-            .submit(&self.port, op, Purpose::Remove { what: what.clone() });
+        let purpose = Purpose::Remove { what: what.clone() };
+        let state = self.requests.submit(&self.port, op, purpose);
+        self.focus_scan = true;
         if let Some(p) = state.problem() {
             let text = p.general_message(None, self.port.tz());
             self.last_error = Some(format!("Could not remove {what}: {text}"));
@@ -269,6 +281,7 @@ impl CollectionEditor {
     fn show_placement(&mut self, id: PlacementId, barcode: &str) {
         barcode.clone_into(&mut self.pages.layout.filter);
         self.highlight = Some(id);
+        self.focus_scan = true;
     }
 
     // ---- drawing --------------------------------------------------------------------------
@@ -286,31 +299,12 @@ impl CollectionEditor {
         };
         let tz = self.port.tz().clone();
         self.heading(ui, host);
-        if let Some(gone) = &gone {
-            ui.warning_label(gone);
-        }
-        if let Some(f) = self.pages.error() {
-            ui.error_label(&format!("Cannot read the collection: {f}"));
-        }
-        if let Some(err) = self.last_error.clone() {
-            ui.horizontal(|ui| {
-                ui.error_label(&err);
-                if ui.small_button("Dismiss").clicked() {
-                    self.last_error = None;
-                }
-            });
-        }
         ui.add_space(4.0);
         if let Some(focus) = scan_focus {
-            self.scan_bar(ui, &tz, focus);
+            self.scan_bar(ui, focus);
         }
-        UndoOffer::bar(
-            &mut self.undo,
-            ui,
-            &self.port,
-            Purpose::Undo,
-            &mut self.requests,
-        );
+        self.strip(ui, gone.as_deref(), &tz);
+        self.dialog(ui, &tz);
         ui.add_space(4.0);
         self.filter_bar(ui);
         if let Some(action) = self
@@ -345,11 +339,7 @@ impl CollectionEditor {
             None => {}
         }
         self.in_view = out.visible.clone();
-        if self.pages.update(&self.port, out.visible)
-            && let Some(shown) = self.pages.head_generation()
-        {
-            self.scans.forget_shown(shown);
-        }
+        self.pages.update(&self.port, out.visible);
     }
 
     fn heading(&self, ui: &mut Ui, host: Host) {
@@ -391,6 +381,7 @@ impl CollectionEditor {
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.pages.layout.filter)
+                        .id(egui::Id::unique(("filter", self.port.editor)))
                         .hint_text("barcode, title, author, shelf mark, note")
                         .desired_width(280.0),
                 )
@@ -409,6 +400,16 @@ impl CollectionEditor {
     }
 
     fn shortcuts(&mut self, ui: &Ui, host: Host) {
+        // Ctrl+Z in a text field is the field's own undo; elsewhere (and in the empty scan
+        // field, which has nothing to undo) it takes the most recent Undo on offer.
+        let scan_field_empty =
+            ui.memory(|m| m.has_focus(self.scan_field_id())) && self.scan_text.is_empty();
+        if (!ui.ctx().text_edit_focused() || scan_field_empty)
+            && ui.input_mut(|i| i.consume_shortcut(&SHORTCUT_UNDO))
+        {
+            self.undos
+                .undo_latest(&self.port, Purpose::Undo, &mut self.requests);
+        }
         ui.input_mut(|i| {
             if i.consume_shortcut(&SHORTCUT_FIND) {
                 self.focus_filter = true;
@@ -477,7 +478,7 @@ impl CollectionEditor {
         }
     }
 
-    fn scan_bar(&mut self, ui: &mut Ui, tz: &jiff::tz::TimeZone, focus: Focus) {
+    fn scan_bar(&mut self, ui: &mut Ui, focus: Focus) {
         let id = self.scan_field_id();
         ui.horizontal(|ui| {
             let l = ui.label(RichText::new("Scan barcode").strong());
@@ -492,18 +493,109 @@ impl CollectionEditor {
             if ui.button("Add").clicked() {
                 self.submit_scan();
             }
-            // Focus stays in the field, so the next scan can follow at once.
-            if std::mem::take(&mut self.focus_scan) {
+            // Focus stays in the field, so the next scan can follow at once (the create-copy
+            // dialog keeps it while it is open; it comes back when the dialog closes).
+            if !self.scans.dialog_open() && std::mem::take(&mut self.focus_scan) {
                 r.request_focus();
             }
+            // On the same line, so what it says never moves what is below.
+            self.scan_status(ui, focus);
         });
+        // The undo bar's line is kept whether or not there is anything to undo.
+        ui.allocate_ui(egui::vec2(ui.available_width(), UNDO_ROW), |ui| {
+            ui.set_min_height(UNDO_ROW);
+            if self
+                .undos
+                .bar(ui, &self.port, Purpose::Undo, &mut self.requests)
+            {
+                self.focus_scan = true;
+            }
+        });
+    }
+
+    /// How the scanning goes, beside the scan field: paused, in flight, waiting, or how many
+    /// landed.
+    fn scan_status(&self, ui: &mut Ui, focus: Focus) {
+        let (in_flight, waiting) = self.scans.in_flight();
         if focus == Focus::Typing {
             ui.weak("Scanning is paused while you type in another field. Click Scan barcode to scan again.");
+        } else if in_flight > 0 && !waiting {
+            ui.pending_label(&format!("Adding… ({in_flight})"));
+        } else if self.scans.added() > 0 {
+            ui.message(
+                super::theme::Tone::Success,
+                &format!("{} added", count(self.scans.added(), "scan", "scans")),
+            );
         }
-        for action in self.scans.ui(ui, &self.port, tz) {
+    }
+
+    /// The strip of messages under the scan field: the collection's state and the scans that
+    /// did not land, in the order scanned; a fixed height, scrolling inside when it holds
+    /// more, with Dismiss all.
+    fn strip(&mut self, ui: &mut Ui, gone: Option<&str>, tz: &jiff::tz::TimeZone) {
+        let mut actions = Vec::new();
+        let mut acted = false;
+        let width = ui.available_width();
+        ui.allocate_ui(egui::vec2(width, STRIP_HEIGHT), |ui| {
+            ui.set_min_size(egui::vec2(width, STRIP_HEIGHT));
+            egui::ScrollArea::vertical()
+                .id_salt("messages")
+                .max_height(STRIP_HEIGHT)
+                .auto_shrink([false, false])
+                .stick_to_bottom(true)
+                .show(ui, |ui| {
+                    if let Some(gone) = gone {
+                        ui.warning_label(gone);
+                    }
+                    if let Some(f) = self.pages.error() {
+                        ui.error_label(&format!("Cannot read the collection: {f}"));
+                    }
+                    if let Some(err) = self.last_error.clone() {
+                        ui.horizontal(|ui| {
+                            ui.error_label(&err);
+                            if ui.small_button("Dismiss").clicked() {
+                                self.last_error = None;
+                                acted = true;
+                            }
+                        });
+                    }
+                    if self.scans.problems() > 1
+                        && ui
+                            .small_button("Dismiss all")
+                            .on_hover_text("Clear these messages")
+                            .clicked()
+                    {
+                        actions.push(ScanAction::DismissAll);
+                    }
+                    actions.extend(self.scans.ui(ui, tz));
+                });
+        });
+        acted |= !actions.is_empty();
+        self.act_on_scans(actions);
+        if acted {
+            self.focus_scan = true;
+        }
+    }
+
+    fn act_on_scans(&mut self, actions: Vec<ScanAction>) {
+        for action in actions {
             if let Some((id, barcode)) = self.scans.act(&self.port, &mut self.requests, action) {
                 self.show_placement(id, &barcode);
             }
         }
     }
+
+    /// The create-copy dialog; when it closes, the scan field has the focus again.
+    fn dialog(&mut self, ui: &Ui, tz: &jiff::tz::TimeZone) {
+        let actions = self.scans.dialog(ui.ctx(), &self.port, tz);
+        self.act_on_scans(actions);
+        let open = self.scans.dialog_open();
+        if self.dialog_was_open && !open {
+            self.focus_scan = true;
+        }
+        self.dialog_was_open = open;
+    }
 }
+
+/// Height of the line the undo bar takes, reserved whether or not it shows.
+const UNDO_ROW: f32 = 26.0;

@@ -56,6 +56,8 @@ pub struct Pages {
     pub layout: Layout,
     head: Live<(CollectionId, String), Head>,
     pages: HashMap<usize, Live<Layout, Vec<PlacementRow>>>,
+    /// The pages asked for last (around what the table shows).
+    in_view: Range<usize>,
 }
 
 impl Pages {
@@ -65,17 +67,13 @@ impl Pages {
             layout: Layout::default(),
             head: Live::new(),
             pages: HashMap::new(),
+            in_view: 0..0,
         }
     }
 
     /// The head as last loaded.
     pub fn head(&self) -> Option<&Head> {
         self.head.value()
-    }
-
-    /// The generation the head was read at: what a reload at that generation shows.
-    pub fn head_generation(&self) -> Option<u64> {
-        self.head.loaded_generation()
     }
 
     /// Rows matching the filter, as last counted (0 until known).
@@ -86,6 +84,9 @@ impl Pages {
     /// Takes in answers and asks for whatever is missing or out of date: the head, and the
     /// pages around `visible`. Returns true if the head was (re)loaded this frame.
     pub fn update(&mut self, port: &Port, visible: Range<usize>) -> bool {
+        if self.total() == 0 {
+            self.in_view = 0..0;
+        }
         let head_key = (self.collection, self.layout.filter.clone());
         let head_arrived = self.head.update(port, &head_key, |(collection, filter)| {
             move |r| {
@@ -102,6 +103,7 @@ impl Pages {
         let first = visible.start / PAGE;
         let last = (visible.end.max(visible.start + 1) - 1).min(total - 1) / PAGE;
         let collection = self.collection;
+        self.in_view = first.saturating_sub(1)..last + 2;
         for page in first.saturating_sub(1)..=last + 1 {
             if page * PAGE >= total {
                 break;
@@ -143,10 +145,13 @@ impl Pages {
         })
     }
 
-    /// The first failure of the head or of a page, if reading failed.
+    /// Why the head or a page in view could not be read, if one could not (it goes once a
+    /// read of it succeeds).
     pub fn error(&self) -> Option<&Failure> {
-        self.head
-            .error()
-            .or_else(|| self.pages.values().find_map(Live::error))
+        self.head.error().or_else(|| {
+            self.in_view
+                .clone()
+                .find_map(|page| self.pages.get(&page).and_then(Live::error))
+        })
     }
 }

@@ -1,6 +1,12 @@
-//! The scan queue: every barcode scanned into the editor, each with its own line showing where
-//! it stands (adding, waiting for the file, added, or its problem in words), and for an unknown
-//! barcode the form that creates the copy (and the book, if need be) and then places it.
+//! The scan queue: every barcode scanned into the editor. A scan that lands only counts ("12
+//! added"): its row is in the table. A scan in flight shows on the scan bar ("Adding… (2)", or
+//! that it waits for the file). A scan that did not land keeps a line, in the order scanned,
+//! until the librarian acts on it: its problem in words, Show for a copy that is already here,
+//! Retry for a failure, and for an unknown barcode the dialog that creates the copy (and the
+//! book, if need be) and then places it.
+//!
+//! Lines only come and go when the librarian acts, never by themselves, so nothing moves under
+//! the pointer.
 
 use std::time::Instant;
 
@@ -8,24 +14,20 @@ use egui::{RichText, Ui};
 use jiff::tz::TimeZone;
 
 use super::Purpose;
+use super::create_copy::{CreateCopy, FormAction};
 use crate::model::{
-    BookDraft, BookId, BookRow, CollectionId, CopyDraft, Draft, Holder, Op, Outcome, PlacementId,
-    Problem, WAITING_TEXT,
+    BookId, CollectionId, CopyDraft, Draft, Holder, Op, Outcome, PlacementId, Problem,
+    WAITING_TEXT,
 };
 use crate::tasks::{Port, RequestId};
-use crate::ui::live::Live;
 use crate::ui::requests::{Requests, SaveState};
-use crate::ui::theme::Tone;
 use crate::ui::widgets::UiExt;
-
-/// Books offered in the create-copy form.
-const MATCHES: usize = 6;
 
 /// A scanned barcode on its way into the collection.
 #[derive(Debug)]
-pub struct Scan {
-    pub id: u64,
-    pub barcode: String,
+struct Scan {
+    id: u64,
+    barcode: String,
     state: ScanState,
 }
 
@@ -34,45 +36,24 @@ enum ScanState {
     Saving {
         waiting: bool,
     },
-    /// Saved; shown until a reload at or after this change-feed generation is on screen.
-    Saved {
-        visible_from: u64,
-    },
     Problem(Problem),
     /// The barcode is unknown and the librarian is creating the copy.
-    Creating(CreateCopy),
-}
-
-/// The "create this copy" form of an unknown barcode.
-#[derive(Debug, Default)]
-struct CreateCopy {
-    title: String,
-    matches: Live<String, Vec<BookRow>>,
-    book: Option<(BookId, String)>,
-    state: SaveState,
-}
-
-impl CreateCopy {
-    /// Whether the title still names the book picked from the matches.
-    fn picked(&self) -> Option<BookId> {
-        match &self.book {
-            Some((id, title)) if title.trim() == self.title.trim() => Some(*id),
-            _ => None,
-        }
-    }
+    Creating(Box<CreateCopy>),
 }
 
 /// What the librarian did on a scan's line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScanAction {
-    /// Open the create-copy form of an unknown barcode.
+    /// Open the create-copy dialog of an unknown barcode.
     StartCreate(u64),
     /// Create (the book,) the copy, and place it.
     Create(u64),
-    /// Close the create-copy form.
+    /// Close the create-copy dialog.
     CancelCreate(u64),
     Retry(u64),
     Dismiss(u64),
+    /// Dismiss every line that only reports a problem.
+    DismissAll,
     /// Show where the conflicting copy already is.
     Show(PlacementId, String),
 }
@@ -82,6 +63,8 @@ pub enum ScanAction {
 pub struct ScanQueue {
     collection: CollectionId,
     scans: Vec<Scan>,
+    /// Scans that landed since the editor opened.
+    added: usize,
 }
 
 impl ScanQueue {
@@ -89,11 +72,36 @@ impl ScanQueue {
         ScanQueue {
             collection,
             scans: Vec::new(),
+            added: 0,
         }
     }
 
+    /// Whether any scan is in flight or waits for the librarian.
     pub fn is_empty(&self) -> bool {
         self.scans.is_empty()
+    }
+
+    /// Scans that landed since the editor opened.
+    pub fn added(&self) -> usize {
+        self.added
+    }
+
+    /// Scans in flight, and whether any of them waits for another program's lock.
+    pub fn in_flight(&self) -> (usize, bool) {
+        self.scans
+            .iter()
+            .fold((0, false), |(n, w), s| match s.state {
+                ScanState::Saving { waiting } => (n + 1, w || waiting),
+                _ => (n, w),
+            })
+    }
+
+    /// How many lines report a problem.
+    pub fn problems(&self) -> usize {
+        self.scans
+            .iter()
+            .filter(|s| matches!(s.state, ScanState::Problem(_)))
+            .count()
     }
 
     fn place(&self, barcode: &str) -> Op {
@@ -118,24 +126,18 @@ impl ScanQueue {
         self.scans.push(Scan { id, barcode, state });
     }
 
-    /// Takes in what happened to a request of this queue.
-    pub fn waiting(&mut self, request: RequestId, purpose: &Purpose, since: Instant) {
-        let (Purpose::Scan(id) | Purpose::CreateBook(id) | Purpose::CreateCopy(id)) = *purpose
-        else {
-            return;
-        };
+    /// Notes that a request of this queue waits for the library's lock.
+    pub fn waiting(&mut self, request: RequestId, id: u64, since: Instant) {
         if let Some(scan) = self.get(id) {
             match &mut scan.state {
                 ScanState::Saving { waiting } => *waiting = true,
                 ScanState::Creating(form) => form.state.mark_waiting(request, since),
-                _ => {}
+                ScanState::Problem(_) => {}
             }
         }
     }
 
-    /// Puts an outcome where it belongs. `generation` is the change feed's generation now: the
-    /// writer announces a commit before it answers, so the first reload at this generation shows
-    /// the saved row.
+    /// Puts an outcome where it belongs.
     pub fn settle(
         &mut self,
         port: &Port,
@@ -144,21 +146,18 @@ impl ScanQueue {
         purpose: &Purpose,
         outcome: Outcome,
     ) {
-        let collection = self.collection;
-        let place = |barcode: &str| Op::PlaceBarcode {
-            collection,
-            barcode: barcode.to_owned(),
-        };
         match *purpose {
-            Purpose::Scan(id) => {
-                let visible_from = port.generation();
-                if let Some(scan) = self.get(id) {
-                    scan.state = match Problem::from_outcome(outcome) {
-                        None => ScanState::Saved { visible_from },
-                        Some(p) => ScanState::Problem(p),
-                    };
+            Purpose::Scan(id) => match Problem::from_outcome(outcome) {
+                None => {
+                    self.scans.retain(|s| s.id != id);
+                    self.added += 1;
                 }
-            }
+                Some(p) => {
+                    if let Some(scan) = self.get(id) {
+                        scan.state = ScanState::Problem(p);
+                    }
+                }
+            },
             Purpose::CreateBook(id) => {
                 let Some(scan) = self.scans.iter_mut().find(|s| s.id == id) else {
                     return;
@@ -171,7 +170,7 @@ impl ScanQueue {
                     return;
                 };
                 let book = BookId(record.id);
-                form.book = Some((book, form.title.trim().to_owned()));
+                form.created(book);
                 let op = Op::Create(Draft::Copy(CopyDraft {
                     book_id: book,
                     barcode: scan.barcode.clone(),
@@ -179,27 +178,25 @@ impl ScanQueue {
                 form.state = requests.submit(port, op, Purpose::CreateCopy(id));
             }
             Purpose::CreateCopy(id) => {
-                let Some(scan) = self.scans.iter_mut().find(|s| s.id == id) else {
-                    return;
-                };
+                let place = self.place(
+                    &self
+                        .scans
+                        .iter()
+                        .find(|s| s.id == id)
+                        .map(|s| s.barcode.clone())
+                        .unwrap_or_default(),
+                );
+                let Some(scan) = self.get(id) else { return };
                 let ScanState::Creating(form) = &mut scan.state else {
                     return;
                 };
                 if form.state.settle(request, outcome).is_some() {
                     // The copy exists now: place it, as the scan meant to.
-                    let op = place(&scan.barcode);
-                    scan.state = send(requests.submit(port, op, Purpose::Scan(id)));
+                    scan.state = send(requests.submit(port, place, Purpose::Scan(id)));
                 }
             }
             _ => {}
         }
-    }
-
-    /// Drops the "Added" lines whose rows are on screen now.
-    pub fn forget_shown(&mut self, shown_at: u64) {
-        self.scans.retain(
-            |s| !matches!(s.state, ScanState::Saved { visible_from } if visible_from <= shown_at),
-        );
     }
 
     /// Acts on what the librarian did; returns a placement to show, if asked.
@@ -212,14 +209,14 @@ impl ScanQueue {
         match action {
             ScanAction::StartCreate(id) => {
                 if let Some(scan) = self.get(id) {
-                    scan.state = ScanState::Creating(CreateCopy::default());
+                    scan.state = ScanState::Creating(Box::default());
                 }
             }
             ScanAction::CancelCreate(id) => {
-                if let Some(scan) = self.get(id) {
-                    if let ScanState::Creating(form) = &scan.state {
-                        requests.forget(form.state.request());
-                    }
+                if let Some(scan) = self.get(id)
+                    && let ScanState::Creating(form) = &scan.state
+                    && !form.state.is_saving()
+                {
                     scan.state = ScanState::Problem(Problem::UnknownBarcode(scan.barcode.clone()));
                 }
             }
@@ -237,10 +234,7 @@ impl ScanQueue {
                         Purpose::CreateCopy(id),
                     ),
                     None => (
-                        Op::Create(Draft::Book(BookDraft {
-                            title: form.title.clone(),
-                            ..BookDraft::default()
-                        })),
+                        Op::Create(Draft::Book(form.draft.clone())),
                         Purpose::CreateBook(id),
                     ),
                 };
@@ -253,36 +247,57 @@ impl ScanQueue {
                 self.get(id)?.state = state;
             }
             ScanAction::Dismiss(id) => self.scans.retain(|s| s.id != id),
+            ScanAction::DismissAll => self
+                .scans
+                .retain(|s| !matches!(s.state, ScanState::Problem(_))),
             ScanAction::Show(id, barcode) => return Some((id, barcode)),
         }
         None
     }
 
-    /// Draws a line per scan, then the create-copy forms (a form asked for on a line shows at
-    /// once, in the same frame).
-    pub fn ui(&mut self, ui: &mut Ui, port: &Port, tz: &TimeZone) -> Vec<ScanAction> {
+    /// Draws a line per scan that did not land, in the order scanned.
+    pub fn ui(&self, ui: &mut Ui, tz: &TimeZone) -> Vec<ScanAction> {
         let mut actions = Vec::new();
         for scan in &self.scans {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(&scan.barcode).monospace());
-                scan_line(ui, scan, tz, &mut actions);
+            // A save in flight is counted on the scan bar; it gets a line of its own only once
+            // it waits for another program's lock (then it stays a while).
+            if matches!(scan.state, ScanState::Saving { waiting: false }) {
+                continue;
+            }
+            ui.push_id(scan.id, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(&scan.barcode).monospace());
+                    scan_line(ui, scan, tz, &mut actions);
+                });
             });
         }
-        actions.retain(|a| match a {
-            ScanAction::StartCreate(id) => {
-                if let Some(scan) = self.scans.iter_mut().find(|s| s.id == *id) {
-                    scan.state = ScanState::Creating(CreateCopy::default());
-                }
-                false
-            }
-            _ => true,
-        });
-        for scan in &mut self.scans {
-            if let ScanState::Creating(form) = &mut scan.state {
-                create_copy_form(ui, port, scan.id, &scan.barcode, form, tz, &mut actions);
-            }
-        }
         actions
+    }
+
+    /// The create-copy dialog, if one is open (one at a time: it is modal).
+    pub fn dialog(&mut self, ctx: &egui::Context, port: &Port, tz: &TimeZone) -> Vec<ScanAction> {
+        let Some(scan) = self
+            .scans
+            .iter_mut()
+            .find(|s| matches!(s.state, ScanState::Creating(_)))
+        else {
+            return Vec::new();
+        };
+        let ScanState::Creating(form) = &mut scan.state else {
+            return Vec::new();
+        };
+        match form.show(ctx, port, &scan.barcode, tz) {
+            Some(FormAction::Create) => vec![ScanAction::Create(scan.id)],
+            Some(FormAction::Cancel) => vec![ScanAction::CancelCreate(scan.id)],
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether the create-copy dialog is open.
+    pub fn dialog_open(&self) -> bool {
+        self.scans
+            .iter()
+            .any(|s| matches!(s.state, ScanState::Creating(_)))
     }
 }
 
@@ -296,14 +311,9 @@ fn send(state: SaveState) -> ScanState {
 
 fn scan_line(ui: &mut Ui, scan: &Scan, tz: &TimeZone, actions: &mut Vec<ScanAction>) {
     match &scan.state {
-        ScanState::Saving { waiting: false } => {
-            ui.pending_label("Adding…");
-        }
+        ScanState::Saving { waiting: false } => {}
         ScanState::Saving { waiting: true } => {
             ui.pending_label(WAITING_TEXT);
-        }
-        ScanState::Saved { .. } => {
-            ui.message(Tone::Success, "Added");
         }
         ScanState::Problem(Problem::UnknownBarcode(code)) => {
             ui.warning_label(&format!("No copy has barcode {code}."));
@@ -338,81 +348,7 @@ fn scan_line(ui: &mut Ui, scan: &Scan, tz: &TimeZone, actions: &mut Vec<ScanActi
             }
         }
         ScanState::Creating(_) => {
-            ui.label("Create the copy:");
+            ui.label("Creating the copy…");
         }
     }
-}
-
-/// The form under an unknown barcode: pick a book (or name a new one), create the copy, then
-/// place it.
-fn create_copy_form(
-    ui: &mut Ui,
-    port: &Port,
-    id: u64,
-    barcode: &str,
-    form: &mut CreateCopy,
-    tz: &TimeZone,
-    actions: &mut Vec<ScanAction>,
-) {
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.label(format!(
-            "New copy with barcode {barcode}: which book is it?"
-        ));
-        ui.horizontal(|ui| {
-            let l = ui.label("Book title");
-            ui.add(
-                egui::TextEdit::singleline(&mut form.title)
-                    .hint_text("type to find the book, or a new title")
-                    .desired_width(260.0),
-            )
-            .labelled_by(l.id);
-        });
-        let wanted = form.title.trim().to_owned();
-        form.matches.update(port, &wanted, |q| {
-            move |r| {
-                if q.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    r.books_containing(&q, MATCHES)
-                }
-            }
-        });
-        let picked = form.picked();
-        let mut pick = None;
-        for m in form.matches.value().into_iter().flatten() {
-            let text = if m.book.authors.is_empty() {
-                m.book.title.clone()
-            } else {
-                format!("{} — {}", m.book.title, m.book.authors)
-            };
-            if ui
-                .selectable_label(picked == Some(m.book.id), text)
-                .clicked()
-            {
-                pick = Some((m.book.id, m.book.title.clone()));
-            }
-        }
-        if let Some((book, title)) = pick {
-            form.title.clone_from(&title);
-            form.book = Some((book, title));
-        }
-        if let Some(p) = form.state.problem() {
-            ui.error_label(&p.general_message(None, tz));
-        }
-        ui.save_progress(&form.state);
-        ui.horizontal(|ui| {
-            let label = if form.picked().is_some() {
-                "Create copy and add"
-            } else {
-                "Create book, copy and add"
-            };
-            let enabled = !form.title.trim().is_empty() && !form.state.is_saving();
-            if ui.add_enabled(enabled, egui::Button::new(label)).clicked() {
-                actions.push(ScanAction::Create(id));
-            }
-            if ui.button("Cancel").clicked() {
-                actions.push(ScanAction::CancelCreate(id));
-            }
-        });
-    });
 }

@@ -207,9 +207,14 @@ impl Table<'_> {
             }
         } else {
             {
+                // Widgets are keyed by the placement, not the row's index: when a row goes, the
+                // focus does not slide onto the next row's buttons.
                 for (field, value) in [(Field::ShelfMark, &r.shelf_mark), (Field::Note, &r.note)] {
                     row.col(|ui| {
-                        if editable_cell(ui, field, value, &r.barcode) {
+                        if ui
+                            .push_id(r.id, |ui| editable_cell(ui, field, value, &r.barcode))
+                            .inner
+                        {
                             action = Some(TableAction::StartEdit(r.clone()));
                         }
                     });
@@ -219,9 +224,14 @@ impl Table<'_> {
                 });
                 row.col(|ui| {
                     let resp = ui
-                        .small_button("Remove")
-                        .on_hover_text("Remove this copy from the collection (can be undone)")
-                        .accessible_name(format!("Remove {}", r.barcode));
+                        .push_id(r.id, |ui| {
+                            ui.small_button("Remove")
+                                .on_hover_text(
+                                    "Remove this copy from the collection (can be undone)",
+                                )
+                                .accessible_name(format!("Remove {}", r.barcode))
+                        })
+                        .inner;
                     if resp.clicked() {
                         action = Some(TableAction::Remove(r.clone()));
                     }
