@@ -48,12 +48,59 @@ fn module_path(rel: &Path) -> Vec<String> {
     parts
 }
 
-/// Code without its comment lines (doc comments may name anything).
-fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim_start().starts_with("//"))
-        .map(|(i, l)| (i + 1, l))
+/// Code without its comment lines (doc comments may name anything), a `use` statement that
+/// spans lines joined into one.
+fn code_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut open_use = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("//") {
+            continue;
+        }
+        if open_use && let Some(last) = out.last_mut() {
+            last.1.push(' ');
+            last.1.push_str(trimmed);
+        } else {
+            out.push((i + 1, line.to_owned()));
+        }
+        let is_use = trimmed.starts_with("use ") || trimmed.contains(" use ");
+        open_use = (open_use || is_use) && !trimmed.trim_end().ends_with(';');
+    }
+    out
+}
+
+/// The top-level names of a `{…}` group that starts `text` ("{ui::X, db::{A, B}}" -> ui, db).
+fn group_heads(text: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut depth = 0;
+    let mut at_start = true;
+    let mut word = String::new();
+    for c in text.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                at_start = depth == 1;
+            }
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            ',' if depth == 1 => at_start = true,
+            c if at_start && depth == 1 && (c.is_alphanumeric() || c == '_') => word.push(c),
+            _ => {
+                if !word.is_empty() {
+                    heads.push(std::mem::take(&mut word));
+                }
+                if !c.is_whitespace() {
+                    at_start = false;
+                }
+            }
+        }
+    }
+    heads
 }
 
 /// Every top-level module `line` refers to, through `crate::` or a chain of `super::`.
@@ -67,9 +114,13 @@ fn referenced(line: &str, path: &[String]) -> Vec<String> {
             .take_while(|c| c.is_alphanumeric() || *c == '_')
             .collect();
         let before = rest[..i].chars().last();
-        // `shelfmark::crate::` does not exist; skip identifiers ending in "crate".
-        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && !word.is_empty() {
-            found.push(word);
+        // Skip identifiers that merely end in "crate".
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            if word.is_empty() && after.starts_with('{') {
+                found.extend(group_heads(after));
+            } else if !word.is_empty() {
+                found.push(word);
+            }
         }
         rest = after;
     }
@@ -128,6 +179,7 @@ fn violations(files: &[(PathBuf, String)]) -> Vec<String> {
         let Some(top) = path.first() else { continue };
         let Some(own) = rank(top) else { continue }; // lib.rs, main.rs, bin/
         for (n, line) in code_lines(text) {
+            let line = line.as_str();
             for target in referenced(line, &path) {
                 let Some(theirs) = rank(&target) else {
                     continue;
@@ -211,6 +263,13 @@ fn the_checker_sees_upward_references() {
         ("db/mod.rs", "#[derive(clap::ValueEnum)]", 1),
         ("cli/mod.rs", "#[derive(clap::ValueEnum)]", 0),
         ("lib.rs", "pub use app::ShelfmarkApp;", 0),
+        ("db/read.rs", "use crate::{model::Book, ui::X};", 1),
+        (
+            "db/read.rs",
+            "use crate::{\n    model::{Book, Copy},\n    tasks::Port,\n};",
+            1,
+        ),
+        ("tasks/feed.rs", "use crate::{db::Library, model::Op};", 0),
     ];
     for (path, code, expected) in cases {
         assert_eq!(check(path, code).len(), *expected, "{path}: {code}");

@@ -7,8 +7,9 @@
 //! uniqueness among live rows (partial unique indexes `... WHERE deleted_at IS NULL`) and of
 //! versions; the application's own checks only give early feedback.
 //!
-//! Architecture invariant: only `tasks/` (and the headless tools) call into this seam, and
-//! nothing above it names `rusqlite` (checked by `tests/layers.rs`).
+//! Architecture invariant: nothing above this module names `rusqlite` or `r2d2` (checked by
+//! `tests/layers.rs`); the UI holds a [`Library`] only to name it and to hand reads to the
+//! reader threads, never to read on its own thread.
 
 mod error;
 mod sqlite;
@@ -116,12 +117,6 @@ impl Library {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         )
-    }
-
-    pub fn durability(&self) -> Durability {
-        match &self.backend {
-            Backend::File(f) => f.durability(),
-        }
     }
 
     /// Why nothing can be saved, if the library is read-only ("the file is read-only").
@@ -319,9 +314,10 @@ pub trait BatchWriter: Send {
 pub trait ChangeSource: Send {
     /// Takes the baseline: changes committed from now on are noticed.
     fn prime(&mut self);
-    /// Waits up to about `interval`; true if the library changed since the last call.
-    /// Failures heal themselves on the next call (a fresh connection is taken).
-    fn wait(&mut self) -> bool;
+    /// Waits up to about `interval`, sleeping through `sleep` (which returns true if the wait
+    /// should end at once: the watcher is stopping); true if the library changed since the
+    /// last call. Failures heal themselves on the next call (a fresh connection is taken).
+    fn wait(&mut self, sleep: &mut dyn FnMut(Duration) -> bool) -> bool;
 }
 
 /// Loading many rows in one transaction (the seed generator). Each insert is stamped with the

@@ -37,6 +37,11 @@ impl Problem {
         })
     }
 
+    /// A save that could not even be queued, and why.
+    pub fn not_saved(reason: &dyn std::fmt::Display) -> Problem {
+        Problem::NotQueued(format!("Not saved: {reason}."))
+    }
+
     /// What an outcome that is not a success says, in words (empty for a success).
     pub fn describe(outcome: Outcome, tz: &TimeZone) -> String {
         Problem::from_outcome(outcome)

@@ -105,7 +105,7 @@ impl ChangeFeed {
         let feed = self.clone();
         Worker::spawn("shelfmark-feed", move |stop| {
             while !stop.is_stopped() {
-                if source.wait() && !stop.is_stopped() {
+                if source.wait(&mut |d| stop.sleep(d)) {
                     feed.publish();
                 }
             }

@@ -114,7 +114,7 @@ pub enum SubmitError {
 
 impl From<&SubmitError> for Problem {
     fn from(e: &SubmitError) -> Problem {
-        Problem::NotQueued(format!("Not saved: {e}."))
+        Problem::not_saved(e)
     }
 }
 

@@ -170,31 +170,17 @@ impl CatalogView {
         let tz = self.port.tz().clone();
         match purpose {
             Purpose::SaveBook => {
-                let Some(form) = self
-                    .form
-                    .as_mut()
-                    .filter(|f| f.state.request() == Some(request))
-                else {
-                    return;
-                };
-                match outcome {
-                    Outcome::Saved { record, version } => {
-                        // Show the saved record; its values arrive with the next read.
-                        let base = form.base.clone();
-                        form.state = SaveState::Idle;
-                        form.refresh = true;
-                        if let Some(mut b) = base {
-                            b.meta.version = version;
-                            form.base = Some(b);
-                        } else {
-                            form.base = Some(placeholder_book(BookId(record.id), version));
-                        }
-                        self.copies.invalidate();
+                let Some(form) = &mut self.form else { return };
+                if let Some(Outcome::Saved { record, version }) =
+                    form.state.settle(request, outcome)
+                {
+                    // Show the saved record; its values arrive with the next read.
+                    form.refresh = true;
+                    match &mut form.base {
+                        Some(b) => b.meta.version = version,
+                        None => form.base = Some(placeholder_book(BookId(record.id), version)),
                     }
-                    other => {
-                        form.state = Problem::from_outcome(other)
-                            .map_or(SaveState::Idle, SaveState::Problem);
-                    }
+                    self.copies.invalidate();
                 }
             }
             Purpose::DeleteBook { title } => match outcome {
@@ -211,14 +197,11 @@ impl CatalogView {
                     self.error = Some(format!("Could not move “{title}” to the Trash: {text}"));
                 }
             },
-            Purpose::AddCopy if self.copy_state.request() != Some(request) => {}
-            Purpose::AddCopy => match Problem::from_outcome(outcome) {
-                None => {
-                    self.copy_state = SaveState::Idle;
+            Purpose::AddCopy => {
+                if self.copy_state.settle(request, outcome).is_some() {
                     self.new_barcode.clear();
                 }
-                Some(p) => self.copy_state = SaveState::Problem(p),
-            },
+            }
             Purpose::DeleteCopy { barcode } => match outcome {
                 Outcome::Saved { record, version } => {
                     self.undo = Some(UndoOffer::new(

@@ -2,12 +2,12 @@
 //! offline) and tests can drive it. Folders are listed on a background thread.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
 use egui::RichText;
 
 use super::widgets::UiExt;
-use crate::tasks::{Pending, run_once};
+use crate::tasks::{Pending, Waker, run_once};
 
 /// Open an existing file, or name a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +30,6 @@ struct Entry {
 }
 
 /// A file chooser in a modal window.
-#[derive(Debug)]
 pub struct FileDialog {
     title: String,
     action: String,
@@ -42,12 +41,27 @@ pub struct FileDialog {
     entries: Vec<Entry>,
     listing: Option<Pending<std::io::Result<Vec<Entry>>>>,
     error: Option<String>,
+    /// Repaints the window when a listing arrives.
+    waker: Waker,
 }
 
-fn list(folder: PathBuf, extension: &'static str) -> Pending<std::io::Result<Vec<Entry>>> {
+impl std::fmt::Debug for FileDialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDialog")
+            .field("title", &self.title)
+            .field("folder", &self.folder)
+            .finish_non_exhaustive()
+    }
+}
+
+fn list(
+    folder: PathBuf,
+    extension: &'static str,
+    waker: &Waker,
+) -> Pending<std::io::Result<Vec<Entry>>> {
     run_once(
         "shelfmark-list-folder",
-        None,
+        Some(Arc::clone(waker)),
         move || {
             std::fs::read_dir(&folder).map(|dir| {
                 let mut entries: Vec<Entry> = dir
@@ -85,6 +99,7 @@ impl FileDialog {
         extension: &'static str,
         folder: PathBuf,
         name: &str,
+        waker: Waker,
     ) -> Self {
         FileDialog {
             title: title.to_owned(),
@@ -92,17 +107,18 @@ impl FileDialog {
             mode,
             extension,
             folder_text: folder.display().to_string(),
-            listing: Some(list(folder.clone(), extension)),
+            listing: Some(list(folder.clone(), extension, &waker)),
             folder,
             name: name.to_owned(),
             entries: Vec::new(),
             error: None,
+            waker,
         }
     }
 
     fn go(&mut self, folder: PathBuf) {
         self.folder_text = folder.display().to_string();
-        self.listing = Some(list(folder.clone(), self.extension));
+        self.listing = Some(list(folder.clone(), self.extension, &self.waker));
         self.folder = folder;
         self.error = None;
     }
@@ -122,10 +138,6 @@ impl FileDialog {
 
     /// Draws the chooser; returns the answer once the user gave one.
     pub fn show(&mut self, ctx: &egui::Context) -> Option<Choice> {
-        if self.listing.is_some() {
-            // The listing does not wake the window; look again shortly.
-            ctx.request_repaint_after(Duration::from_millis(30));
-        }
         if let Some(rx) = &self.listing
             && let Some(result) = rx.poll()
         {

@@ -155,11 +155,6 @@ impl<P: Clone> Requests<P> {
         }
     }
 
-    /// Saves of this view not answered yet.
-    pub fn len(&self) -> usize {
-        self.open.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.open.is_empty()
     }

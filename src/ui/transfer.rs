@@ -126,6 +126,7 @@ impl TransferPanel {
                 "csv",
                 start_folder(),
                 "",
+                self.port.waker(),
             ),
         ));
     }
@@ -140,6 +141,7 @@ impl TransferPanel {
                 "csv",
                 start_folder(),
                 "shelfmark-export.csv",
+                self.port.waker(),
             ),
         ));
     }
@@ -155,6 +157,7 @@ impl TransferPanel {
                 "sqlite3",
                 start_folder(),
                 &format!("shelfmark-backup-{day}.sqlite3"),
+                self.port.waker(),
             ),
         ));
     }

@@ -56,7 +56,6 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct FileLibrary {
     path: PathBuf,
     pool: Pool,
-    durability: Durability,
     /// Why the library cannot be written, if it cannot.
     read_only: Option<String>,
     /// The largest size the writer may grow the file to, in pages (0: no limit).
@@ -143,7 +142,6 @@ impl FileLibrary {
         Ok(FileLibrary {
             path,
             pool,
-            durability,
             read_only,
             max_pages: Arc::new(AtomicU64::new(0)),
         })
@@ -151,10 +149,6 @@ impl FileLibrary {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
-    }
-
-    pub(crate) fn durability(&self) -> Durability {
-        self.durability
     }
 
     /// Why nothing can be saved, if the library is read-only ("the file is read-only").

@@ -158,11 +158,13 @@ impl ChangeSource for DataVersion {
         self.last = self.poll();
     }
 
-    fn wait(&mut self) -> bool {
+    fn wait(&mut self, sleep: &mut dyn FnMut(Duration) -> bool) -> bool {
         if self.last.is_none() {
             self.last = self.poll();
         }
-        std::thread::sleep(self.interval);
+        if sleep(self.interval) {
+            return false;
+        }
         let Some(v) = self.poll() else {
             return false;
         };

@@ -162,11 +162,6 @@ impl CollectionEditor {
             || !self.undos.is_empty()
     }
 
-    /// Saves of this editor not answered yet.
-    pub fn pending(&self) -> usize {
-        self.requests.len()
-    }
-
     // ---- background results -------------------------------------------------------------
 
     /// Routes what arrived for this editor's saves to the part that asked.

@@ -16,8 +16,7 @@ use jiff::tz::TimeZone;
 use super::Purpose;
 use super::create_copy::{CreateCopy, FormAction};
 use crate::model::{
-    BookId, CollectionId, CopyDraft, Draft, Holder, Op, Outcome, PlacementId, Problem,
-    WAITING_TEXT,
+    BookId, CollectionId, CopyDraft, Draft, Holder, Op, Outcome, PlacementId, Problem, WAITING_TEXT,
 };
 use crate::tasks::{Port, RequestId};
 use crate::ui::requests::{Requests, SaveState};
