@@ -245,7 +245,7 @@ pub fn run(startup: Startup, options: AppOptions) -> Result<(), eframe::Error> {
             .with_title(TITLE)
             .with_app_id("shelfmark")
             .with_inner_size([1200.0, 760.0])
-            .with_min_inner_size([720.0, 420.0]),
+            .with_min_inner_size([800.0, 500.0]),
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(

@@ -272,14 +272,15 @@ impl Workspace {
             });
         }
         self.transfer.dialogs(&ctx);
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        // Above the status bar: coming and going, it never moves what is at the top.
         if self.transfer.visible() {
-            egui::Panel::top("transfer").show(ui, |ui| {
+            egui::Panel::bottom("transfer").show(ui, |ui| {
                 ui.add_space(4.0);
                 self.transfer.ui(ui);
                 ui.add_space(4.0);
             });
         }
-        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("sidebar")
             .resizable(true)
             .default_size(250.0)

@@ -3,18 +3,33 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, Size, StripBuilder, TableBuilder};
 
+use super::columns::{ColumnSpec, Columns};
 use super::command::{AppCommand, Commands};
 use super::editor::{SHORTCUT_FIND, SHORTCUT_NEW, SHORTCUT_SAVE};
 use super::live::Live;
 use super::requests::{Requests, SaveState};
 use super::theme;
 use super::undo::UndoOffer;
-use super::widgets::{StaleChoice, UiExt, form_field, form_problem, name_resize_handles};
+use super::widgets::{StaleChoice, UiExt, form_field, form_problem};
 use crate::model::{
     Book, BookDraft, BookId, BookRow, CollectionSummary, CopyDraft, CopyRow, Draft, Field, Op,
     Outcome, Problem, Record, format_day,
 };
 use crate::tasks::{Event, Port, RequestId};
+
+/// The results table's columns.
+const COLUMNS: [ColumnSpec; 5] = [
+    ColumnSpec::flex("Title", 3.0, 120.0),
+    ColumnSpec::flex("Authors", 2.0, 80.0),
+    ColumnSpec::fixed("ISBN", 140.0),
+    ColumnSpec::fixed("Year", 46.0),
+    ColumnSpec::flex("Copies", 1.0, 60.0),
+];
+
+/// The narrowest the results are shown beside an open book.
+const RESULTS_MIN: f32 = 320.0;
+/// The width of the open book's panel beside the results.
+const FORM_WIDTH: f32 = 410.0;
 
 /// Books shown for one search.
 pub const RESULTS: usize = 200;
@@ -68,6 +83,7 @@ pub struct CatalogView {
     undo: Option<UndoOffer>,
     requests: Requests<Purpose>,
     error: Option<String>,
+    columns: Columns,
 }
 
 impl CatalogView {
@@ -85,6 +101,7 @@ impl CatalogView {
             undo: None,
             requests: Requests::new(),
             error: None,
+            columns: Columns::new(&COLUMNS),
         }
     }
 
@@ -328,11 +345,13 @@ impl CatalogView {
             Purpose::Undo,
             &mut self.requests,
         );
-        if self.form.is_some() {
-            // The results on the left, the open book on the right.
+        // The results and the open book side by side where there is room for both; on a
+        // narrow window the open book takes the place of the results, with a way back.
+        let side_by_side = ui.available_width() >= RESULTS_MIN + FORM_WIDTH + 12.0;
+        if self.form.is_some() && side_by_side {
             StripBuilder::new(ui)
-                .size(Size::remainder().at_least(320.0))
-                .size(Size::exact(410.0))
+                .size(Size::remainder().at_least(RESULTS_MIN))
+                .size(Size::exact(FORM_WIDTH))
                 .horizontal(|mut strip| {
                     strip.cell(|ui| self.results_table(ui));
                     strip.cell(|ui| {
@@ -343,6 +362,17 @@ impl CatalogView {
                         });
                     });
                 });
+        } else if self.form.is_some() {
+            if ui.button("← Back to the results").clicked() {
+                self.requests
+                    .forget(self.form.as_ref().and_then(|f| f.state.request()));
+                self.form = None;
+                return;
+            }
+            egui::ScrollArea::vertical()
+                .id_salt("book-form")
+                .auto_shrink([false, false])
+                .show(ui, |ui| self.form_ui(ui, &tz));
         } else {
             self.results_table(ui);
         }
@@ -362,64 +392,77 @@ impl CatalogView {
         let selected = self.selected_book();
         let mut open = None;
         let accent = theme::accent(ui.visuals());
-        TableBuilder::new(ui)
-            .id_salt("catalog")
-            .striped(true)
-            .resizable(true)
-            // Rows answer a click but are not Tab stops; the title is (and carries the name).
-            .sense(egui::Sense::CLICK)
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::remainder().at_least(120.0).clip(true))
-            .column(Column::initial(150.0).at_least(60.0).clip(true))
-            .column(Column::initial(112.0).at_least(60.0).clip(true))
-            .column(Column::initial(44.0).at_least(40.0))
-            .column(Column::initial(90.0).at_least(50.0).clip(true))
+        let spacing = ui.spacing().item_spacing.x;
+        let widths = self.columns.layout(ui.available_width(), spacing).to_vec();
+        let columns = &mut self.columns;
+        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+        egui::ScrollArea::horizontal()
+            .id_salt("catalog-across")
             .auto_shrink([false, false])
-            .header(theme::ROW_HEIGHT, |mut h| {
-                for name in ["Title", "Authors", "ISBN", "Year", "Copies"] {
-                    h.col(|ui| {
-                        ui.strong(name);
-                    });
+            .show(ui, |ui| {
+                ui.spacing_mut().scroll = egui::style::ScrollStyle::floating();
+                let (left, top) = (ui.cursor().left(), ui.cursor().top());
+                let mut table = TableBuilder::new(ui)
+                    .id_salt("catalog")
+                    .striped(true)
+                    .resizable(false)
+                    // Rows answer a click but are not Tab stops; the title is (and carries the name).
+                    .sense(egui::Sense::CLICK)
+                    .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                    .auto_shrink([true, false]);
+                for w in &widths {
+                    table = table.column(Column::exact(*w).clip(true));
                 }
-            })
-            .body(|body| {
-                body.rows(theme::ROW_HEIGHT, results.len(), |mut row| {
-                    let b = &results[row.index()];
-                    let is_selected = selected == Some(b.book.id);
-                    row.set_selected(is_selected);
-                    row.col(|ui| {
-                        let t = RichText::new(&b.book.title);
-                        let r = ui.add(
-                            egui::Label::new(if is_selected { t.color(accent) } else { t })
-                                .sense(egui::Sense::click())
-                                .truncate(),
-                        );
-                        if r.clicked() {
-                            open = Some(b.book.clone());
+                table
+                    .header(theme::ROW_HEIGHT, |mut h| {
+                        for name in ["Title", "Authors", "ISBN", "Year", "Copies"] {
+                            h.col(|ui| {
+                                ui.strong(name);
+                            });
                         }
+                    })
+                    .body(|body| {
+                        body.rows(theme::ROW_HEIGHT, results.len(), |mut row| {
+                            let b = &results[row.index()];
+                            let is_selected = selected == Some(b.book.id);
+                            row.set_selected(is_selected);
+                            row.col(|ui| {
+                                let t = RichText::new(&b.book.title);
+                                let r = ui.add(
+                                    egui::Label::new(if is_selected { t.color(accent) } else { t })
+                                        .sense(egui::Sense::click())
+                                        .truncate(),
+                                );
+                                if r.clicked() {
+                                    open = Some(b.book.clone());
+                                }
+                            });
+                            row.col(|ui| {
+                                ui.label(&b.book.authors);
+                            });
+                            row.col(|ui| {
+                                ui.monospace(b.book.isbn.as_deref().unwrap_or(""));
+                            });
+                            row.col(|ui| {
+                                ui.label(b.book.year.map(|y| y.to_string()).unwrap_or_default());
+                            });
+                            row.col(|ui| {
+                                ui.label(b.barcodes.join(", "));
+                            });
+                            if row.response().clicked() {
+                                open = Some(b.book.clone());
+                            }
+                        });
                     });
-                    row.col(|ui| {
-                        ui.label(&b.book.authors);
-                    });
-                    row.col(|ui| {
-                        ui.monospace(b.book.isbn.as_deref().unwrap_or(""));
-                    });
-                    row.col(|ui| {
-                        ui.label(b.book.year.map(|y| y.to_string()).unwrap_or_default());
-                    });
-                    row.col(|ui| {
-                        ui.label(b.barcodes.join(", "));
-                    });
-                    if row.response().clicked() {
-                        open = Some(b.book.clone());
-                    }
-                });
+                columns.grips(
+                    ui,
+                    ui.scope_id().with("column-grips"),
+                    left,
+                    top,
+                    theme::ROW_HEIGHT,
+                    spacing,
+                );
             });
-        name_resize_handles(
-            ui,
-            "catalog",
-            &["Title", "Authors", "ISBN", "Year", "Copies"],
-        );
         if let Some(book) = open {
             self.form = Some(BookForm {
                 draft: BookDraft::from(&book),

@@ -9,6 +9,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod collections;
+pub(crate) mod columns;
 pub mod command;
 pub mod editor;
 pub(crate) mod file_dialog;

@@ -143,17 +143,15 @@ pub fn form_problem(
     }
 }
 
-/// Names the column-resize handles of an `egui_extras` table (internal to it, and unnamed) so a
-/// screen reader can say what each one resizes. `salt` is what the table was given as its
-/// `id_salt`; `columns` names the columns whose right border can be dragged, in order. Call it
-/// after the table was drawn, on the `ui` the table was built in.
-pub fn name_resize_handles(ui: &Ui, salt: impl egui::AsIdSalt, columns: &[&str]) {
-    let state = ui.scope_id().with(egui::IdSalt::new(salt));
-    for (i, name) in columns.iter().enumerate() {
-        let id = state.with("resize_column").with(i);
-        ui.ctx().accesskit_node_builder(id, |node| {
-            node.set_role(egui::accesskit::Role::Splitter);
-            node.set_label(format!("Resize the {name} column"));
-        });
+/// Draws the keyboard-focus ring around a frameless widget (egui draws none for those), so a
+/// Tab stop is always visible.
+pub fn focus_ring(ui: &Ui, resp: &Response) {
+    if resp.has_focus() {
+        ui.painter().rect_stroke(
+            resp.rect.shrink(1.0),
+            3.0,
+            ui.visuals().selection.stroke,
+            egui::StrokeKind::Inside,
+        );
     }
 }

@@ -27,6 +27,7 @@ use self::row_edit::{EditAction, RowEdit};
 use self::scan_input::Focus;
 use self::scans::{ScanAction, ScanQueue};
 use self::table::{Table, TableAction};
+use super::columns::Columns;
 use super::command::{AppCommand, Commands};
 use super::requests::Requests;
 use super::undo::{UndoOffer, UndoStack};
@@ -77,6 +78,8 @@ pub struct CollectionEditor {
     edit: Option<RowEdit>,
     /// Height of the row being edited, measured from its content.
     edit_height: f32,
+    /// The table's column widths (shares the librarian may have dragged).
+    columns: Columns,
     /// The removals that can be undone, in turn.
     undos: UndoStack,
     /// Whether the create-copy dialog was open last frame (closing it gives the focus back).
@@ -110,6 +113,7 @@ impl CollectionEditor {
             focus_filter: false,
             edit: None,
             edit_height: super::theme::ROW_HEIGHT * 2.5,
+            columns: Columns::new(&table::COLUMNS),
             undos: UndoStack::default(),
             dialog_was_open: false,
             highlight: None,
@@ -302,19 +306,13 @@ impl CollectionEditor {
         self.dialog(ui, &tz);
         ui.add_space(4.0);
         self.filter_bar(ui);
-        if let Some(action) = self
-            .edit
-            .as_ref()
-            .and_then(|e| e.strip(ui, self.collection, &tz))
-        {
-            self.edit_action(action);
-        }
         let out = Table {
             collection: self.collection,
             pages: &self.pages,
             edit: self.edit.as_mut(),
             highlight: self.highlight,
             edit_height: self.edit_height,
+            columns: &mut self.columns,
             tz: &tz,
         }
         .show(ui);
@@ -495,6 +493,18 @@ impl CollectionEditor {
             }
             // On the same line, so what it says never moves what is below.
             self.scan_status(ui, focus);
+            if self.scans.problems() > 1 {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui
+                        .small_button("Dismiss all")
+                        .on_hover_text("Clear the messages below")
+                        .clicked()
+                    {
+                        self.act_on_scans(vec![ScanAction::DismissAll]);
+                        self.focus_scan = true;
+                    }
+                });
+            }
         });
         // The undo bar's line is kept whether or not there is anything to undo.
         ui.allocate_ui(egui::vec2(ui.available_width(), UNDO_ROW), |ui| {
@@ -530,6 +540,7 @@ impl CollectionEditor {
     fn strip(&mut self, ui: &mut Ui, gone: Option<&str>, tz: &jiff::tz::TimeZone) {
         let mut actions = Vec::new();
         let mut acted = false;
+        let mut edit_action = None;
         let width = ui.available_width();
         ui.allocate_ui(egui::vec2(width, STRIP_HEIGHT), |ui| {
             ui.set_min_size(egui::vec2(width, STRIP_HEIGHT));
@@ -539,6 +550,9 @@ impl CollectionEditor {
                 .auto_shrink([false, false])
                 .stick_to_bottom(true)
                 .show(ui, |ui| {
+                    if let Some(edit) = &self.edit {
+                        edit_action = edit.strip(ui, self.collection, tz);
+                    }
                     if let Some(gone) = gone {
                         ui.warning_label(gone);
                     }
@@ -554,19 +568,14 @@ impl CollectionEditor {
                             }
                         });
                     }
-                    if self.scans.problems() > 1
-                        && ui
-                            .small_button("Dismiss all")
-                            .on_hover_text("Clear these messages")
-                            .clicked()
-                    {
-                        actions.push(ScanAction::DismissAll);
-                    }
                     actions.extend(self.scans.ui(ui, tz));
                 });
         });
         acted |= !actions.is_empty();
         self.act_on_scans(actions);
+        if let Some(action) = edit_action {
+            self.edit_action(action);
+        }
         if acted {
             self.focus_scan = true;
         }

@@ -11,8 +11,20 @@ use jiff::tz::TimeZone;
 use super::pages::{PAGE, Pages};
 use super::row_edit::{EditAction, RowEdit};
 use crate::model::{CollectionId, Field, PlacementId, PlacementRow, SortKey, format_minute};
+use crate::ui::columns::{ColumnSpec, Columns};
 use crate::ui::theme;
-use crate::ui::widgets::name_resize_handles;
+use crate::ui::widgets::focus_ring;
+
+/// The placements table's columns: shares of the free width, and minimums.
+pub const COLUMNS: [ColumnSpec; 7] = [
+    ColumnSpec::flex("Barcode", 1.0, 64.0),
+    ColumnSpec::flex("Title", 2.6, 110.0),
+    ColumnSpec::flex("Authors", 1.7, 80.0),
+    ColumnSpec::flex("Shelf mark", 1.5, 90.0),
+    ColumnSpec::flex("Note", 1.4, 70.0),
+    ColumnSpec::fixed("Added", 118.0),
+    ColumnSpec::fixed("Remove", 70.0),
+];
 
 /// What was clicked in the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +52,7 @@ pub struct Table<'a> {
     pub edit: Option<&'a mut RowEdit>,
     pub highlight: Option<PlacementId>,
     pub edit_height: f32,
+    pub columns: &'a mut Columns,
     pub tz: &'a TimeZone,
 }
 
@@ -65,25 +78,75 @@ impl Table<'_> {
             .as_ref()
             .and_then(|e| self.pages.index_of(e.base.id));
         // The rows the table draws (start > end until one is drawn).
-        let (mut first_drawn, mut end_drawn) = (usize::MAX, 0);
         let edit_height = self.edit_height;
         let accent = theme::accent(ui.visuals());
-        let table = TableBuilder::new(ui)
+        let spacing = ui.spacing().item_spacing.x;
+        let widths = self.columns.layout(ui.available_width(), spacing).to_vec();
+        // Narrower than the columns' minimums: the table scrolls sideways, nothing is cut off.
+        // A solid bar, so it shows that there is more to the right.
+        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+        egui::ScrollArea::horizontal()
+            .id_salt(("placements-across", self.collection))
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                ui.spacing_mut().scroll = egui::style::ScrollStyle::floating();
+                let (left, top) = (ui.cursor().left(), ui.cursor().top());
+                self.draw(
+                    ui,
+                    &widths,
+                    &mut out,
+                    edit_index,
+                    edit_height,
+                    accent,
+                    total,
+                );
+                self.columns.grips(
+                    ui,
+                    ui.scope_id().with("column-grips"),
+                    left,
+                    top,
+                    theme::ROW_HEIGHT,
+                    spacing,
+                );
+            });
+        out.visible = if out.visible.start > out.visible.end {
+            0..PAGE
+        } else {
+            out.visible
+        };
+        out
+    }
+
+    /// The table itself, in columns of `widths`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one frame's layout, computed by `show`"
+    )]
+    fn draw(
+        &mut self,
+        ui: &mut Ui,
+        widths: &[f32],
+        out: &mut TableOutput,
+        edit_index: Option<usize>,
+        edit_height: f32,
+        accent: egui::Color32,
+        total: usize,
+    ) {
+        let (mut first_drawn, mut end_drawn) = (usize::MAX, 0);
+        let mut table = TableBuilder::new(ui)
             .id_salt(("placements", self.collection))
             .striped(true)
-            .resizable(true)
+            .resizable(false)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(72.0).at_least(56.0).clip(true))
-            .column(Column::remainder().at_least(100.0).clip(true))
-            .column(Column::initial(120.0).at_least(60.0).clip(true))
-            .column(Column::initial(130.0).at_least(80.0).clip(true))
-            .column(Column::initial(130.0).at_least(80.0).clip(true))
-            .column(Column::initial(112.0).at_least(80.0).clip(true))
-            .column(Column::exact(68.0).resizable(false))
-            .auto_shrink([false, false])
+            .auto_shrink([true, false])
             .min_scrolled_height(120.0);
+        for w in widths {
+            table = table.column(Column::exact(*w).clip(true));
+        }
         let layout = self.pages.layout.clone();
         let mut sort = None;
+        let mut action = None;
+        let mut edit_content: f32 = 0.0;
         table
             .header(theme::ROW_HEIGHT, |mut header| {
                 for (label, key) in [
@@ -112,8 +175,8 @@ impl Table<'_> {
                     let i = row.index();
                     first_drawn = first_drawn.min(i);
                     end_drawn = end_drawn.max(i + 1);
-                    if let Some(a) = self.row(row, accent, &mut out.edit_content) {
-                        out.action = Some(a);
+                    if let Some(a) = self.row(row, accent, &mut edit_content) {
+                        action = Some(a);
                     }
                 };
                 // Fixed heights are cheaper to lay out; only an open edit needs a taller row.
@@ -131,20 +194,14 @@ impl Table<'_> {
                     ),
                 }
             });
-        name_resize_handles(
-            ui,
-            ("placements", self.collection),
-            &["Barcode", "Title", "Authors", "Shelf mark", "Note", "Added"],
-        );
         if let Some(key) = sort {
             out.action = Some(TableAction::Sort(key));
         }
-        out.visible = if first_drawn > end_drawn {
-            0..PAGE
-        } else {
-            first_drawn..end_drawn
-        };
-        out
+        if let Some(a) = action {
+            out.action = Some(a);
+        }
+        out.edit_content = edit_content;
+        out.visible = first_drawn..end_drawn;
     }
 
     /// One row: its cells, or a placeholder while its page is on its way.
@@ -242,7 +299,8 @@ impl Table<'_> {
     }
 }
 
-/// A shelf mark or note, clickable to edit it in place; true if clicked.
+/// A shelf mark or note, clickable to edit it in place; true if clicked. The whole cell is the
+/// button, its text at the left like the other cells'.
 fn editable_cell(ui: &mut Ui, field: Field, value: &str, barcode: &str) -> bool {
     let shown = if value.is_empty() {
         RichText::new("—").weak()
@@ -250,10 +308,32 @@ fn editable_cell(ui: &mut Ui, field: Field, value: &str, barcode: &str) -> bool 
         RichText::new(value)
     };
     let noun = field.label().to_lowercase();
-    ui.add(egui::Button::new(shown).frame(false).truncate())
-        .on_hover_text(format!("Click to edit the {noun}"))
-        .accessible_name(format!("Edit {noun} of {barcode}"))
-        .clicked()
+    let size = egui::vec2(ui.available_width(), theme::ROW_HEIGHT);
+    let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click());
+    let name = format!("Edit {noun} of {barcode}");
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+    if ui.is_rect_visible(rect) {
+        let galley = egui::WidgetText::from(shown).into_galley(
+            ui,
+            Some(egui::TextWrapMode::Truncate),
+            rect.width() - 4.0,
+            egui::TextStyle::Body,
+        );
+        let color = if resp.hovered() {
+            ui.visuals().widgets.hovered.text_color()
+        } else {
+            ui.visuals().text_color()
+        };
+        if resp.hovered() {
+            ui.painter()
+                .rect_filled(rect, 2.0, ui.visuals().widgets.hovered.weak_bg_fill);
+        }
+        let pos = egui::pos2(rect.left() + 2.0, rect.center().y - galley.size().y / 2.0);
+        ui.painter().galley(pos, galley, color);
+    }
+    let resp = resp.on_hover_text(format!("Click to edit the {noun}"));
+    focus_ring(ui, &resp);
+    resp.clicked()
 }
 
 /// A column header that sorts by `key`; true if clicked.
@@ -263,7 +343,9 @@ fn sort_header(ui: &mut Ui, label: &str, key: SortKey, layout: &super::pages::La
         (true, false) => " v",
         (false, _) => "",
     };
-    ui.add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
-        .on_hover_text(format!("Sort by {}", label.to_lowercase()))
-        .clicked()
+    let resp = ui
+        .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+        .on_hover_text(format!("Sort by {}", label.to_lowercase()));
+    focus_ring(ui, &resp);
+    resp.clicked()
 }
