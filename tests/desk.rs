@@ -2,7 +2,7 @@
 //! a key, faster than frames; every keystroke must land, and a scan must never press a button.
 
 use egui::{Event, Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 
 use crate::ui::{App, app, open_collection, screen_text, shows, wait_for};
 use crate::util::{self, Client};
@@ -234,4 +234,185 @@ fn keys_with_no_field_focused_go_to_the_scan_field_and_another_field_keeps_its_o
     assert_eq!(h.get_by_label("Filter").value().as_deref(), Some("S00"));
     assert!(shows(&h, "Scanning is paused"), "{}", screen_text(&h));
     assert_eq!(h.get_by_label("Scan barcode").value().as_deref(), Some(""));
+}
+
+/// Whether the app asked its main window to close (is quitting).
+fn main_window_closing(h: &App) -> bool {
+    h.state().is_closing()
+}
+
+#[test]
+fn ctrl_w_closes_only_an_editor_window_and_ctrl_q_quits() {
+    let s = util::scratch();
+    desk_library(&s.path, 2);
+    let mut h = app(&s.path);
+    open_collection(&mut h, "Desk");
+    // In the main window Ctrl+W has nothing to close.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::W);
+    h.step();
+    assert!(
+        !main_window_closing(&h),
+        "Ctrl+W in the main window quit the app"
+    );
+    h.step();
+    assert!(!main_window_closing(&h));
+    // In an editor window it closes that window, and only it.
+    h.get_by_label("Open in new window").click();
+    let title = "Desk — Shelfmark";
+    let window = |h: &App| {
+        h.query(
+            egui_kittest::kittest::By::new()
+                .role(egui::accesskit::Role::Window)
+                .label(title),
+        )
+        .is_some()
+    };
+    wait_for(&mut h, "the editor window", window);
+    h.get(
+        egui_kittest::kittest::By::new()
+            .role(egui::accesskit::Role::Window)
+            .label(title),
+    )
+    .get_by_label("Scan barcode")
+    .focus();
+    h.step();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::W);
+    wait_for(&mut h, "the window to close", |h| !window(h));
+    assert!(!main_window_closing(&h));
+    assert!(
+        h.query_by_label("Scan barcode").is_some(),
+        "the main editor is still there"
+    );
+    // Ctrl+Q quits (nothing is in flight, so at once).
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Q);
+    let mut closing = false;
+    for _ in 0..5 {
+        h.step();
+        closing |= main_window_closing(&h);
+    }
+    assert!(closing, "Ctrl+Q asks the main window to close");
+}
+
+#[test]
+fn ctrl_z_in_a_field_is_the_fields_own_elsewhere_it_takes_the_latest_undo() {
+    let s = util::scratch();
+    desk_library(&s.path, 4);
+    let mut h = app(&s.path);
+    open_collection(&mut h, "Desk");
+    for code in ["S001", "S002"] {
+        scan_burst(&mut h, code);
+        wait_placed(&mut h, &s.path, code);
+    }
+    wait_for(&mut h, "the rows", |h| {
+        h.query_by_label("Remove S002").is_some()
+    });
+    h.get_by_label("Remove S001").click();
+    wait_for(&mut h, "the removal", |_| !live_in_desk(&s.path, "S001"));
+    wait_for(&mut h, "the undo bar", |h| shows(h, "Removed copy S001"));
+    // In the filter, Ctrl+Z undoes the typing, not the removal.
+    h.get_by_label("Filter").focus();
+    h.step();
+    h.get_by_label("Filter").type_text("zz");
+    h.step();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.step();
+    h.step();
+    assert_eq!(h.get_by_label("Filter").value().as_deref(), Some(""));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !live_in_desk(&s.path, "S001"),
+        "the field's undo restored nothing"
+    );
+    // Back in the (empty) scan field, Ctrl+Z takes the Undo on offer.
+    h.get_by_label("Scan barcode").focus();
+    h.step();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    wait_placed(&mut h, &s.path, "S001");
+}
+
+#[test]
+fn a_message_lives_as_long_as_what_it_describes() {
+    let s = util::scratch();
+    desk_library(&s.path, 2);
+    let mut h = app(&s.path);
+    open_collection(&mut h, "Desk");
+    // The side panel: a name that is taken, then changed.
+    h.get_by_label("New").click();
+    wait_for(&mut h, "the form", |h| h.query_by_label("Name").is_some());
+    h.get_by_label("Name").focus();
+    h.step();
+    h.get_by_label("Name").type_text("desk");
+    h.step();
+    h.get_by_label("Create").click();
+    wait_for(&mut h, "the conflict", |h| {
+        shows(h, "There is already a collection named Desk")
+    });
+    h.get_by_label("Name").focus();
+    h.step();
+    h.get_by_label("Name").type_text(" room");
+    h.step();
+    h.step();
+    assert!(
+        !shows(&h, "There is already a collection named Desk"),
+        "the message went with the name it was about"
+    );
+    h.get_by_label("Cancel").click();
+    h.step();
+    // The Trash: a restore that worked, then one that fails; no stale "Restored".
+    let c = Client::new(&s.path);
+    let other = c.collection("Spare");
+    let (id, version) = match c.save(shelfmark::model::Op::Delete {
+        target: other.into(),
+        version: 1,
+    }) {
+        shelfmark::model::Outcome::Saved { version, .. } => (other, version),
+        o => panic!("{o:?}"),
+    };
+    h.get_by_label("Trash").click();
+    wait_for(&mut h, "the Trash", |h| shows(h, "Collection “Spare”"));
+    h.get_by_label("Restore").click();
+    wait_for(&mut h, "the notice", |h| {
+        shows(h, "Restored collection “Spare”")
+    });
+    // Away again, and "Spare" taken meanwhile by another collection: the restore conflicts.
+    let _ = c.save(shelfmark::model::Op::Delete {
+        target: id.into(),
+        version: version + 1,
+    });
+    c.collection("spare");
+    wait_for(&mut h, "Spare back in the Trash", |h| {
+        h.query_by_label("Restore").is_some()
+    });
+    h.get_by_label("Restore").click();
+    wait_for(&mut h, "the refusal", |h| shows(h, "Cannot restore:"));
+    assert!(!shows(&h, "Restored collection"), "{}", screen_text(&h));
+}
+
+#[test]
+fn only_the_view_on_show_looks_chosen_and_whole_cells_are_clickable() {
+    let s = util::scratch();
+    desk_library(&s.path, 2);
+    let mut h = app(&s.path);
+    open_collection(&mut h, "Desk");
+    scan_burst(&mut h, "S001");
+    wait_placed(&mut h, &s.path, "S001");
+    wait_for(&mut h, "the row", |h| {
+        h.query_by_label("Remove S001").is_some()
+    });
+    // The shelf-mark cell is as wide as its column, not only its "—".
+    let cell = h.get_by_label("Edit shelf mark of S001");
+    let rect = cell.rect();
+    assert!(rect.width() > 60.0, "{rect:?}");
+    let chosen = |h: &App, label: &str| {
+        h.get_by_label_contains(label)
+            .accesskit_node()
+            .data()
+            .toggled()
+            == Some(egui::accesskit::Toggled::True)
+    };
+    assert!(chosen(&h, "Desk  ("));
+    h.get_by_label("Catalog").click();
+    h.step();
+    h.step();
+    assert!(!chosen(&h, "Desk  ("), "one choice on show");
 }

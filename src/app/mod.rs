@@ -130,6 +130,11 @@ impl ShelfmarkApp {
         })
     }
 
+    /// Whether the app has asked its main window to close (it is quitting).
+    pub fn is_closing(&self) -> bool {
+        matches!(&self.state, State::Ready(w) if w.is_closing())
+    }
+
     fn opening_ui(&mut self, ui: &mut Ui) {
         let State::Opening { path, pending } = &self.state else {
             return;

@@ -18,7 +18,9 @@ use crate::transfer::csv;
 use crate::ui::catalog::CatalogView;
 use crate::ui::collections::CollectionsPanel;
 use crate::ui::command::{AppCommand, Commands};
-use crate::ui::editor::{CollectionEditor, Host, SHORTCUT_CLOSE, SHORTCUT_FIND, SHORTCUT_NEW};
+use crate::ui::editor::{
+    CollectionEditor, Host, SHORTCUT_FIND, SHORTCUT_NEW, SHORTCUT_QUIT, SHORTCUT_UNDO,
+};
 use crate::ui::live::Live;
 use crate::ui::requests::{Requests, SaveState};
 use crate::ui::theme::Tone;
@@ -75,6 +77,8 @@ pub(super) struct Workspace {
     close_asked: Option<Instant>,
     /// The user chose to quit without waiting for the saves.
     quitting: bool,
+    /// The main window was asked to close (the app is quitting).
+    closing: bool,
     next: Next,
 }
 
@@ -100,6 +104,7 @@ impl Workspace {
             select_first: false,
             close_asked: None,
             quitting: false,
+            closing: false,
             next: Next::Stay,
             services,
         };
@@ -183,7 +188,7 @@ impl Workspace {
             }
             AppCommand::Quit => {
                 if self.services.pending_saves() == 0 {
-                    ctx.send_viewport_cmd_to(ViewportId::ROOT, ViewportCommand::Close);
+                    self.close(ctx);
                 } else {
                     self.close_asked = Some(Instant::now());
                 }
@@ -192,9 +197,20 @@ impl Workspace {
                 // Closed the ordinary way, so what is remembered between runs is saved;
                 // unwritten saves are dropped with the process.
                 self.quitting = true;
-                ctx.send_viewport_cmd_to(ViewportId::ROOT, ViewportCommand::Close);
+                self.close(ctx);
             }
         }
+    }
+
+    /// Closes the main window the ordinary way (eframe then saves what is remembered).
+    fn close(&mut self, ctx: &egui::Context) {
+        self.closing = true;
+        ctx.send_viewport_cmd_to(ViewportId::ROOT, ViewportCommand::Close);
+    }
+
+    /// Whether the app asked its main window to close.
+    pub(super) fn is_closing(&self) -> bool {
+        self.closing
     }
 
     fn is_quiet(&self) -> bool {
@@ -292,7 +308,8 @@ impl Workspace {
                     }
                 }
                 ui.separator();
-                self.panel.ui(ui);
+                // Only the view on show looks chosen.
+                self.panel.ui(ui, self.view == View::Collection);
             });
         self.follow_selection(&ctx);
         egui::CentralPanel::default().show(ui, |ui| match self.view {
@@ -307,6 +324,14 @@ impl Workspace {
             }
         });
         self.show_windows(&ctx);
+        // Ctrl+Z that no view took (outside a text field): the side panel's Undo, or the
+        // catalog's when it is on show.
+        if !ctx.text_edit_focused() && ui.input_mut(|i| i.consume_shortcut(&SHORTCUT_UNDO)) {
+            match self.view {
+                View::Catalog => self.catalog.undo_latest(),
+                _ => self.panel.undo_latest(),
+            }
+        }
         std::mem::replace(&mut self.next, Next::Stay)
     }
 
@@ -386,7 +411,8 @@ impl Workspace {
                     .send(AppCommand::ShowCatalog { focus_search: true });
             }
         }
-        if ui.input_mut(|i| i.consume_shortcut(&SHORTCUT_CLOSE)) {
+        // Ctrl+W closes an editor window (the editor takes it); the main window is not one.
+        if ui.input_mut(|i| i.consume_shortcut(&SHORTCUT_QUIT)) {
             self.commands.send(AppCommand::Quit);
         }
     }
@@ -404,7 +430,7 @@ impl Workspace {
         }
         if pending == 0 {
             self.close_asked = None;
-            ui.send_viewport_cmd(ViewportCommand::Close);
+            self.close(ui.ctx());
             return;
         }
         let mut keep = false;

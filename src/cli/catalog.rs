@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::{CliError, open};
 use crate::db::Durability;
+use crate::model::count;
 use crate::tasks::{ChangeFeed, SaveTasks};
 use crate::transfer::{self, Imported};
 
@@ -39,13 +40,17 @@ pub(super) fn import(
     match outcome {
         Imported::Done(s) => {
             println!(
-                "imported {rows} rows (read and checked in {read_seconds:.2} s, written in {seconds:.2} s: {:.0} rows/s in all): created {} books, {} copies, {} collections, {} placements; {} placements were already there{}",
+                "imported {rows} rows (read and checked in {read_seconds:.2} s, written in {seconds:.2} s: {:.0} rows/s in all): created {}, {}, {}, {}; {} already there{}",
                 rows as f64 / (seconds + read_seconds).max(1e-9),
-                s.books_created,
-                s.copies_created,
-                s.collections_created,
-                s.placements_created,
-                s.placements_matched,
+                count(s.books_created, "book", "books"),
+                count(s.copies_created, "copy", "copies"),
+                count(s.collections_created, "collection", "collections"),
+                count(s.placements_created, "placement", "placements"),
+                if s.placements_matched == 1 {
+                    "1 placement was".to_owned()
+                } else {
+                    format!("{} placements were", s.placements_matched)
+                },
                 if prepared.errors.is_empty() {
                     String::new()
                 } else {

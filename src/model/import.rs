@@ -62,6 +62,26 @@ impl ImportJob {
     }
 }
 
+impl ImportSummary {
+    /// "20 books, 25 copies, 5 collections and 24 placements added; 1 placement was already
+    /// there".
+    pub fn describe(&self) -> String {
+        use super::count;
+        format!(
+            "{}, {}, {} and {} added; {} already there",
+            count(self.books_created, "book", "books"),
+            count(self.copies_created, "copy", "copies"),
+            count(self.collections_created, "collection", "collections"),
+            count(self.placements_created, "placement", "placements"),
+            if self.placements_matched == 1 {
+                "1 placement was".to_owned()
+            } else {
+                format!("{} placements were", self.placements_matched)
+            }
+        )
+    }
+}
+
 /// What an import created, and what it found already there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportSummary {

@@ -22,7 +22,13 @@ impl fmt::Display for IsbnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IsbnError::Length(n) => write!(f, "an ISBN has 10 or 13 digits, this has {n}"),
-            IsbnError::Character(c) => write!(f, "'{c}' cannot appear in an ISBN"),
+            IsbnError::Character('X' | 'x') => f.write_str(
+                "an X may only stand last, as the check digit of an ISBN-10 (like 0-8044-2957-X)",
+            ),
+            IsbnError::Character(c) => write!(
+                f,
+                "'{c}' cannot appear in an ISBN (digits, hyphens, and an X as the last character of an ISBN-10)"
+            ),
             IsbnError::CheckDigit => f.write_str("the check digit does not match (typing error?)"),
             IsbnError::Prefix => f.write_str("an ISBN-13 starts with 978 or 979"),
         }

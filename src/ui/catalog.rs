@@ -105,6 +105,16 @@ impl CatalogView {
         }
     }
 
+    /// Takes the catalog's Undo offer (Ctrl+Z).
+    pub fn undo_latest(&mut self) {
+        UndoOffer::take(
+            &mut self.undo,
+            &self.port,
+            Purpose::Undo,
+            &mut self.requests,
+        );
+    }
+
     /// Puts the cursor in the search field.
     pub fn focus_search(&mut self) {
         self.focus_search = true;
@@ -482,6 +492,7 @@ impl CatalogView {
         let mut take_theirs = None;
         {
             let Some(form) = &mut self.form else { return };
+            let before = form.draft.clone();
             ui.heading(match &form.base {
                 None => "New book".to_owned(),
                 Some(b) if b.title.is_empty() => "Book".to_owned(),
@@ -520,6 +531,9 @@ impl CatalogView {
                 Some(StaleChoice::KeepMine(v)) => save = Some(Some(v)),
                 Some(StaleChoice::TakeTheirs(Record::Book(b))) => take_theirs = Some(b),
                 Some(StaleChoice::TakeTheirs(_)) | None => {}
+            }
+            if form.draft != before {
+                form.state.edited();
             }
             ui.save_progress(&form.state);
             ui.horizontal(|ui| {

@@ -197,7 +197,19 @@ impl CollectionsPanel {
     }
 
     /// Draws the panel.
-    pub fn ui(&mut self, ui: &mut Ui) {
+    /// Takes the panel's Undo offer (Ctrl+Z).
+    pub fn undo_latest(&mut self) {
+        UndoOffer::take(
+            &mut self.undo,
+            &self.port,
+            Purpose::Undo,
+            &mut self.requests,
+        );
+    }
+
+    /// Draws the panel; the selected collection looks chosen only while `shown` (its editor is
+    /// the view on show).
+    pub fn ui(&mut self, ui: &mut Ui, shown: bool) {
         self.poll();
         ui.horizontal(|ui| {
             ui.heading("Collections");
@@ -253,7 +265,7 @@ impl CollectionsPanel {
                         self.form_ui(ui);
                         continue;
                     }
-                    let selected = self.selected == Some(c.id);
+                    let selected = shown && self.selected == Some(c.id);
                     let text = RichText::new(format!("{}  ({})", c.name, c.placements));
                     let r = ui.selectable_label(
                         selected,
@@ -307,6 +319,7 @@ impl CollectionsPanel {
         let mut save = None;
         let mut cancel = false;
         let Some(form) = &mut self.form else { return };
+        let before = form.draft.clone();
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.label(
                 RichText::new(if form.target.is_none() {
@@ -368,6 +381,11 @@ impl CollectionsPanel {
                 }
             });
         });
+        if form.draft != before {
+            form.state.edited();
+            // A message about the last action is not about the name being typed now.
+            self.error = None;
+        }
         if cancel {
             self.requests
                 .forget(self.form.as_ref().and_then(|f| f.state.request()));

@@ -56,6 +56,18 @@ impl SaveState {
         )
     }
 
+    /// The librarian changed a field: a message about what was typed (a rule it broke, a value
+    /// that is taken, a save that could not be queued) no longer describes it and goes. What
+    /// describes the record (changed or deleted elsewhere) stays until it is resolved.
+    pub fn edited(&mut self) {
+        if matches!(
+            self,
+            SaveState::Problem(Problem::Fields(_) | Problem::Conflict(_) | Problem::NotQueued(_))
+        ) {
+            *self = SaveState::Idle;
+        }
+    }
+
     /// Notes that `request` is waiting, if it is this state's save.
     pub fn mark_waiting(&mut self, request: RequestId, since: Instant) {
         if let SaveState::Saving {

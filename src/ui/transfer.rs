@@ -261,14 +261,10 @@ impl TransferPanel {
                             self.result = Some((
                                 Tone::Success,
                                 format!(
-                                    "Imported {} rows from {} in {secs:.1} s: {} books, {} copies, {} collections and {} placements added; {} placements were already there.",
-                                    s.rows,
+                                    "Imported {} from {} in {secs:.1} s: {}.",
+                                    crate::model::count(s.rows, "row", "rows"),
                                     file.display(),
-                                    s.books_created,
-                                    s.copies_created,
-                                    s.collections_created,
-                                    s.placements_created,
-                                    s.placements_matched
+                                    s.describe()
                                 ),
                             ));
                             next = Some(None);

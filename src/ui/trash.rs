@@ -8,7 +8,7 @@ use egui::{RichText, Ui};
 use super::live::Live;
 use super::requests::{Requests, SaveState};
 use super::widgets::UiExt;
-use crate::model::{Op, Outcome, Problem, RecordRef, TrashRow, format_minute};
+use crate::model::{Op, Outcome, Problem, RecordRef, TrashRow, continuing, format_minute};
 use crate::tasks::{Event, Port};
 
 /// Items shown at most.
@@ -70,6 +70,7 @@ impl TrashView {
                         .find(|r| r.record == target)
                         .map(|r| r.description.clone())
                         .unwrap_or_default();
+                    let what = lower_first(&what);
                     self.notice = Some(match action {
                         Action::Restore => format!("Restored {what}."),
                         Action::Purge => format!("Deleted {what} for good."),
@@ -85,6 +86,8 @@ impl TrashView {
     }
 
     fn submit(&mut self, row: &TrashRow, action: Action) {
+        // A new action: what the last one said no longer describes anything on screen.
+        self.notice = None;
         let op = match action {
             Action::Restore => Op::Restore {
                 target: row.record,
@@ -155,7 +158,7 @@ impl TrashView {
                                 Problem::Stale(rec) if rec.meta().is_live() => {
                                     "it was restored in another window meanwhile.".to_owned()
                                 }
-                                other => other.general_message(None, &tz),
+                                other => continuing(&other.general_message(None, &tz)),
                             };
                             ui.error_label(&format!(
                                 "{} {why}",
@@ -212,4 +215,12 @@ impl TrashView {
             None => {}
         }
     }
+}
+
+/// "book “Dune”" from "Book “Dune”", for the middle of a sentence.
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }

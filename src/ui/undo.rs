@@ -96,6 +96,22 @@ impl UndoOffer {
         Some(target)
     }
 
+    /// Takes the offer in `slot` (Ctrl+Z), if it can be taken now.
+    pub fn take<P: Clone>(
+        slot: &mut Option<UndoOffer>,
+        port: &Port,
+        purpose: P,
+        requests: &mut Requests<P>,
+    ) {
+        if let Some(undo) = slot
+            && !undo.state.is_saving()
+            && undo.state.problem().is_none()
+            && !undo.expired()
+        {
+            undo.state = requests.submit(port, undo.op(), purpose);
+        }
+    }
+
     /// Notes that the Undo sent as `request` waits for the lock.
     pub fn mark_waiting(slot: &mut Option<UndoOffer>, request: RequestId, since: Instant) {
         if let Some(u) = slot {
@@ -197,6 +213,13 @@ impl UndoStack {
             self.pop();
         }
         acted
+    }
+
+    /// Whether Ctrl+Z has something to undo now.
+    pub fn can_undo(&self) -> bool {
+        self.offers
+            .last()
+            .is_some_and(|u| !u.state.is_saving() && u.state.problem().is_none() && !u.expired())
     }
 
     /// Undoes the latest removal (Ctrl+Z); false if there is none to undo now.

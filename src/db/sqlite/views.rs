@@ -316,7 +316,12 @@ pub(crate) fn trash(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Tra
             ),
             "collection" => (
                 Kind::Collection,
-                with_children(format!("Collection “{name}”"), children, "copy", "copies"),
+                with_children(
+                    format!("Collection “{name}”"),
+                    children,
+                    "placement",
+                    "placements",
+                ),
             ),
             _ => {
                 let (title, collection) = extra.split_once('\u{1f}').unwrap_or((&extra, ""));

@@ -82,6 +82,7 @@ impl CreateCopy {
 
     fn fields(&mut self, ui: &mut Ui, port: &Port, tz: &TimeZone) -> Option<FormAction> {
         let mut action = None;
+        let before = self.draft.clone();
         let problem = self.state.problem().cloned();
         let msg = |f: Field| problem.as_ref().and_then(|p| p.field_message(f, tz));
         let title = form_field(
@@ -139,6 +140,9 @@ impl CreateCopy {
             && !p.concerns_any(&[Field::Title, Field::Authors, Field::Isbn])
         {
             ui.error_label(&p.general_message(None, tz));
+        }
+        if self.draft != before {
+            self.state.edited();
         }
         ui.save_progress(&self.state);
         ui.add_space(6.0);

@@ -398,24 +398,37 @@ impl CollectionEditor {
         let scan_field_empty =
             ui.memory(|m| m.has_focus(self.scan_field_id())) && self.scan_text.is_empty();
         if (!ui.ctx().text_edit_focused() || scan_field_empty)
+            && self.undos.can_undo()
             && ui.input_mut(|i| i.consume_shortcut(&SHORTCUT_UNDO))
         {
             self.undos
                 .undo_latest(&self.port, Purpose::Undo, &mut self.requests);
         }
-        ui.input_mut(|i| {
-            if i.consume_shortcut(&SHORTCUT_FIND) {
-                self.focus_filter = true;
-            }
-            if i.consume_shortcut(&SHORTCUT_NEW) {
-                self.focus_scan = true;
-            }
-            if let Host::Window(viewport) = host
-                && i.consume_shortcut(&SHORTCUT_CLOSE)
-            {
+        // Commands go out after the input is let go (sending wakes the window, which takes
+        // the context's lock that `input_mut` holds).
+        let (find, new, close, quit) = ui.input_mut(|i| {
+            let window = matches!(host, Host::Window(_));
+            (
+                i.consume_shortcut(&SHORTCUT_FIND),
+                i.consume_shortcut(&SHORTCUT_NEW),
+                window && i.consume_shortcut(&SHORTCUT_CLOSE),
+                window && i.consume_shortcut(&SHORTCUT_QUIT),
+            )
+        });
+        if find {
+            self.focus_filter = true;
+        }
+        if new {
+            self.focus_scan = true;
+        }
+        if let Host::Window(viewport) = host {
+            if close {
                 self.commands.send(AppCommand::CloseWindow(viewport));
             }
-        });
+            if quit {
+                self.commands.send(AppCommand::Quit);
+            }
+        }
         if self.edit.is_some() {
             let (save, cancel) = ui.input_mut(|i| {
                 (
