@@ -214,7 +214,7 @@ proptest! {
     ) {
         let s = util::scratch();
         let c = Client::new(&s.path);
-        let draft = BookDraft { title, authors, isbn, publisher: String::new(), year };
+        let draft = BookDraft { title, authors, isbn, publisher: String::new(), year, ..BookDraft::default() };
         match (draft.validate(), c.save(Op::Create(Draft::Book(draft.clone())))) {
             (Ok(v), Outcome::Saved { record, .. }) => {
                 let Some(Record::Book(b)) = c.reads().record(record).unwrap() else {

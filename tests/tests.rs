@@ -14,5 +14,6 @@ mod input;
 mod layers;
 mod migrations;
 mod processes;
+mod sorting;
 mod ui;
 mod util;

@@ -23,6 +23,7 @@ use crate::ui::editor::{
 };
 use crate::ui::live::Live;
 use crate::ui::requests::{Requests, SaveState};
+use crate::ui::settings::SettingsDialog;
 use crate::ui::theme::Tone;
 use crate::ui::transfer::TransferPanel;
 use crate::ui::trash::TrashView;
@@ -68,6 +69,7 @@ pub(super) struct Workspace {
     catalog: CatalogView,
     trash: TrashView,
     transfer: TransferPanel,
+    settings: SettingsDialog,
     windows: Vec<EditorWindow>,
     empty: Live<(), bool>,
     sample: SaveState,
@@ -92,6 +94,7 @@ impl Workspace {
             catalog: CatalogView::new(port(), commands.clone()),
             trash: TrashView::new(port()),
             transfer: TransferPanel::new(port()),
+            settings: SettingsDialog::new(port()),
             commands,
             inbox,
             view: View::Collection,
@@ -288,6 +291,7 @@ impl Workspace {
             });
         }
         self.transfer.dialogs(&ctx);
+        self.settings.show(&ctx);
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         // Above the status bar: coming and going, it never moves what is at the top.
         if self.transfer.visible() {
@@ -368,6 +372,14 @@ impl Workspace {
                     self.commands.send(AppCommand::SwitchLibrary);
                 }
                 let idle = !self.transfer.busy();
+                let writable = self.services.library.read_only().is_none();
+                if ui
+                    .add_enabled(writable, egui::Button::new("Settings…"))
+                    .on_hover_text("The library's settings: how titles sort")
+                    .clicked()
+                {
+                    self.settings.open();
+                }
                 if ui
                     .add_enabled(idle, egui::Button::new("Back up…"))
                     .on_hover_text("Copy the library to a new file, safely, while you work")
@@ -382,7 +394,6 @@ impl Workspace {
                 {
                     self.transfer.start_export();
                 }
-                let writable = self.services.library.read_only().is_none();
                 if ui
                     .add_enabled(idle && writable, egui::Button::new("Import…"))
                     .on_hover_text("Add books, copies and placements from a CSV file")

@@ -243,6 +243,8 @@ pub trait Reads: Send {
         collection: Option<CollectionId>,
         row: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
     ) -> Result<usize, ExportError>;
+    /// The words a title may start with that do not file (the library's setting).
+    fn articles(&mut self) -> Result<Vec<String>, DbError>;
     /// Integrity, foreign keys, live uniqueness and the search index. Reads only.
     fn check(&mut self) -> Result<CheckReport, DbError>;
 

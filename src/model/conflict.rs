@@ -88,7 +88,8 @@ impl Conflict {
             Holder::Book {
                 title, isbn, added, ..
             } => format!(
-                "ISBN {isbn} is already used by {title} — added {}",
+                "ISBN {} is already used by {title} — added {}",
+                super::isbn::display(isbn),
                 format_minute(*added, tz)
             ),
         }

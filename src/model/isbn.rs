@@ -35,6 +35,12 @@ impl fmt::Display for IsbnError {
     }
 }
 
+/// An ISBN as people read it: the stored 13 digits hyphenated by the ISBN agency's ranges
+/// ("978-0-441-17271-9"), or as stored where the range is not known.
+pub fn display(isbn13: &str) -> String {
+    super::sortkey::isbn_hyphenated(isbn13).unwrap_or_else(|| isbn13.to_owned())
+}
+
 /// Parses an ISBN-10 or ISBN-13 and returns the normalised 13-digit form.
 pub fn parse(text: &str) -> Result<String, IsbnError> {
     // 10 stands for the X that may end an ISBN-10.

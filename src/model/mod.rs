@@ -10,6 +10,7 @@
 mod conflict;
 mod import;
 pub mod isbn;
+pub mod sortkey;
 mod rows;
 mod time;
 mod validate;
@@ -173,6 +174,9 @@ pub struct Book {
     pub isbn: Option<String>,
     pub publisher: String,
     pub year: Option<i32>,
+    /// How many leading characters of the title do not file ("The " is 4); `None` while it
+    /// is worked out from the library's articles.
+    pub nonfiling: Option<u8>,
     pub meta: Meta,
 }
 
@@ -245,6 +249,10 @@ impl Record {
                     Field::Year,
                     b.year.map(|y| y.to_string()).unwrap_or_default(),
                 ),
+                (
+                    Field::Nonfiling,
+                    b.nonfiling.map(|n| n.to_string()).unwrap_or_default(),
+                ),
             ],
             Record::Copy(c) => vec![
                 (Field::Book, c.book_id.to_string()),
@@ -272,6 +280,7 @@ pub enum Field {
     Isbn,
     Publisher,
     Year,
+    Nonfiling,
     Book,
     Barcode,
     Name,
@@ -291,6 +300,7 @@ impl Field {
             Field::Isbn => "ISBN",
             Field::Publisher => "Publisher",
             Field::Year => "Year",
+            Field::Nonfiling => "Nonfiling characters",
             Field::Book => "Book",
             Field::Barcode => "Barcode",
             Field::Name => "Name",
@@ -311,6 +321,8 @@ pub struct BookDraft {
     pub isbn: String,
     pub publisher: String,
     pub year: String,
+    /// How many leading characters do not file (0–9); empty: worked out from the title.
+    pub nonfiling: String,
 }
 
 /// What a user typed for a copy, before validation.
@@ -341,9 +353,11 @@ impl From<&Book> for BookDraft {
         BookDraft {
             title: b.title.clone(),
             authors: b.authors.clone(),
-            isbn: b.isbn.clone().unwrap_or_default(),
+            // Shown hyphenated, as people read ISBNs; stored as its 13 digits.
+            isbn: b.isbn.as_deref().map(isbn::display).unwrap_or_default(),
             publisher: b.publisher.clone(),
             year: b.year.map(|y| y.to_string()).unwrap_or_default(),
+            nonfiling: b.nonfiling.map(|n| n.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -427,6 +441,9 @@ pub enum Op {
     },
     /// Add many rows at once, all or nothing (the sample library, a CSV import).
     Import(std::sync::Arc<ImportJob>),
+    /// Set the library's articles (the words a title may start with that do not file), and
+    /// refile the titles that depend on them.
+    SetArticles(Vec<String>),
 }
 
 impl Op {
@@ -439,6 +456,7 @@ impl Op {
             | Op::Restore { target, .. }
             | Op::Purge { target, .. } => target.kind,
             Op::PlaceBarcode { .. } | Op::Import(_) => Kind::Placement,
+            Op::SetArticles(_) => Kind::Book,
         }
     }
 }
@@ -462,6 +480,8 @@ pub enum Outcome {
     UnknownBarcode(String),
     /// An import was applied; what it created and matched.
     Imported(ImportSummary),
+    /// The library's settings were saved.
+    Settings,
     /// The save could not happen (disk full, read-only file, I/O error...).
     Failed(Failure),
 }
@@ -473,7 +493,10 @@ impl Outcome {
 
     /// Whether the save changed the library (and must be kept and announced).
     pub fn wrote(&self) -> bool {
-        matches!(self, Outcome::Saved { .. } | Outcome::Imported(_))
+        matches!(
+            self,
+            Outcome::Saved { .. } | Outcome::Imported(_) | Outcome::Settings
+        )
     }
 }
 

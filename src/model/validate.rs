@@ -55,6 +55,8 @@ pub struct ValidBook {
     pub isbn: Option<String>,
     pub publisher: String,
     pub year: Option<i32>,
+    /// Leading characters that do not file; `None`: worked out from the library's articles.
+    pub nonfiling: Option<u8>,
 }
 
 /// A copy draft that passed every rule.
@@ -180,6 +182,20 @@ fn year(raw: &str) -> Result<Option<i32>, String> {
     }
 }
 
+fn nonfiling(raw: &str) -> Result<Option<u8>, String> {
+    let t: String = raw.nfkc().collect::<String>().trim().to_owned();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.parse::<u8>() {
+        Ok(n) if n <= 9 && t.len() == 1 => Ok(Some(n)),
+        _ => Err(format!(
+            "must be a number from 0 to 9 (how many characters of the title do not file; \
+             leave it empty to work it out from the title), not '{t}'"
+        )),
+    }
+}
+
 fn isbn_field(raw: &str) -> Result<Option<String>, String> {
     let t: String = raw.nfkc().collect::<String>().trim().to_owned();
     if t.is_empty() {
@@ -207,12 +223,14 @@ impl BookDraft {
             text(&self.publisher, SHORT_TEXT_MAX, false, Lines::One),
         );
         let year = e.take(Field::Year, year(&self.year));
+        let nonfiling = e.take(Field::Nonfiling, nonfiling(&self.nonfiling));
         e.finish(ValidBook {
             title,
             authors,
             isbn,
             publisher,
             year,
+            nonfiling,
         })
     }
 }
@@ -280,6 +298,7 @@ mod tests {
             isbn: isbn.into(),
             publisher: String::new(),
             year: year.into(),
+            nonfiling: String::new(),
         }
     }
 

@@ -26,7 +26,7 @@ impl Problem {
     /// The problem an outcome reports, or `None` if it is a success.
     pub fn from_outcome(outcome: Outcome) -> Option<Problem> {
         Some(match outcome {
-            Outcome::Saved { .. } | Outcome::Imported(_) => return None,
+            Outcome::Saved { .. } | Outcome::Imported(_) | Outcome::Settings => return None,
             Outcome::Invalid(e) => Problem::Fields(e),
             Outcome::Conflict(c) => Problem::Conflict(c),
             Outcome::Stale(r) => Problem::Stale(r),

@@ -144,6 +144,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, FileError> {
             isbn: cell("isbn"),
             publisher: cell("publisher"),
             year: cell("year"),
+            nonfiling: String::new(),
         }
         .validate();
         let book = keep(book, &mut errors);

@@ -34,12 +34,13 @@ const FORM_WIDTH: f32 = 410.0;
 /// Books shown for one search.
 pub const RESULTS: usize = 200;
 
-const BOOK_FIELDS: [Field; 5] = [
+const BOOK_FIELDS: [Field; 6] = [
     Field::Title,
     Field::Authors,
     Field::Isbn,
     Field::Publisher,
     Field::Year,
+    Field::Nonfiling,
 ];
 
 #[derive(Clone, Debug)]
@@ -451,7 +452,13 @@ impl CatalogView {
                                 ui.label(&b.book.authors);
                             });
                             row.col(|ui| {
-                                ui.monospace(b.book.isbn.as_deref().unwrap_or(""));
+                                ui.monospace(
+                            b.book
+                                .isbn
+                                .as_deref()
+                                .map(crate::model::isbn::display)
+                                .unwrap_or_default(),
+                        );
                             });
                             row.col(|ui| {
                                 ui.label(b.book.year.map(|y| y.to_string()).unwrap_or_default());
@@ -526,6 +533,16 @@ impl CatalogView {
                 msg(Field::Publisher),
             );
             form_field(ui, "Year", &mut form.draft.year, 60.0, msg(Field::Year));
+            form_field(
+                ui,
+                "Nonfiling characters",
+                &mut form.draft.nonfiling,
+                30.0,
+                msg(Field::Nonfiling),
+            )
+            .on_hover_text(
+                "How many characters of the title do not file (\"The \" is 4). Empty: a leading article of the library's list is skipped.",
+            );
             let base = form.base.clone().map(Record::Book);
             match form_problem(ui, &form.state, base.as_ref(), &BOOK_FIELDS, tz) {
                 Some(StaleChoice::KeepMine(v)) => save = Some(Some(v)),
@@ -669,6 +686,7 @@ fn placeholder_book(id: BookId, version: i64) -> Book {
         isbn: None,
         publisher: String::new(),
         year: None,
+        nonfiling: None,
         meta: crate::model::Meta {
             version,
             created_at: now,

@@ -15,6 +15,7 @@ pub mod editor;
 pub(crate) mod file_dialog;
 pub(crate) mod live;
 pub(crate) mod requests;
+pub(crate) mod settings;
 pub mod theme;
 pub(crate) mod transfer;
 pub(crate) mod trash;

@@ -117,7 +117,10 @@ impl Tally {
             Outcome::Stale(_) => s.stale += 1,
             Outcome::DeletedElsewhere(_) => s.deleted_elsewhere += 1,
             Outcome::Gone(_) => s.gone += 1,
-            Outcome::Invalid(_) | Outcome::UnknownBarcode(_) | Outcome::Imported(_) => {
+            Outcome::Invalid(_)
+            | Outcome::UnknownBarcode(_)
+            | Outcome::Imported(_)
+            | Outcome::Settings => {
                 s.invalid += 1;
                 self.failures.push(format!("unexpected: {outcome:?}"));
             }

@@ -209,6 +209,7 @@ impl Gen {
             isbn,
             publisher: self.pick(PUBLISHERS).to_owned(),
             year: Some(self.rng.i32(1850..=2026)),
+            nonfiling: None,
         }
     }
 

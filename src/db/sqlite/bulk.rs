@@ -5,7 +5,9 @@
 
 use rusqlite::Connection;
 
-use super::write::{WriteTx, insert_book, insert_collection, insert_copy, insert_placement};
+use super::write::{
+    WriteTx, articles, insert_book_with, insert_collection, insert_copy, insert_placement,
+};
 use crate::db::{Bulk, DbError};
 use crate::model::{
     BookId, CollectionId, CopyId, PlacementId, Stamp, ValidBook, ValidCollection, ValidCopy,
@@ -49,6 +51,8 @@ impl<'c> SearchPause<'c> {
 pub(crate) struct FileBulk {
     conn: super::PooledConnection,
     books_before: i64,
+    /// The library's articles, read once for the whole load.
+    articles: Vec<String>,
 }
 
 impl FileBulk {
@@ -58,7 +62,17 @@ impl FileBulk {
         match pause {
             Ok(p) => {
                 let books_before = p.books_before;
-                Ok(FileBulk { conn, books_before })
+                match articles(&conn) {
+                    Ok(articles) => Ok(FileBulk {
+                        conn,
+                        books_before,
+                        articles,
+                    }),
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        Err(e.into())
+                    }
+                }
             }
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -82,7 +96,7 @@ impl Drop for FileBulk {
 
 impl Bulk for FileBulk {
     fn insert_book(&mut self, book: &ValidBook, at: Stamp) -> Result<BookId, DbError> {
-        Ok(BookId(insert_book(&self.tx(at), book)?))
+        Ok(BookId(insert_book_with(&self.tx(at), book, &self.articles)?))
     }
 
     fn insert_copy(&mut self, copy: &ValidCopy, at: Stamp) -> Result<CopyId, DbError> {

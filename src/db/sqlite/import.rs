@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, named_params};
 
 use super::read;
-use super::write::{WriteTx, insert_book, insert_collection, insert_copy, insert_placement};
+use super::write::{
+    WriteTx, articles, insert_book_with, insert_collection, insert_copy, insert_placement,
+    title_key_of,
+};
 use crate::model::{
     BookId, CollectionId, CopyId, Failure, FailureKind, Field, FieldError, ImportJob,
     ImportSummary, Outcome, ValidCopy, ValidPlacement,
@@ -23,6 +26,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
         ..ImportSummary::default()
     };
     let pause = super::bulk::SearchPause::begin(tx)?;
+    let articles = articles(tx)?;
     let mut books: HashMap<(String, String, Option<String>), BookId> = HashMap::new();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
     for (i, row) in job.rows.iter().enumerate() {
@@ -44,14 +48,18 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
                 Some(isbn) => read::live_book_by_isbn(tx, isbn)?.map(|b| b.id),
                 None => tx
                     .prepare_cached(
-                        // `= ... COLLATE NOCASE` lets the title index find the candidates.
+                        // The title key finds the candidates through its index.
                         "SELECT id FROM books
-                         WHERE title = :title COLLATE NOCASE AND title = :title
+                         WHERE title_key = :key AND title = :title
                            AND authors = :authors AND isbn IS NULL AND deleted_at IS NULL
                          ORDER BY id LIMIT 1",
                     )?
                     .query_row(
-                        named_params! { ":title": b.title, ":authors": b.authors },
+                        named_params! {
+                            ":key": title_key_of(&b.title, b.nonfiling, &articles),
+                            ":title": b.title,
+                            ":authors": b.authors,
+                        },
                         |r| r.get(0).map(BookId),
                     )
                     .optional()?,
@@ -60,7 +68,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
                 id
             } else {
                 summary.books_created += 1;
-                BookId(insert_book(tx, b)?)
+                BookId(insert_book_with(tx, b, &articles)?)
             };
             books.insert(key, id);
             id

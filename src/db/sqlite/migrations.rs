@@ -16,10 +16,27 @@ use crate::db::error::{OpenError, is_busy};
 /// `PRAGMA application_id` of a Shelfmark library: "SHLF".
 pub const APPLICATION_ID: i64 = 0x5348_4C46;
 
+/// One migration: its SQL, and what Shelfmark computes for the rows already there (keys
+/// computed in Rust).
+struct Step {
+    sql: &'static str,
+    fill: Option<fn(&Connection) -> rusqlite::Result<()>>,
+}
+
 /// The migrations, in order; entry `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    include_str!("schema/0001_initial.sql"),
-    include_str!("schema/0002_search.sql"),
+const MIGRATIONS: &[Step] = &[
+    Step {
+        sql: include_str!("schema/0001_initial.sql"),
+        fill: None,
+    },
+    Step {
+        sql: include_str!("schema/0002_search.sql"),
+        fill: None,
+    },
+    Step {
+        sql: include_str!("schema/0003_title_order.sql"),
+        fill: Some(super::write::refile_titles),
+    },
 ];
 
 /// The schema version this build writes.
@@ -86,8 +103,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     if current >= LATEST_VERSION {
         return Ok(()); // dropping the transaction rolls back: nothing was written
     }
-    for sql in &MIGRATIONS[current as usize..] {
-        tx.execute_batch(sql)?;
+    for step in &MIGRATIONS[current as usize..] {
+        tx.execute_batch(step.sql)?;
+        if let Some(fill) = step.fill {
+            fill(&tx)?;
+        }
     }
     tx.execute_batch(&format!(
         "PRAGMA user_version = {LATEST_VERSION}; PRAGMA application_id = {APPLICATION_ID};"

@@ -8,8 +8,8 @@ use crate::model::{
     Record, RecordRef, Stamp,
 };
 
-pub(crate) const BOOK_COLUMNS: &str =
-    "id, title, authors, isbn, publisher, year, version, created_at, updated_at, deleted_at";
+pub(crate) const BOOK_COLUMNS: &str = "id, title, authors, isbn, publisher, year, nonfiling, \
+    version, created_at, updated_at, deleted_at";
 pub(crate) const COPY_COLUMNS: &str =
     "id, book_id, barcode, version, created_at, updated_at, deleted_at";
 pub(crate) const COLLECTION_COLUMNS: &str =
@@ -49,7 +49,8 @@ pub(crate) fn book_row(row: &Row<'_>) -> rusqlite::Result<Book> {
         isbn: row.get(3)?,
         publisher: row.get(4)?,
         year: row.get(5)?,
-        meta: meta(row, 6)?,
+        nonfiling: row.get(6)?,
+        meta: meta(row, 7)?,
     })
 }
 

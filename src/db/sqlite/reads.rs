@@ -110,6 +110,10 @@ impl Reads for FileReads {
         export::rows(self.c(), collection, row)
     }
 
+    fn articles(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(super::write::articles(self.c())?)
+    }
+
     fn check(&mut self) -> Result<CheckReport, DbError> {
         Ok(check::check(self.c())?)
     }

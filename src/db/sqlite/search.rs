@@ -90,7 +90,7 @@ pub(crate) fn books(conn: &Connection, text: &str, limit: usize) -> rusqlite::Re
                     AND deleted_at IS NULL
                   LIMIT ?2) AS p
                  JOIN copies c ON c.id = p.copy_id)
-         ORDER BY b.title COLLATE NOCASE, b.id
+         ORDER BY b.title_key, b.id
          LIMIT ?7"
     ))?;
     stmt.query_map(

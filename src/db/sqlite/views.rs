@@ -46,8 +46,8 @@ fn order_by(sort: SortKey, ascending: bool) -> &'static str {
     match (sort, ascending) {
         (SortKey::ShelfMark, true) => "p.shelf_mark COLLATE NOCASE ASC, p.id ASC",
         (SortKey::ShelfMark, false) => "p.shelf_mark COLLATE NOCASE DESC, p.id DESC",
-        (SortKey::Title, true) => "b.title COLLATE NOCASE ASC, p.id ASC",
-        (SortKey::Title, false) => "b.title COLLATE NOCASE DESC, p.id DESC",
+        (SortKey::Title, true) => "b.title_key ASC, p.id ASC",
+        (SortKey::Title, false) => "b.title_key DESC, p.id DESC",
         (SortKey::Barcode, true) => "c.barcode ASC, p.id ASC",
         (SortKey::Barcode, false) => "c.barcode DESC, p.id DESC",
         (SortKey::Added, true) => "p.created_at ASC, p.id ASC",
@@ -208,7 +208,7 @@ pub(crate) fn book_row_columns() -> String {
 /// A row of a query selecting [`book_row_columns`].
 pub(crate) fn book_row_of(r: &Row<'_>) -> rusqlite::Result<BookRow> {
     let book = read::book_row(r)?;
-    let barcodes: Option<String> = r.get(10)?;
+    let barcodes: Option<String> = r.get(11)?;
     Ok(BookRow {
         book,
         barcodes: barcodes
@@ -232,7 +232,7 @@ pub(crate) fn books(
                 OR b.isbn LIKE :pattern ESCAPE '\\' OR b.publisher LIKE :pattern ESCAPE '\\'
                 OR EXISTS (SELECT 1 FROM copies c WHERE c.book_id = b.id
                            AND c.deleted_at IS NULL AND c.barcode LIKE :pattern ESCAPE '\\'))
-         ORDER BY b.title COLLATE NOCASE, b.id
+         ORDER BY b.title_key, b.id
          LIMIT :limit",
         book_row_columns()
     ))?;

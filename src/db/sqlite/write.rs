@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, named_params};
 
 use super::conflict::{Unique, holder, is_foreign_key_violation, is_unique_violation};
 use super::read;
+use crate::model::sortkey;
 use crate::model::{
     CollectionId, CopyId, Draft, Field, FieldError, Kind, Op, Outcome, PlacementDraft, Record,
     RecordRef, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement, normalize_barcode,
@@ -77,6 +78,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
             barcode,
         } => place_barcode(tx, *collection, barcode),
         Op::Import(job) => super::import::apply(tx, job),
+        Op::SetArticles(list) => set_articles(tx, list),
     }
 }
 
@@ -176,16 +178,86 @@ fn saved(kind: Kind, id: i64, version: i64) -> Outcome {
     }
 }
 
+/// The words a title may start with that do not file, from the library's settings (English
+/// "the, a, an" unless the library says otherwise).
+pub(crate) fn articles(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT value FROM settings WHERE key = 'articles'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(match stored {
+        Some(list) => parse_articles(&list),
+        None => sortkey::DEFAULT_ARTICLES.iter().map(|a| (*a).to_owned()).collect(),
+    })
+}
+
+/// "The, A, an ,Der" -> ["the", "a", "an", "der"].
+pub(crate) fn parse_articles(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// The key a book's title files under.
+pub(crate) fn title_key_of(title: &str, nonfiling: Option<u8>, articles: &[String]) -> String {
+    let articles: Vec<&str> = articles.iter().map(String::as_str).collect();
+    let skip = nonfiling.unwrap_or_else(|| sortkey::default_nonfiling(title, &articles));
+    sortkey::title_key(title, skip)
+}
+
 pub(crate) fn insert_book(tx: &WriteTx<'_>, v: &ValidBook) -> rusqlite::Result<i64> {
+    insert_book_with(tx, v, &articles(tx)?)
+}
+
+/// [`insert_book`] with the library's articles already read (bulk loads read them once).
+pub(crate) fn insert_book_with(
+    tx: &WriteTx<'_>,
+    v: &ValidBook,
+    articles: &[String],
+) -> rusqlite::Result<i64> {
     tx.prepare_cached(
-        "INSERT INTO books (title, authors, isbn, publisher, year, created_at, updated_at)
-         VALUES (:title, :authors, :isbn, :publisher, :year, :now, :now)",
+        "INSERT INTO books (title, authors, isbn, publisher, year, nonfiling, title_key,
+                            created_at, updated_at)
+         VALUES (:title, :authors, :isbn, :publisher, :year, :nonfiling, :key, :now, :now)",
     )?
     .execute(named_params! {
         ":title": v.title, ":authors": v.authors, ":isbn": v.isbn,
-        ":publisher": v.publisher, ":year": v.year, ":now": tx.now_sql(),
+        ":publisher": v.publisher, ":year": v.year, ":nonfiling": v.nonfiling,
+        ":key": title_key_of(&v.title, v.nonfiling, articles), ":now": tx.now_sql(),
     })?;
     Ok(tx.last_insert_rowid())
+}
+
+/// Recomputes every book's title key (after the articles changed, or when a library is
+/// upgraded to title keys).
+pub(crate) fn refile_titles(conn: &Connection) -> rusqlite::Result<()> {
+    let articles = articles(conn)?;
+    let books: Vec<(i64, String, Option<u8>)> = conn
+        .prepare("SELECT id, title, nonfiling FROM books")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = conn.prepare("UPDATE books SET title_key = ?2 WHERE id = ?1")?;
+    for (id, title, nonfiling) in books {
+        update.execute(rusqlite::params![id, title_key_of(&title, nonfiling, &articles)])?;
+    }
+    Ok(())
+}
+
+/// Sets the library's articles and refiles the titles that depend on them.
+fn set_articles(tx: &WriteTx<'_>, articles: &[String]) -> rusqlite::Result<Outcome> {
+    let list: Vec<String> = articles
+        .iter()
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+        .collect();
+    tx.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES ('articles', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([list.join(", ")])?;
+    refile_titles(tx)?;
+    Ok(Outcome::Settings)
 }
 
 pub(crate) fn insert_copy(tx: &WriteTx<'_>, v: &ValidCopy) -> rusqlite::Result<i64> {
@@ -305,14 +377,15 @@ fn update(
                 let n = tx
                     .prepare_cached(
                         "UPDATE books SET title = :title, authors = :authors, isbn = :isbn,
-                            publisher = :publisher, year = :year,
-                            version = version + 1, updated_at = :now
+                            publisher = :publisher, year = :year, nonfiling = :nonfiling,
+                            title_key = :key, version = version + 1, updated_at = :now
                          WHERE id = :id AND version = :version AND deleted_at IS NULL",
                     )?
                     .execute(named_params! {
                         ":title": v.title, ":authors": v.authors, ":isbn": v.isbn,
-                        ":publisher": v.publisher, ":year": v.year, ":now": now,
-                        ":id": id, ":version": version,
+                        ":publisher": v.publisher, ":year": v.year, ":nonfiling": v.nonfiling,
+                        ":key": title_key_of(&v.title, v.nonfiling, &articles(tx)?),
+                        ":now": now, ":id": id, ":version": version,
                     })?;
                 changed(n)
             })
