@@ -28,14 +28,33 @@ fn catalog(c: &Client) -> Vec<String> {
 fn titles_file_without_their_article() {
     let s = util::scratch();
     let c = Client::new(&s.path);
-    for t in ["The Hobbit", "Zebra", "A Zoo", "Hamlet", "An Apple", "\"The\" Word", "Book 10", "Book 2"] {
+    for t in [
+        "The Hobbit",
+        "Zebra",
+        "A Zoo",
+        "Hamlet",
+        "An Apple",
+        "\"The\" Word",
+        "Book 10",
+        "Book 2",
+    ] {
         add(&c, t, "");
     }
     // A book may say otherwise: the band is called "The The".
     add(&c, "The The", "0");
     assert_eq!(
         catalog(&c),
-        ["An Apple", "Book 2", "Book 10", "Hamlet", "The Hobbit", "The The", "\"The\" Word", "Zebra", "A Zoo"]
+        [
+            "An Apple",
+            "Book 2",
+            "Book 10",
+            "Hamlet",
+            "The Hobbit",
+            "The The",
+            "\"The\" Word",
+            "Zebra",
+            "A Zoo"
+        ]
     );
 }
 
@@ -47,13 +66,20 @@ fn the_librarys_articles_refile_the_titles() {
         add(&c, t, "");
     }
     assert_eq!(catalog(&c), ["Amerika", "Das Schloss", "Der Prozess"]);
-    let set = c.save(Op::SetArticles(vec!["the".into(), "Der".into(), " das ".into()]));
+    let set = c.save(Op::SetArticles(vec![
+        "the".into(),
+        "Der".into(),
+        " das ".into(),
+    ]));
     assert_eq!(set, Outcome::Settings);
     assert_eq!(c.reads().articles().unwrap(), ["the", "der", "das"]);
     assert_eq!(catalog(&c), ["Amerika", "Der Prozess", "Das Schloss"]);
     // Added afterwards, too.
     add(&c, "Der Verschollene", "");
-    assert_eq!(catalog(&c), ["Amerika", "Der Prozess", "Das Schloss", "Der Verschollene"]);
+    assert_eq!(
+        catalog(&c),
+        ["Amerika", "Der Prozess", "Das Schloss", "Der Verschollene"]
+    );
 }
 
 #[test]
@@ -89,7 +115,11 @@ fn isbns_are_shown_hyphenated_and_stored_as_13_digits() {
         isbn: "0441172717".into(),
         ..BookDraft::default()
     }))));
-    let book = c.reads().book(shelfmark::model::BookId(id)).unwrap().unwrap();
+    let book = c
+        .reads()
+        .book(shelfmark::model::BookId(id))
+        .unwrap()
+        .unwrap();
     assert_eq!(book.isbn.as_deref(), Some("9780441172719"));
     assert_eq!(BookDraft::from(&book).isbn, "978-0-441-17271-9");
 }

@@ -14,6 +14,7 @@ mod input;
 mod layers;
 mod migrations;
 mod processes;
+mod restore;
 mod sorting;
 mod ui;
 mod util;

@@ -200,6 +200,8 @@ pub trait Reads: Send {
     fn live_copy_by_barcode(&mut self, barcode: &str) -> Result<Option<Copy>, DbError>;
     /// The live collection with this name, compared case-insensitively.
     fn live_collection_by_name(&mut self, name: &str) -> Result<Option<Collection>, DbError>;
+    /// The most recently deleted collection in the Trash with this name (any case).
+    fn trashed_collection_named(&mut self, name: &str) -> Result<Option<Collection>, DbError>;
     /// The live book with this normalised ISBN-13.
     fn live_book_by_isbn(&mut self, isbn: &str) -> Result<Option<Book>, DbError>;
     /// The live placement of `copy` in `collection`, if there is one.

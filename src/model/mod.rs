@@ -10,8 +10,8 @@
 mod conflict;
 mod import;
 pub mod isbn;
-pub mod sortkey;
 mod rows;
+pub mod sortkey;
 mod time;
 mod validate;
 mod words;
@@ -428,6 +428,12 @@ pub enum Op {
         target: RecordRef,
         version: i64,
     },
+    /// Bring back from the Trash changed so that it no longer conflicts with a live record.
+    RestoreAs {
+        target: RecordRef,
+        version: i64,
+        change: RestoreChange,
+    },
     /// Delete for good, from the Trash only.
     Purge {
         target: RecordRef,
@@ -454,11 +460,26 @@ impl Op {
             Op::Update { target, .. }
             | Op::Delete { target, .. }
             | Op::Restore { target, .. }
+            | Op::RestoreAs { target, .. }
             | Op::Purge { target, .. } => target.kind,
             Op::PlaceBarcode { .. } | Op::Import(_) => Kind::Placement,
             Op::SetArticles(_) => Kind::Book,
         }
     }
+}
+
+/// How a record comes back from the Trash when its own value is taken meanwhile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreChange {
+    /// A collection, under this name.
+    Rename(String),
+    /// A copy, with this barcode.
+    Rebarcode(String),
+    /// A book, without its ISBN (another live book has it).
+    WithoutIsbn,
+    /// A book's copies (with their placements) come back as copies of this live book, the one
+    /// that holds its ISBN; the emptied record stays in the Trash.
+    MergeInto(BookId),
 }
 
 /// What became of a save. Exactly one of these reaches the editor that asked.

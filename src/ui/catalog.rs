@@ -453,12 +453,12 @@ impl CatalogView {
                             });
                             row.col(|ui| {
                                 ui.monospace(
-                            b.book
-                                .isbn
-                                .as_deref()
-                                .map(crate::model::isbn::display)
-                                .unwrap_or_default(),
-                        );
+                                    b.book
+                                        .isbn
+                                        .as_deref()
+                                        .map(crate::model::isbn::display)
+                                        .unwrap_or_default(),
+                                );
                             });
                             row.col(|ui| {
                                 ui.label(b.book.year.map(|y| y.to_string()).unwrap_or_default());

@@ -30,6 +30,8 @@ struct Form {
     draft: CollectionDraft,
     state: SaveState,
     focus: bool,
+    /// A collection in the Trash with the name being typed, if there is one.
+    trashed: Live<String, Option<crate::model::Collection>>,
 }
 
 impl Form {
@@ -43,6 +45,7 @@ impl Form {
             },
             state: SaveState::Idle,
             focus: true,
+            trashed: Live::per_key(),
         }
     }
 }
@@ -87,6 +90,7 @@ impl CollectionsPanel {
     pub fn start_new(&mut self) {
         self.form = Some(Form {
             focus: true,
+            trashed: Live::per_key(),
             ..Form::default()
         });
     }
@@ -318,6 +322,7 @@ impl CollectionsPanel {
         let tz = self.port.tz().clone();
         let mut save = None;
         let mut cancel = false;
+        let port = &self.port;
         let Some(form) = &mut self.form else { return };
         let before = form.draft.clone();
         egui::Frame::group(ui.style()).show(ui, |ui| {
@@ -342,6 +347,23 @@ impl CollectionsPanel {
                 form.focus = false;
             }
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            // Said while typing: a collection of that name is in the Trash.
+            let typed = crate::model::name_key(&form.draft.name);
+            if !typed.is_empty() {
+                form.trashed.update(port, &typed, |key| {
+                    move |r: &mut dyn crate::db::Reads| r.trashed_collection_named(&key)
+                });
+                if let Some(Some(c)) = form.trashed.value_for(&typed) {
+                    ui.weak(format!(
+                        "“{}” is in the Trash (deleted {}): you can restore it from there.",
+                        c.name,
+                        crate::model::format_day(
+                            c.meta.deleted_at.unwrap_or(c.meta.updated_at),
+                            &tz
+                        )
+                    ));
+                }
+            }
             if form.target.is_none() {
                 form_field(
                     ui,

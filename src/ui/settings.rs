@@ -60,8 +60,9 @@ impl SettingsDialog {
         if !self.open {
             return;
         }
-        self.articles
-            .update(&self.port, &(), |()| |r: &mut dyn crate::db::Reads| r.articles());
+        self.articles.update(&self.port, &(), |()| {
+            |r: &mut dyn crate::db::Reads| r.articles()
+        });
         if self.text.is_none()
             && let Some(list) = self.articles.value()
         {
@@ -107,9 +108,7 @@ impl SettingsDialog {
                 || enter
             {
                 let list = text.split(',').map(|a| a.trim().to_owned()).collect();
-                self.state = self
-                    .requests
-                    .submit(&self.port, Op::SetArticles(list), ());
+                self.state = self.requests.submit(&self.port, Op::SetArticles(list), ());
             }
             cancel = ui.button("Cancel").clicked();
         });

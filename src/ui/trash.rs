@@ -8,15 +8,20 @@ use egui::{RichText, Ui};
 use super::live::Live;
 use super::requests::{Requests, SaveState};
 use super::widgets::UiExt;
-use crate::model::{Op, Outcome, Problem, RecordRef, TrashRow, continuing, format_minute};
+use crate::model::{
+    Holder, Kind, Op, Outcome, Problem, RecordRef, RestoreChange, TrashRow, continuing,
+    format_minute,
+};
 use crate::tasks::{Event, Port};
 
 /// Items shown at most.
 const SHOWN: usize = 1000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Action {
     Restore,
+    /// Restore changed, so it no longer takes a live value.
+    RestoreAs(RestoreChange),
     Purge,
 }
 
@@ -31,6 +36,8 @@ pub struct TrashView {
     requests: Requests<(RecordRef, Action)>,
     confirm: Option<TrashRow>,
     notice: Option<String>,
+    /// What is typed in a "Restore as…" field (a new name or barcode), by item.
+    restore_as: HashMap<RecordRef, String>,
 }
 
 impl TrashView {
@@ -43,6 +50,7 @@ impl TrashView {
             requests: Requests::new(),
             confirm: None,
             notice: None,
+            restore_as: HashMap::new(),
         }
     }
 
@@ -71,8 +79,21 @@ impl TrashView {
                         .map(|r| r.description.clone())
                         .unwrap_or_default();
                     let what = lower_first(&what);
+                    self.restore_as.remove(&target);
                     self.notice = Some(match action {
                         Action::Restore => format!("Restored {what}."),
+                        Action::RestoreAs(RestoreChange::Rename(name)) => {
+                            format!("Restored {what} as “{}”.", name.trim())
+                        }
+                        Action::RestoreAs(RestoreChange::Rebarcode(code)) => {
+                            format!("Restored {what} with barcode {}.", code.trim())
+                        }
+                        Action::RestoreAs(RestoreChange::WithoutIsbn) => {
+                            format!("Restored {what} without its ISBN.")
+                        }
+                        Action::RestoreAs(RestoreChange::MergeInto(_)) => format!(
+                            "Restored the copies of {what} as copies of the book that holds its ISBN."
+                        ),
                         Action::Purge => format!("Deleted {what} for good."),
                     });
                 }
@@ -88,17 +109,19 @@ impl TrashView {
     fn submit(&mut self, row: &TrashRow, action: Action) {
         // A new action: what the last one said no longer describes anything on screen.
         self.notice = None;
-        let op = match action {
-            Action::Restore => Op::Restore {
-                target: row.record,
-                version: row.version,
+        let (target, version) = (row.record, row.version);
+        let op = match &action {
+            Action::Restore => Op::Restore { target, version },
+            Action::RestoreAs(change) => Op::RestoreAs {
+                target,
+                version,
+                change: change.clone(),
             },
-            Action::Purge => Op::Purge {
-                target: row.record,
-                version: row.version,
-            },
+            Action::Purge => Op::Purge { target, version },
         };
-        let state = self.requests.submit(&self.port, op, (row.record, action));
+        let state = self
+            .requests
+            .submit(&self.port, op, (row.record, action.clone()));
         self.states.insert(row.record, state);
         self.actions.insert(row.record, action);
     }
@@ -128,7 +151,8 @@ impl TrashView {
             .id_salt("trash")
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                for row in self.rows() {
+                let rows = self.rows.value().map_or(&[][..], Vec::as_slice);
+                for row in rows {
                     let state = self.states.get(&row.record);
                     ui.horizontal(|ui| {
                         ui.label(RichText::new(&row.description));
@@ -154,20 +178,11 @@ impl TrashView {
                         ui.save_progress(state);
                         if let Some(p) = state.problem() {
                             let purging = self.actions.get(&row.record) == Some(&Action::Purge);
-                            let why = match p {
-                                Problem::Stale(rec) if rec.meta().is_live() => {
-                                    "it was restored in another window meanwhile.".to_owned()
-                                }
-                                other => continuing(&other.general_message(None, &tz)),
-                            };
-                            ui.error_label(&format!(
-                                "{} {why}",
-                                if purging {
-                                    "Cannot delete for good:"
-                                } else {
-                                    "Cannot restore:"
-                                }
-                            ));
+                            if let Some(a) =
+                                problem_ui(ui, row, p, purging, &tz, &mut self.restore_as)
+                            {
+                                act = Some((row.clone(), a));
+                            }
                         }
                     }
                     ui.separator();
@@ -175,7 +190,7 @@ impl TrashView {
             });
         match act {
             Some((row, Action::Purge)) => self.confirm = Some(row),
-            Some((row, Action::Restore)) => self.submit(&row, Action::Restore),
+            Some((row, action)) => self.submit(&row, action),
             None => {}
         }
         self.confirm_ui(ui);
@@ -223,4 +238,90 @@ fn lower_first(text: &str) -> String {
     chars
         .next()
         .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
+}
+
+/// Why an item could not be restored or deleted, and, for a restore whose value is taken
+/// meanwhile, the ways out: "Restore as…" under a new name or barcode, a book without its ISBN
+/// or merged into the book that holds it. A placement whose copy is already in that collection
+/// has nothing to restore, and it says so.
+fn problem_ui(
+    ui: &mut Ui,
+    row: &TrashRow,
+    problem: &Problem,
+    purging: bool,
+    tz: &jiff::tz::TimeZone,
+    restore_as: &mut HashMap<RecordRef, String>,
+) -> Option<Action> {
+    let why = match problem {
+        Problem::Stale(rec) if rec.meta().is_live() => {
+            "it was restored in another window meanwhile.".to_owned()
+        }
+        other => continuing(&other.general_message(None, tz)),
+    };
+    let Problem::Conflict(conflict) = problem else {
+        let head = if purging {
+            "Cannot delete for good:"
+        } else {
+            "Cannot restore:"
+        };
+        ui.error_label(&format!("{head} {why}"));
+        return None;
+    };
+    let mut action = None;
+    match (row.record.kind, &conflict.holder) {
+        (Kind::Placement, Holder::Placement { .. }) => {
+            ui.horizontal_wrapped(|ui| {
+                ui.message(
+                    super::theme::Tone::Info,
+                    &format!("Nothing to restore: {why} It can be deleted for good."),
+                );
+            });
+        }
+        (Kind::Collection | Kind::Copy, Holder::Collection { .. } | Holder::Copy { .. }) => {
+            ui.error_label(&format!("Cannot restore: {why}"));
+            let (label, hint) = if row.record.kind == Kind::Collection {
+                ("New name", "a name no live collection has")
+            } else {
+                ("New barcode", "a barcode no live copy has")
+            };
+            ui.horizontal(|ui| {
+                let text = restore_as.entry(row.record).or_default();
+                let l = ui.label(label);
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(text)
+                            .hint_text(hint)
+                            .desired_width(200.0),
+                    )
+                    .labelled_by(l.id);
+                let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if (ui.button("Restore as…").clicked() || enter) && !text.trim().is_empty() {
+                    action = Some(Action::RestoreAs(if row.record.kind == Kind::Collection {
+                        RestoreChange::Rename(text.clone())
+                    } else {
+                        RestoreChange::Rebarcode(text.clone())
+                    }));
+                }
+            });
+        }
+        (Kind::Book, Holder::Book { id, title, .. }) => {
+            ui.error_label(&format!("Cannot restore: {why}"));
+            ui.horizontal_wrapped(|ui| {
+                if ui.button("Restore without its ISBN").clicked() {
+                    action = Some(Action::RestoreAs(RestoreChange::WithoutIsbn));
+                }
+                if ui
+                    .button(format!("Merge its copies into “{title}”"))
+                    .on_hover_text("Its copies come back as copies of the book that has the ISBN")
+                    .clicked()
+                {
+                    action = Some(Action::RestoreAs(RestoreChange::MergeInto(*id)));
+                }
+            });
+        }
+        _ => {
+            ui.error_label(&format!("Cannot restore: {why}"));
+        }
+    }
+    action
 }

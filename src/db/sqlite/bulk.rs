@@ -96,7 +96,11 @@ impl Drop for FileBulk {
 
 impl Bulk for FileBulk {
     fn insert_book(&mut self, book: &ValidBook, at: Stamp) -> Result<BookId, DbError> {
-        Ok(BookId(insert_book_with(&self.tx(at), book, &self.articles)?))
+        Ok(BookId(insert_book_with(
+            &self.tx(at),
+            book,
+            &self.articles,
+        )?))
     }
 
     fn insert_copy(&mut self, copy: &ValidCopy, at: Stamp) -> Result<CopyId, DbError> {

@@ -149,6 +149,19 @@ pub(crate) fn live_collection_by_name(
     .optional()
 }
 
+/// The most recently deleted collection in the Trash with this name (any case).
+pub(crate) fn trashed_collection_named(
+    conn: &Connection,
+    name: &str,
+) -> rusqlite::Result<Option<Collection>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLLECTION_COLUMNS} FROM collections
+         WHERE name_key = ?1 AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 1"
+    ))?
+    .query_row([crate::model::name_key(name)], collection_row)
+    .optional()
+}
+
 /// The live book with this normalised ISBN-13.
 pub(crate) fn live_book_by_isbn(conn: &Connection, isbn: &str) -> rusqlite::Result<Option<Book>> {
     conn.prepare_cached(&format!(

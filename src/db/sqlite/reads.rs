@@ -42,6 +42,10 @@ impl Reads for FileReads {
         Ok(read::live_collection_by_name(self.c(), name)?)
     }
 
+    fn trashed_collection_named(&mut self, name: &str) -> Result<Option<Collection>, DbError> {
+        Ok(read::trashed_collection_named(self.c(), name)?)
+    }
+
     fn live_book_by_isbn(&mut self, isbn: &str) -> Result<Option<Book>, DbError> {
         Ok(read::live_book_by_isbn(self.c(), isbn)?)
     }

@@ -14,8 +14,9 @@ use super::conflict::{Unique, holder, is_foreign_key_violation, is_unique_violat
 use super::read;
 use crate::model::sortkey;
 use crate::model::{
-    CollectionId, CopyId, Draft, Field, FieldError, Kind, Op, Outcome, PlacementDraft, Record,
-    RecordRef, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement, normalize_barcode,
+    BookId, CollectionDraft, CollectionId, CopyId, Draft, Field, FieldError, Kind, Op, Outcome,
+    PlacementDraft, Record, RecordRef, RestoreChange, Stamp, ValidBook, ValidCollection, ValidCopy,
+    ValidPlacement, normalize_barcode,
 };
 
 /// A connection inside an open IMMEDIATE transaction, and the time stamp of the current save.
@@ -72,6 +73,11 @@ pub(crate) fn apply(tx: &WriteTx<'_>, op: &Op) -> rusqlite::Result<Outcome> {
         }
         Op::Delete { target, version } => soft_delete(tx, *target, *version),
         Op::Restore { target, version } => restore(tx, *target, *version),
+        Op::RestoreAs {
+            target,
+            version,
+            change,
+        } => restore_as(tx, *target, *version, change),
         Op::Purge { target, version } => purge(tx, *target, *version),
         Op::PlaceBarcode {
             collection,
@@ -187,11 +193,14 @@ pub(crate) fn articles(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         .optional()?;
     Ok(match stored {
         Some(list) => parse_articles(&list),
-        None => sortkey::DEFAULT_ARTICLES.iter().map(|a| (*a).to_owned()).collect(),
+        None => sortkey::DEFAULT_ARTICLES
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect(),
     })
 }
 
-/// "The, A, an ,Der" -> ["the", "a", "an", "der"].
+/// `"The, A, an ,Der"` becomes `the`, `a`, `an`, `der`.
 pub(crate) fn parse_articles(list: &str) -> Vec<String> {
     list.split(',')
         .map(|a| a.trim().to_lowercase())
@@ -239,7 +248,10 @@ pub(crate) fn refile_titles(conn: &Connection) -> rusqlite::Result<()> {
         .collect::<Result<_, _>>()?;
     let mut update = conn.prepare("UPDATE books SET title_key = ?2 WHERE id = ?1")?;
     for (id, title, nonfiling) in books {
-        update.execute(rusqlite::params![id, title_key_of(&title, nonfiling, &articles)])?;
+        update.execute(rusqlite::params![
+            id,
+            title_key_of(&title, nonfiling, &articles)
+        ])?;
     }
     Ok(())
 }
@@ -578,6 +590,123 @@ fn restore(tx: &WriteTx<'_>, target: RecordRef, version: i64) -> rusqlite::Resul
         }
     }
     Ok(saved(target.kind, target.id, version + 1))
+}
+
+/// Restores a record from the Trash, changed first so it no longer takes a live value.
+fn restore_as(
+    tx: &WriteTx<'_>,
+    target: RecordRef,
+    version: i64,
+    change: &RestoreChange,
+) -> rusqlite::Result<Outcome> {
+    let now = tx.now_sql();
+    // The change, on the row as it is in the Trash, version-checked like any edit.
+    let changed = |sql: &str, value: Option<&str>| -> rusqlite::Result<usize> {
+        tx.prepare_cached(sql)?.execute(named_params! {
+            ":value": value, ":now": now, ":id": target.id, ":version": version,
+        })
+    };
+    let in_trash = "AND version = :version AND deleted_at IS NOT NULL";
+    let n = match (target.kind, change) {
+        (Kind::Collection, RestoreChange::Rename(name)) => {
+            let v = match (CollectionDraft {
+                name: name.clone(),
+                description: String::new(),
+            })
+            .validate()
+            {
+                Ok(v) => v,
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            };
+            tx.prepare_cached(&format!(
+                "UPDATE collections SET name = :name, name_key = :key, version = version + 1,
+                    updated_at = :now WHERE id = :id {in_trash}"
+            ))?
+            .execute(named_params! {
+                ":name": v.name, ":key": v.name_key, ":now": now, ":id": target.id,
+                ":version": version,
+            })?
+        }
+        (Kind::Copy, RestoreChange::Rebarcode(code)) => {
+            let code = match normalize_barcode(code) {
+                Ok(c) => c,
+                Err(m) => return Ok(invalid(Field::Barcode, m)),
+            };
+            changed(
+                &format!(
+                    "UPDATE copies SET barcode = :value, version = version + 1,
+                        updated_at = :now WHERE id = :id {in_trash}"
+                ),
+                Some(&code),
+            )?
+        }
+        (Kind::Book, RestoreChange::WithoutIsbn) => changed(
+            &format!(
+                "UPDATE books SET isbn = :value, version = version + 1, updated_at = :now
+                 WHERE id = :id {in_trash}"
+            ),
+            None,
+        )?,
+        (Kind::Book, RestoreChange::MergeInto(holder)) => {
+            return merge_into(tx, target, version, *holder);
+        }
+        _ => {
+            return Ok(invalid(
+                Field::Title,
+                format!("a {} cannot be restored that way", target.kind.noun()),
+            ));
+        }
+    };
+    if n == 0 {
+        return Ok(match read::record(tx, target)? {
+            None => Outcome::Gone(target),
+            Some(rec) => Outcome::Stale(rec),
+        });
+    }
+    restore(tx, target, version + 1)
+}
+
+/// Brings back the copies that went to the Trash with a book, as copies of `holder` (the live
+/// book with its ISBN), with their placements. The book's own record stays in the Trash.
+fn merge_into(
+    tx: &WriteTx<'_>,
+    target: RecordRef,
+    version: i64,
+    holder: BookId,
+) -> rusqlite::Result<Outcome> {
+    let Some(rec) = read::record(tx, target)? else {
+        return Ok(Outcome::Gone(target));
+    };
+    let Some(deleted_at) = rec.meta().deleted_at else {
+        return Ok(Outcome::Stale(rec));
+    };
+    if rec.meta().version != version {
+        return Ok(Outcome::Stale(rec));
+    }
+    if let Some(problem) = check_parents(tx, &[holder.into()])? {
+        return Ok(problem);
+    }
+    let copies: Vec<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, version FROM copies WHERE book_id = :book AND deleted_at = :deleted",
+        )?
+        .query_map(
+            named_params! { ":book": target.id, ":deleted": deleted_at.to_sql() },
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<Result<_, _>>()?;
+    for (copy, copy_version) in copies {
+        tx.prepare_cached(
+            "UPDATE copies SET book_id = :holder, version = version + 1, updated_at = :now
+             WHERE id = :id",
+        )?
+        .execute(named_params! { ":holder": holder.0, ":now": tx.now_sql(), ":id": copy })?;
+        let outcome = restore(tx, CopyId(copy).into(), copy_version + 1)?;
+        if !outcome.is_saved() {
+            return Ok(outcome);
+        }
+    }
+    Ok(saved(Kind::Book, holder.0, version))
 }
 
 /// The unique value a stored row competes for, owned (read from the row).
