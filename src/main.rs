@@ -29,6 +29,8 @@ fn main() -> ExitCode {
             read_only: args.read_only,
             ..OpenOptions::default()
         },
+        data_dir: args.data_dir.clone(),
+        handle_signals: true,
     };
     match shelfmark::app::run(startup, options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -434,3 +434,46 @@ fn search_is_off_the_ui_thread_and_newest_query_wins() {
     wait_for_text(&mut h, "No books match.");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn an_export_for_excel_starts_with_a_byte_order_mark_and_reimports_the_same() {
+    let s = util::scratch();
+    ok(&shelfmark(&s.path, &["import", SAMPLE]));
+    let file = s.dir.path().join("excel.csv");
+    ok(&shelfmark(
+        &s.path,
+        &["export", "--excel", file.to_str().unwrap()],
+    ));
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        bytes.starts_with("\u{feff}title,".as_bytes()),
+        "{:?}",
+        &bytes[..8]
+    );
+    let plain = s.dir.path().join("plain.csv");
+    ok(&shelfmark(&s.path, &["export", plain.to_str().unwrap()]));
+    assert!(std::fs::read(&plain).unwrap().starts_with(b"title,"));
+    // The importer takes it back, to the same rows.
+    let other = s.dir.path().join("other.sqlite3");
+    ok(&shelfmark(&other, &["import", file.to_str().unwrap()]));
+    let again = s.dir.path().join("again.csv");
+    ok(&shelfmark(&other, &["export", again.to_str().unwrap()]));
+    assert!(
+        std::fs::read(&again).unwrap() == std::fs::read(&plain).unwrap(),
+        "same rows"
+    );
+}
+
+#[test]
+fn a_bad_line_is_named_by_its_title_too() {
+    let s = util::scratch();
+    drop(util::open(&s.path));
+    let (ok, lines) = import_text(
+        &s.path,
+        "title,isbn\nGood,\nBad ISBN,978-0-441-17271-8\n",
+        &[],
+    );
+    assert!(!ok);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].ends_with("(“Bad ISBN”)"), "{lines:?}");
+}

@@ -416,3 +416,82 @@ fn only_the_view_on_show_looks_chosen_and_whole_cells_are_clickable() {
     h.step();
     assert!(!chosen(&h, "Desk  ("), "one choice on show");
 }
+
+#[test]
+fn a_stop_asked_by_the_system_waits_for_saves_at_most_five_seconds() {
+    let s = util::scratch();
+    desk_library(&s.path, 2);
+    // Nothing in flight: the app quits at once.
+    let mut h = app(&s.path);
+    open_collection(&mut h, "Desk");
+    h.state()
+        .commands()
+        .send(shelfmark::ui::command::AppCommand::Terminate);
+    h.step();
+    h.step();
+    assert!(
+        main_window_closing(&h),
+        "quits at once with nothing to write"
+    );
+    drop(h);
+    // A save waiting for another program's lock: the app waits for it, then gives up.
+    let mut h = app(&s.path);
+    open_collection(&mut h, "Desk");
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let path = s.path.clone();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(9));
+        conn.execute_batch("ROLLBACK").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    scan_burst(&mut h, "S001");
+    h.state()
+        .commands()
+        .send(shelfmark::ui::command::AppCommand::Terminate);
+    let asked = std::time::Instant::now();
+    wait_for(&mut h, "the quitting note", |h| shows(h, "Asked to stop"));
+    assert!(!main_window_closing(&h), "waits for the save");
+    wait_for(&mut h, "the app to give up waiting", main_window_closing);
+    let waited = asked.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(4500)
+            && waited < std::time::Duration::from_secs(8),
+        "{waited:?}"
+    );
+    drop(h);
+    holder.join().unwrap();
+}
+
+#[test]
+fn a_second_instance_opens_the_main_window_only_and_remembers_nothing() {
+    let s = util::scratch();
+    desk_library(&s.path, 1);
+    let data = s.dir.path().join("data");
+    let start = |data: std::path::PathBuf, path: std::path::PathBuf| {
+        egui_kittest::Harness::builder()
+            .with_size(egui::vec2(1000.0, 700.0))
+            .build_eframe(move |cc| {
+                shelfmark::ShelfmarkApp::new(
+                    cc,
+                    shelfmark::Startup::Path(path),
+                    shelfmark::AppOptions {
+                        data_dir: Some(data),
+                        ..shelfmark::AppOptions::default()
+                    },
+                )
+            })
+    };
+    let first = start(data.clone(), s.path.clone());
+    let second = start(data.clone(), s.path.clone());
+    assert!(!first.state().is_second_instance());
+    assert!(second.state().is_second_instance());
+    drop((first, second));
+    let third = start(data, s.path.clone());
+    assert!(
+        !third.state().is_second_instance(),
+        "the lock goes with the first"
+    );
+}

@@ -12,6 +12,9 @@ pub(super) struct Memo {
     pub last_library: Option<PathBuf>,
     pub windows: Vec<WindowMemo>,
     pub selected: Option<i64>,
+    /// Where the last file was chosen (import, export, backup).
+    #[serde(default)]
+    pub last_folder: Option<PathBuf>,
 }
 
 /// An editor window that was open.

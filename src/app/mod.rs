@@ -2,6 +2,7 @@
 //! the open library (main window, editor windows, status bar), and what is remembered between
 //! runs.
 
+mod instance;
 mod memo;
 mod workspace;
 
@@ -12,8 +13,12 @@ use egui::Ui;
 
 use self::memo::{MEMO_KEY, Memo};
 use self::workspace::Workspace;
+use std::sync::mpsc::Receiver;
+
+use self::instance::InstanceLock;
 use crate::db::{Library, OpenError, OpenOptions, chain, default_library_path};
 use crate::tasks::{Pending, Services, Taken, Worker, run_once};
+use crate::ui::command::{AppCommand, Commands};
 use crate::ui::theme;
 use crate::ui::widgets::UiExt;
 
@@ -30,6 +35,12 @@ pub enum Startup {
 #[derive(Clone, Debug, Default)]
 pub struct AppOptions {
     pub open: OpenOptions,
+    /// Where this computer's Shelfmark keeps what is its own (the instance lock); default: the
+    /// platform data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Whether SIGTERM and SIGINT quit the app through its queue (the program does; tests,
+    /// which share one process, do not).
+    pub handle_signals: bool,
 }
 
 /// Why a library could not be opened in the window.
@@ -59,6 +70,14 @@ pub struct ShelfmarkApp {
     state: State,
     memo: Memo,
     options: AppOptions,
+    /// The app's command queue; the receiving end goes to the workspace once a library is open.
+    commands: Commands,
+    inbox: Option<Receiver<AppCommand>>,
+    /// Held while this is the first Shelfmark on the data directory; `None`: a second one, which
+    /// shows the main window only and remembers nothing between runs.
+    instance: Option<InstanceLock>,
+    /// Forwards SIGTERM and SIGINT to the queue (only in the real program, not in tests).
+    _signals: Option<Worker>,
 }
 
 impl std::fmt::Debug for ShelfmarkApp {
@@ -108,10 +127,26 @@ impl ShelfmarkApp {
                 .unwrap_or(default),
         };
         let pending = open_in_background(path.clone(), options.open.clone(), &cc.egui_ctx);
+        let data_dir = options.data_dir.clone().unwrap_or_else(default_data_dir);
+        let instance = InstanceLock::acquire(&data_dir);
+        let mut memo = memo;
+        if instance.is_none() {
+            // Another Shelfmark remembers the windows; this one opens the main window only.
+            memo.windows.clear();
+        }
+        let (commands, inbox) = Commands::new(&cc.egui_ctx);
+        let signals = options
+            .handle_signals
+            .then(|| instance::forward_signals(commands.clone()).ok())
+            .flatten();
         ShelfmarkApp {
             state: State::Opening { path, pending },
             memo,
             options,
+            commands,
+            inbox: Some(inbox),
+            instance,
+            _signals: signals,
         }
     }
 
@@ -122,12 +157,32 @@ impl ShelfmarkApp {
     ) -> std::io::Result<Self> {
         theme::apply(&cc.egui_ctx);
         let services = Services::start(library)?;
-        let workspace = Workspace::new(&cc.egui_ctx, services, &Memo::default());
+        let (commands, inbox) = Commands::new(&cc.egui_ctx);
+        let workspace = Workspace::new(
+            &cc.egui_ctx,
+            services,
+            &Memo::default(),
+            (commands.clone(), inbox),
+        );
         Ok(ShelfmarkApp {
             state: State::Ready(Box::new(workspace)),
             memo: Memo::default(),
             options: AppOptions::default(),
+            commands,
+            inbox: None,
+            instance: None,
+            _signals: None,
         })
+    }
+
+    /// The app's command queue (what the system's signals and the views send to).
+    pub fn commands(&self) -> Commands {
+        self.commands.clone()
+    }
+
+    /// Whether this is a second Shelfmark on the data directory (it remembers nothing).
+    pub fn is_second_instance(&self) -> bool {
+        self.instance.is_none()
     }
 
     /// Whether the app has asked its main window to close (it is quitting).
@@ -140,11 +195,20 @@ impl ShelfmarkApp {
             return;
         };
         let next = match pending.try_take() {
-            Taken::Ready(Ok(services)) => Some(State::Ready(Box::new(Workspace::new(
-                ui.ctx(),
-                services,
-                &self.memo,
-            )))),
+            Taken::Ready(Ok(services)) => {
+                let queue = (
+                    self.commands.clone(),
+                    self.inbox
+                        .take()
+                        .unwrap_or_else(|| Commands::new(ui.ctx()).1),
+                );
+                Some(State::Ready(Box::new(Workspace::new(
+                    ui.ctx(),
+                    services,
+                    &self.memo,
+                    queue,
+                ))))
+            }
             Taken::Ready(Err(e)) => Some(State::Choosing {
                 error: Some(chain(&e)),
                 input: path.display().to_string(),
@@ -208,6 +272,14 @@ const TITLE: &str = "Shelfmark";
 impl eframe::App for ShelfmarkApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         name_window(ui.ctx(), TITLE);
+        // Before a library is open, the queue is read here: only a stop can be asked.
+        if let Some(inbox) = &self.inbox
+            && inbox
+                .try_iter()
+                .any(|c| matches!(c, AppCommand::Terminate | AppCommand::Quit))
+        {
+            ui.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         match &mut self.state {
             State::Opening { .. } => self.opening_ui(ui),
             State::Choosing { .. } => self.choosing_ui(ui),
@@ -228,6 +300,9 @@ impl eframe::App for ShelfmarkApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.instance.is_none() {
+            return; // a second instance writes nothing the first one would read back
+        }
         if let State::Ready(w) = &self.state {
             self.memo = w.memo();
         }
@@ -241,6 +316,13 @@ pub(crate) fn name_window(ctx: &egui::Context, title: &str) {
     ctx.accesskit_node_builder(egui::accesskit_root_id(), |node| {
         node.set_label(title);
     });
+}
+
+/// Where this computer's Shelfmark keeps what is its own, by default.
+pub fn default_data_dir() -> PathBuf {
+    default_library_path()
+        .parent()
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
 }
 
 /// Opens the main window and runs the app until it is closed.

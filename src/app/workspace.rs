@@ -4,6 +4,7 @@
 //! applied here, once per frame, in [`Workspace::apply`].
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -28,6 +29,9 @@ use crate::ui::theme::Tone;
 use crate::ui::transfer::TransferPanel;
 use crate::ui::trash::TrashView;
 use crate::ui::widgets::UiExt;
+
+/// How long a quit asked by the system waits for saves in flight.
+const TERMINATE_WAIT: Duration = Duration::from_secs(5);
 
 /// The sample library offered in an empty one.
 const SAMPLE: &str = include_str!("../../assets/sample-library.csv");
@@ -81,12 +85,19 @@ pub(super) struct Workspace {
     quitting: bool,
     /// The main window was asked to close (the app is quitting).
     closing: bool,
+    /// The system asked the program to stop: quit once the saves are written, or at this
+    /// moment at the latest.
+    terminate_by: Option<Instant>,
     next: Next,
 }
 
 impl Workspace {
-    pub(super) fn new(ctx: &egui::Context, services: Arc<Services>, memo: &Memo) -> Self {
-        let (commands, inbox) = Commands::new(ctx);
+    pub(super) fn new(
+        ctx: &egui::Context,
+        services: Arc<Services>,
+        memo: &Memo,
+        (commands, inbox): (Commands, Receiver<AppCommand>),
+    ) -> Self {
         let port = || Port::new(&services, crate::ui::repaint(ctx, ViewportId::ROOT));
         let mut w = Workspace {
             port: port(),
@@ -108,9 +119,11 @@ impl Workspace {
             close_asked: None,
             quitting: false,
             closing: false,
+            terminate_by: None,
             next: Next::Stay,
             services,
         };
+        w.transfer.set_last_folder(memo.last_folder.clone());
         if memo.last_library.as_deref() == Some(w.services.library.path()) {
             w.panel.selected = memo.selected.map(CollectionId);
             for m in &memo.windows {
@@ -140,6 +153,7 @@ impl Workspace {
                 })
                 .collect(),
             selected: self.panel.selected.map(|c| c.0),
+            last_folder: self.transfer.last_folder().map(Path::to_path_buf),
         }
     }
 
@@ -194,6 +208,13 @@ impl Workspace {
                     self.close(ctx);
                 } else {
                     self.close_asked = Some(Instant::now());
+                }
+            }
+            AppCommand::Terminate => {
+                if self.services.pending_saves() == 0 {
+                    self.close(ctx);
+                } else {
+                    self.terminate_by = Some(Instant::now() + TERMINATE_WAIT);
                 }
             }
             AppCommand::QuitDroppingSaves => {
@@ -279,6 +300,7 @@ impl Workspace {
         }
         self.poll();
         self.root_shortcuts(ui);
+        self.terminating(ui);
         self.close_guard(ui);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
         if let Some(why) = self.services.library.read_only() {
@@ -426,6 +448,38 @@ impl Workspace {
         if ui.input_mut(|i| i.consume_shortcut(&SHORTCUT_QUIT)) {
             self.commands.send(AppCommand::Quit);
         }
+    }
+
+    /// Asked by the system to stop: wait (a few seconds at most) for the saves in flight,
+    /// then quit, saying how many could not be written.
+    fn terminating(&mut self, ui: &Ui) {
+        let Some(deadline) = self.terminate_by else {
+            return;
+        };
+        let pending = self.services.pending_saves();
+        if pending == 0 || Instant::now() >= deadline {
+            self.terminate_by = None;
+            if pending > 0 {
+                eprintln!(
+                    "shelfmark: asked to stop; {} not written in {} s {} dropped (everything saved stays saved)",
+                    crate::model::count(pending as usize, "save was", "saves were"),
+                    TERMINATE_WAIT.as_secs(),
+                    if pending == 1 { "is" } else { "are" }
+                );
+            }
+            self.quitting = true;
+            self.close(ui.ctx());
+            return;
+        }
+        egui::Modal::new(egui::Id::unique("terminating")).show(ui.ctx(), |ui| {
+            ui.heading("Quitting");
+            ui.pending_label(&format!(
+                "Asked to stop: writing {} first ({} s at most).",
+                crate::model::count(pending as usize, "save", "saves"),
+                deadline.saturating_duration_since(Instant::now()).as_secs() + 1
+            ));
+        });
+        ui.ctx().request_repaint_after(Duration::from_millis(100));
     }
 
     /// Closing with saves in flight: say so, and close once they are written (or at once, if

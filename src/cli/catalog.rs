@@ -20,7 +20,7 @@ pub(super) fn import(
     let prepared = transfer::prepare_import(file)?;
     let read_seconds = read_started.elapsed().as_secs_f64();
     for e in &prepared.errors {
-        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+        eprintln!("{}:{}: {}", file.display(), e.line, e.with_title());
     }
     if !prepared.errors.is_empty() && !skip_invalid {
         return Err(CliError::Refused(format!(
@@ -68,6 +68,7 @@ pub(super) fn export(
     durability: Durability,
     collection: Option<&str>,
     file: &Path,
+    excel: bool,
 ) -> Result<ExitCode, CliError> {
     let library = open(path, durability, 2)?;
     let mut reads = library.reads()?;
@@ -75,7 +76,7 @@ pub(super) fn export(
         .map(|name| transfer::collection_by_name(&mut *reads, name))
         .transpose()?;
     let started = Instant::now();
-    let n = transfer::export(&mut *reads, collection, file)?;
+    let n = transfer::export(&mut *reads, collection, file, excel)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "exported {n} rows to {} in {seconds:.2} s ({:.0} rows/s)",

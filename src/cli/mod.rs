@@ -38,6 +38,11 @@ pub struct Args {
     #[arg(long)]
     pub read_only: bool,
 
+    /// Where this computer's Shelfmark keeps what is its own (default: the platform data
+    /// directory, on Linux `~/.local/share/shelfmark/`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -77,6 +82,9 @@ pub enum Command {
         /// Only this collection's placements.
         #[arg(long)]
         collection: Option<String>,
+        /// For Excel: UTF-8 with a byte-order mark (without it Excel garbles "Gödel").
+        #[arg(long)]
+        excel: bool,
         file: PathBuf,
     },
     /// Copy the library to a new file with SQLite's online backup API (safe while others keep
@@ -144,9 +152,11 @@ pub fn run(args: &Args, command: &Command) -> ExitCode {
         Command::Import { file, skip_invalid } => {
             catalog::import(&path, durability, file, *skip_invalid)
         }
-        Command::Export { collection, file } => {
-            catalog::export(&path, durability, collection.as_deref(), file)
-        }
+        Command::Export {
+            collection,
+            excel,
+            file,
+        } => catalog::export(&path, durability, collection.as_deref(), file, *excel),
         Command::Backup { out } => catalog::backup(&path, durability, out),
         Command::Add {
             collection,

@@ -43,10 +43,19 @@ impl Stop {
 }
 
 /// A named thread, stopped and joined when dropped.
-#[derive(Debug)]
 pub struct Worker {
     stop: Stop,
+    /// Wakes a body that waits on something other than its [`Stop`] (run before joining).
+    on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("running", &self.thread.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Worker {
@@ -63,9 +72,18 @@ impl Worker {
             .name(name.to_owned())
             .spawn(move || body(for_body))?;
         Ok(Worker {
+            on_drop: None,
             stop,
             thread: Some(thread),
         })
+    }
+
+    /// Runs `wake` when the worker is dropped, before it is joined: for a body blocked on
+    /// something of its own (a signal iterator, a socket) that must be told to return.
+    #[must_use]
+    pub fn on_drop(mut self, wake: impl FnOnce() + Send + Sync + 'static) -> Self {
+        self.on_drop = Some(Box::new(wake));
+        self
     }
 
     /// Lets the thread run on by itself (for work that must finish even if nobody waits, like
@@ -78,6 +96,9 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.stop.set();
+        if let Some(wake) = self.on_drop.take() {
+            wake();
+        }
         if let Some(t) = self.thread.take()
             && t.thread().id() != std::thread::current().id()
         {

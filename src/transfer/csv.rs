@@ -33,11 +33,24 @@ pub const COLUMNS: [&str; 9] = [
 pub struct LineError {
     pub line: usize,
     pub message: String,
+    /// The title on that line, to recognise it by (empty when the line has none).
+    pub title: String,
+}
+
+impl LineError {
+    /// "ISBN: … (“Dune”)": the problem, then the line's title.
+    pub fn with_title(&self) -> String {
+        if self.title.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{} (“{}”)", self.message, self.title)
+        }
+    }
 }
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        write!(f, "line {}: {}", self.line, self.with_title())
     }
 }
 
@@ -209,10 +222,20 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, FileError> {
             _ => parsed.errors.push(LineError {
                 line,
                 message: errors.join("; "),
+                title: short(cell("title").trim(), 60),
             }),
         }
     }
     Ok(parsed)
+}
+
+/// At most `max` characters of `text`, with an ellipsis if it was longer.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        text.chars().take(max).chain(['…']).collect()
+    }
 }
 
 /// The value, or its field errors added to `errors`.

@@ -152,14 +152,23 @@ fn readable_by_all() -> std::fs::Permissions {
 }
 
 /// Exports live books, copies and placements (of one collection, if given) to `path` in the
-/// import layout. Returns the number of rows written.
+/// import layout. `excel`: the file starts with a byte-order mark, without which Excel reads
+/// UTF-8 as its local code page ("GÃ¶del"). Returns the number of rows written.
 pub fn export(
     reads: &mut dyn Reads,
     collection: Option<CollectionId>,
     path: &Path,
+    excel: bool,
 ) -> Result<usize, TransferError> {
     let to_io = |e: ::csv::Error| std::io::Error::other(e);
     write_atomically(path, |out| {
+        if excel {
+            out.write_all("\u{feff}".as_bytes())
+                .map_err(|source| TransferError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+        }
         let mut w = ::csv::Writer::from_writer(out);
         let wrote = |e: std::io::Error| TransferError::Write {
             path: path.to_path_buf(),

@@ -34,6 +34,9 @@ pub enum AppCommand {
     Quit,
     /// Quit now; saves not yet written are dropped (everything saved stays saved).
     QuitDroppingSaves,
+    /// The system asks the program to stop (SIGTERM, SIGINT): quit at once with nothing in
+    /// flight, otherwise after the saves, waiting at most a few seconds.
+    Terminate,
 }
 
 /// Sends commands to the app and wakes its main window to apply them. Cheap to clone.

@@ -43,6 +43,8 @@ pub struct FileDialog {
     error: Option<String>,
     /// Repaints the window when a listing arrives.
     waker: Waker,
+    /// A choice that goes with the file (a checkbox), if the caller offers one.
+    option: Option<(&'static str, bool)>,
 }
 
 impl std::fmt::Debug for FileDialog {
@@ -113,7 +115,20 @@ impl FileDialog {
             entries: Vec::new(),
             error: None,
             waker,
+            option: None,
         }
+    }
+
+    /// Offers a choice with the file, as a checkbox (say, "for Excel").
+    #[must_use]
+    pub fn with_option(mut self, label: &'static str, checked: bool) -> Self {
+        self.option = Some((label, checked));
+        self
+    }
+
+    /// Whether the offered choice is checked.
+    pub fn option_checked(&self) -> bool {
+        self.option.is_some_and(|(_, c)| c)
     }
 
     fn go(&mut self, folder: PathBuf) {
@@ -212,6 +227,9 @@ impl FileDialog {
                     ui.add(egui::TextEdit::singleline(&mut self.name).desired_width(420.0))
                         .labelled_by(l.id);
                 });
+                if let Some((label, checked)) = &mut self.option {
+                    ui.checkbox(checked, *label);
+                }
                 ui.horizontal(|ui| {
                     let ok = match self.chosen() {
                         None => false,

@@ -59,6 +59,10 @@ enum Task {
 /// The import, export and backup tasks of one library window.
 pub struct TransferPanel {
     port: Port,
+    /// Where the last file was chosen: the next chooser starts there.
+    last_folder: Option<PathBuf>,
+    /// Whether the last export was for Excel (offered again the same way).
+    excel: bool,
     requests: Requests<()>,
     dialog: Option<(Kind, FileDialog)>,
     task: Option<Task>,
@@ -86,11 +90,31 @@ impl TransferPanel {
     pub fn new(port: Port) -> Self {
         TransferPanel {
             port,
+            last_folder: None,
+            excel: false,
             requests: Requests::new(),
             dialog: None,
             task: None,
             result: None,
         }
+    }
+
+    /// The folder a chooser starts in: the last one used, else the home folder.
+    fn start_folder(&self) -> PathBuf {
+        self.last_folder
+            .clone()
+            .filter(|f| f.is_dir())
+            .unwrap_or_else(start_folder)
+    }
+
+    /// The folder of the last file chosen (remembered between runs).
+    pub fn last_folder(&self) -> Option<&std::path::Path> {
+        self.last_folder.as_deref()
+    }
+
+    /// Starts the choosers in `folder` (remembered from an earlier run).
+    pub fn set_last_folder(&mut self, folder: Option<PathBuf>) {
+        self.last_folder = folder;
     }
 
     /// Whether an import, export or backup is under way.
@@ -109,8 +133,12 @@ impl TransferPanel {
             && let Some(choice) = dialog.show(ctx)
         {
             let kind = *kind;
+            let excel = dialog.option_checked();
             self.dialog = None;
             if let Choice::Picked(file) = choice {
+                // The next chooser starts where this one ended.
+                self.last_folder = file.parent().map(std::path::Path::to_path_buf);
+                self.excel = excel;
                 self.begin(kind, file);
             }
         }
@@ -124,7 +152,7 @@ impl TransferPanel {
                 "Import",
                 Mode::Open,
                 "csv",
-                start_folder(),
+                self.start_folder(),
                 "",
                 self.port.waker(),
             ),
@@ -139,9 +167,13 @@ impl TransferPanel {
                 "Export",
                 Mode::Save,
                 "csv",
-                start_folder(),
+                self.start_folder(),
                 "shelfmark-export.csv",
                 self.port.waker(),
+            )
+            .with_option(
+                "For Excel (UTF-8 with a byte-order mark, so Excel reads “Gödel” right)",
+                self.excel,
             ),
         ));
     }
@@ -155,7 +187,7 @@ impl TransferPanel {
                 "Back up",
                 Mode::Save,
                 "sqlite3",
-                start_folder(),
+                self.start_folder(),
                 &format!("shelfmark-backup-{day}.sqlite3"),
                 self.port.waker(),
             ),
@@ -175,12 +207,12 @@ impl TransferPanel {
                 }
             }
             Kind::Export => {
-                let (library, f) = (self.port.library().clone(), file.clone());
+                let (library, f, excel) = (self.port.library().clone(), file.clone(), self.excel);
                 Task::Exporting {
                     file,
                     rx: spawn("shelfmark-export", &self.port, move || {
                         let mut reads = library.reads().map_err(TransferError::Library)?;
-                        transfer::export(&mut *reads, None, &f)
+                        transfer::export(&mut *reads, None, &f, excel)
                     }),
                     started: Instant::now(),
                 }
@@ -418,13 +450,15 @@ impl TransferPanel {
                 .show(ui, |ui| {
                     egui::Grid::new("bad-lines")
                         .striped(true)
-                        .num_columns(2)
+                        .num_columns(3)
                         .show(ui, |ui| {
                             ui.strong("Line");
+                            ui.strong("Title");
                             ui.strong("Problem");
                             ui.end_row();
                             for e in &prepared.errors {
                                 ui.label(e.line.to_string());
+                                ui.label(&e.title);
                                 ui.label(RichText::new(&e.message));
                                 ui.end_row();
                             }

@@ -270,12 +270,12 @@ fn problem_ui(
     let mut action = None;
     match (row.record.kind, &conflict.holder) {
         (Kind::Placement, Holder::Placement { .. }) => {
-            ui.horizontal_wrapped(|ui| {
-                ui.message(
-                    super::theme::Tone::Info,
-                    &format!("Nothing to restore: {why} It can be deleted for good."),
-                );
-            });
+            ui.message(
+                super::theme::Tone::Info,
+                &format!(
+                    "Cannot restore: {why}. There is nothing to restore: that copy is in that collection already, so this can be deleted for good."
+                ),
+            );
         }
         (Kind::Collection | Kind::Copy, Holder::Collection { .. } | Holder::Copy { .. }) => {
             ui.error_label(&format!("Cannot restore: {why}"));

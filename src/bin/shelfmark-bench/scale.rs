@@ -553,7 +553,7 @@ pub fn bench_catalog(
     drop(prepared);
     let mut reads = services.library.reads().map_err(|e| words(&e))?;
     let t = Instant::now();
-    f.export_rows = transfer::export(&mut *reads, None, &scratch.path().join("export.csv"))
+    f.export_rows = transfer::export(&mut *reads, None, &scratch.path().join("export.csv"), false)
         .map_err(|e| words(&e))?;
     f.export_rows_per_s = (f.export_rows as f64 / t.elapsed().as_secs_f64()).round();
     drop(reads);
