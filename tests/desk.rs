@@ -225,6 +225,11 @@ fn keys_with_no_field_focused_go_to_the_scan_field_and_another_field_keeps_its_o
     h.step();
     scan_burst(&mut h, "S005");
     wait_placed(&mut h, &s.path, "S005");
+    h.run_ok();
+    assert!(
+        h.get_by_label("Scan barcode").is_focused(),
+        "the scan field took the focus"
+    );
     // Typing into the filter stays in the filter, and the editor says scanning is paused.
     h.get_by_label("Filter").focus();
     h.step();

@@ -374,7 +374,7 @@ impl CatalogView {
                     });
                 });
         } else if self.form.is_some() {
-            if ui.button("← Back to the results").clicked() {
+            if ui.button("Back to the results").clicked() {
                 self.requests
                     .forget(self.form.as_ref().and_then(|f| f.state.request()));
                 self.form = None;
@@ -535,7 +535,7 @@ impl CatalogView {
             form_field(ui, "Year", &mut form.draft.year, 60.0, msg(Field::Year));
             form_field(
                 ui,
-                "Nonfiling characters",
+                "Nonfiling",
                 &mut form.draft.nonfiling,
                 30.0,
                 msg(Field::Nonfiling),
