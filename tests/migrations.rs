@@ -125,3 +125,30 @@ fn another_programs_database_is_refused() {
     assert!(err.to_string().contains("another program"), "{err}");
     assert_eq!(bytes(&s.path), before);
 }
+
+/// Several programs opening one new file at the same moment: one creates the schema, the others
+/// wait for it, and none mistakes the half-seen file for another program's database.
+#[test]
+fn many_first_opens_at_once_all_succeed() {
+    for round in 0..100 {
+        let s = util::scratch();
+        let gate = std::sync::Barrier::new(8);
+        let results: Vec<Result<(), String>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    sc.spawn(|| {
+                        gate.wait();
+                        Library::open(&s.path, &OpenOptions::default())
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in results {
+            assert!(r.is_ok(), "round {round}: {r:?}");
+        }
+        assert_eq!(version_of(&s.path), (LATEST_VERSION, APPLICATION_ID));
+    }
+}

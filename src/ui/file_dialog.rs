@@ -131,9 +131,12 @@ impl FileDialog {
         self.option.is_some_and(|(_, c)| c)
     }
 
+    /// Lists `folder`. The previous folder's entries go at once: they name files that are not
+    /// in the new folder, and a list that changes under the pointer takes the wrong click.
     fn go(&mut self, folder: PathBuf) {
         self.folder_text = folder.display().to_string();
         self.listing = Some(list(folder.clone(), self.extension, &self.waker));
+        self.entries.clear();
         self.folder = folder;
         self.error = None;
     }
@@ -188,11 +191,13 @@ impl FileDialog {
                 if let Some(e) = &self.error {
                     ui.error_label(e);
                 }
+                // A fixed height, so the dialog does not move when the listing arrives.
                 egui::ScrollArea::vertical()
                     .max_height(260.0)
-                    .auto_shrink([false, true])
+                    .min_scrolled_height(260.0)
+                    .auto_shrink([false, false])
                     .show(ui, |ui| {
-                        if self.listing.is_some() {
+                        if self.listing.is_some() && self.entries.is_empty() {
                             ui.pending_label("Listing…");
                         }
                         let mut go = None;

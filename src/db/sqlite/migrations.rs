@@ -44,15 +44,16 @@ pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Refuses a file of another program, or of a newer Shelfmark, without writing to it.
 pub(crate) fn refuse_foreign_or_newer(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    // One statement, so one snapshot: read one by one, another process's first migration
+    // could commit in between (application id still 0, tables already there).
     let read = || -> rusqlite::Result<(i64, i64, i64)> {
-        let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let tables: i64 = conn.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+        conn.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id),
+                    (SELECT user_version FROM pragma_user_version),
+                    (SELECT count(*) FROM sqlite_schema WHERE type = 'table')",
             [],
-            |r| r.get(0),
-        )?;
-        Ok((app, version, tables))
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     };
     let (app, version, tables) = read().map_err(|e| OpenError::from_sqlite(path, e))?;
     if app != APPLICATION_ID && (app != 0 || tables > 0) {

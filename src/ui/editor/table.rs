@@ -20,8 +20,8 @@ pub const COLUMNS: [ColumnSpec; 7] = [
     ColumnSpec::flex("Barcode", 1.0, 64.0),
     ColumnSpec::flex("Title", 2.6, 110.0),
     ColumnSpec::flex("Authors", 1.7, 80.0),
-    ColumnSpec::flex("Shelf mark", 1.5, 90.0),
-    ColumnSpec::flex("Note", 1.4, 70.0),
+    ColumnSpec::flex("Shelf mark", 1.8, 90.0),
+    ColumnSpec::flex("Note", 1.1, 70.0),
     ColumnSpec::fixed("Added", 118.0),
     ColumnSpec::fixed("Remove", 70.0),
 ];
@@ -336,16 +336,30 @@ fn editable_cell(ui: &mut Ui, field: Field, value: &str, barcode: &str) -> bool 
     resp.clicked()
 }
 
-/// A column header that sorts by `key`; true if clicked.
+/// A column header that sorts by `key`; true if clicked. The sorted column carries a small
+/// painted triangle (the default fonts have no arrow glyph in the proportional family).
 fn sort_header(ui: &mut Ui, label: &str, key: SortKey, layout: &super::pages::Layout) -> bool {
-    let arrow = match (layout.sort == key, layout.ascending) {
-        (true, true) => " ^",
-        (true, false) => " v",
-        (false, _) => "",
-    };
+    let sorted = (layout.sort == key).then_some(layout.ascending);
     let resp = ui
-        .add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false))
+        .add(egui::Button::new(RichText::new(label).strong()).frame(false))
         .on_hover_text(format!("Sort by {}", label.to_lowercase()));
+    if let Some(ascending) = sorted {
+        let (rect, _) =
+            ui.allocate_exact_size(egui::vec2(10.0, resp.rect.height()), egui::Sense::hover());
+        let color = ui.visuals().strong_text_color();
+        let c = rect.center();
+        let (tip, base) = if ascending { (-3.5, 3.0) } else { (3.5, -3.0) };
+        let points = vec![
+            egui::pos2(c.x, c.y + tip),
+            egui::pos2(c.x - 4.0, c.y + base),
+            egui::pos2(c.x + 4.0, c.y + base),
+        ];
+        ui.painter().add(egui::Shape::convex_polygon(
+            points,
+            color,
+            egui::Stroke::NONE,
+        ));
+    }
     focus_ring(ui, &resp);
     resp.clicked()
 }
