@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use rusqlite::ErrorCode;
 
+use super::engine::conflict::UniqueIndex;
+
 use crate::model::{Failure, FailureKind};
 
 /// A fault of the storage: the library could not be read or written. (A save that is refused
@@ -15,6 +17,8 @@ use crate::model::{Failure, FailureKind};
 pub enum DbError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] postgres::Error),
     #[error("no connection to the library could be made")]
     Pool(#[from] r2d2::Error),
     #[error("cannot read or write {path}")]
@@ -28,12 +32,59 @@ pub enum DbError {
     Data(String),
 }
 
+/// A write the database refused because of a constraint the save can answer for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Violation {
+    /// A live-unique index (named, if the backend says which).
+    Unique(Option<UniqueIndex>),
+    ForeignKey,
+}
+
 impl DbError {
     /// What the user is told: the advice for this class of fault and the cause chain.
     pub fn failure(&self) -> Failure {
         failure_of(self)
     }
+
+    /// SQLite's write lock is held elsewhere (busy or locked): try again.
+    pub(crate) fn is_busy(&self) -> bool {
+        matches!(self, DbError::Sqlite(e) if is_busy(e))
+    }
+
+    /// The constraint this error reports as violated, if it is one of those a save answers for.
+    pub(crate) fn violation(&self) -> Option<Violation> {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(err, message)) => {
+                match err.extended_code {
+                    SQLITE_CONSTRAINT_UNIQUE => {
+                        // "UNIQUE constraint failed: copies.barcode"
+                        let columns = message
+                            .as_deref()
+                            .and_then(|m| m.split_once(": "))
+                            .map(|(_, c)| c);
+                        Some(Violation::Unique(columns.and_then(UniqueIndex::named)))
+                    }
+                    SQLITE_CONSTRAINT_FOREIGNKEY => Some(Violation::ForeignKey),
+                    _ => None,
+                }
+            }
+            DbError::Postgres(e) => {
+                let db = e.as_db_error()?;
+                match *db.code() {
+                    postgres::error::SqlState::UNIQUE_VIOLATION => Some(Violation::Unique(
+                        db.constraint().and_then(UniqueIndex::named),
+                    )),
+                    postgres::error::SqlState::FOREIGN_KEY_VIOLATION => Some(Violation::ForeignKey),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
 }
+
+const SQLITE_CONSTRAINT_UNIQUE: i32 = 2067;
+const SQLITE_CONSTRAINT_FOREIGNKEY: i32 = 787;
 
 /// Why a library file could not be opened. The file is left as it was.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +126,12 @@ pub enum OpenError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("cannot bring {path} up to date")]
+    Upgrade {
+        path: PathBuf,
+        #[source]
+        source: Box<DbError>,
+    },
     #[error("cannot open connections to {path}")]
     Pool {
         path: PathBuf,
@@ -84,6 +141,17 @@ pub enum OpenError {
 }
 
 impl OpenError {
+    /// An error of the storage while opening `path`.
+    pub(crate) fn from_db(path: &std::path::Path, e: DbError) -> OpenError {
+        match e {
+            DbError::Sqlite(e) => OpenError::from_sqlite(path, e),
+            other => OpenError::Upgrade {
+                path: path.to_path_buf(),
+                source: Box::new(other),
+            },
+        }
+    }
+
     pub(crate) fn from_sqlite(path: &std::path::Path, e: rusqlite::Error) -> OpenError {
         let path = path.to_path_buf();
         match e.sqlite_error_code() {
@@ -114,7 +182,14 @@ pub fn failure_of(e: &(dyn std::error::Error + 'static)) -> Failure {
     let mut kind = FailureKind::Other;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(sql) = err.downcast_ref::<rusqlite::Error>() {
+        // A transparent DbError hides its rusqlite error from the source chain: look inside.
+        let sql =
+            err.downcast_ref::<rusqlite::Error>()
+                .or_else(|| match err.downcast_ref::<DbError>() {
+                    Some(DbError::Sqlite(e)) => Some(e),
+                    _ => None,
+                });
+        if let Some(sql) = sql {
             kind = match sql.sqlite_error_code() {
                 Some(ErrorCode::DiskFull) => FailureKind::DiskFull,
                 Some(ErrorCode::ReadOnly) => FailureKind::ReadOnly,
@@ -173,5 +248,8 @@ mod tests {
         let f = failure_of(&e);
         assert_eq!(f.kind, FailureKind::DiskFull);
         assert!(f.message.starts_with("the disk is full"), "{}", f.message);
+        // The same inside the storage's own error, whose source chain skips the SQLite error.
+        let f = failure_of(&DbError::Sqlite(e));
+        assert_eq!(f.kind, FailureKind::DiskFull);
     }
 }

@@ -11,12 +11,14 @@
 //! `tests/layers.rs`); the UI holds a [`Library`] only to name it and to hand reads to the
 //! reader threads, never to read on its own thread.
 
+mod engine;
 mod error;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use error::Violation;
 pub use error::{DbError, OpenError, chain, failure_of};
 pub use sqlite::{APPLICATION_ID, CheckReport, LATEST_VERSION};
 
@@ -55,6 +57,9 @@ pub struct OpenOptions {
     pub pool_size: u32,
     /// Open for reading only, even if the library could be written (to look at a backup, say).
     pub read_only: bool,
+    /// The name this computer's saves are recorded under (`updated_by`): the librarian's
+    /// choice in the settings, or the host name.
+    pub workstation: String,
 }
 
 impl Default for OpenOptions {
@@ -63,8 +68,18 @@ impl Default for OpenOptions {
             durability: Durability::Full,
             pool_size: 6,
             read_only: false,
+            workstation: default_workstation(),
         }
     }
+}
+
+/// This computer's name, as saves record it unless the settings name it otherwise.
+pub fn default_workstation() -> String {
+    whoami::hostname()
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this computer".to_owned())
 }
 
 /// Where the library lives when none is named: `library.sqlite3` in the platform data

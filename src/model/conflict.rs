@@ -12,6 +12,19 @@ pub struct Conflict {
     pub field: Field,
     /// The live record that holds it.
     pub holder: Holder,
+    /// The workstation that last changed the holder, if it is known (rows saved before
+    /// Shelfmark recorded it are not).
+    pub by: Option<By>,
+}
+
+/// Who last changed a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct By {
+    /// The workstation's name ("circulation-desk").
+    pub name: String,
+    /// Whether the record changed after it was added (then `name` changed it, and may not be
+    /// who added it).
+    pub changed: bool,
 }
 
 /// The live record that holds a unique value, described for people.
@@ -59,39 +72,58 @@ impl Holder {
 }
 
 impl Conflict {
-    /// The sentence shown next to the field, with times in `tz`.
+    /// The sentence shown next to the field, with times in `tz`: "Copy 0042 (Dune) is already in
+    /// Rare Books — added by circulation-desk, 20 Nov 2026 10:14".
     pub fn message(&self, tz: &TimeZone) -> String {
-        match &self.holder {
+        let (head, verb, at) = match &self.holder {
             Holder::Placement {
                 barcode,
                 title,
                 collection,
                 added,
                 ..
-            } => format!(
-                "Copy {barcode} ({title}) is already in {collection} — added {}",
-                format_minute(*added, tz)
+            } => (
+                format!("Copy {barcode} ({title}) is already in {collection}"),
+                "added",
+                added,
             ),
             Holder::Copy {
                 barcode,
                 title,
                 added,
                 ..
-            } => format!(
-                "Barcode {barcode} is already on a copy of {title} — added {}",
-                format_minute(*added, tz)
+            } => (
+                format!("Barcode {barcode} is already on a copy of {title}"),
+                "added",
+                added,
             ),
-            Holder::Collection { name, added, .. } => format!(
-                "There is already a collection named {name} — created {}",
-                format_minute(*added, tz)
+            Holder::Collection { name, added, .. } => (
+                format!("There is already a collection named {name}"),
+                "created",
+                added,
             ),
             Holder::Book {
                 title, isbn, added, ..
-            } => format!(
-                "ISBN {} is already used by {title} — added {}",
-                super::isbn::display(isbn),
-                format_minute(*added, tz)
+            } => (
+                format!(
+                    "ISBN {} is already used by {title}",
+                    super::isbn::display(isbn)
+                ),
+                "added",
+                added,
             ),
+        };
+        let when = format_minute(*at, tz);
+        match &self.by {
+            None => format!("{head} — {verb} {when}"),
+            Some(By {
+                name,
+                changed: false,
+            }) => format!("{head} — {verb} by {name}, {when}"),
+            Some(By {
+                name,
+                changed: true,
+            }) => format!("{head} — {verb} {when}, last changed by {name}"),
         }
     }
 }
@@ -114,10 +146,27 @@ mod tests {
                 collection: "Rare Books".into(),
                 added: "2026-11-20T10:14:00Z".parse().unwrap(),
             },
+            by: None,
         };
         assert_eq!(
             c.message(&TimeZone::UTC),
             "Copy 0042 (Dune) is already in Rare Books — added 20 Nov 2026 10:14"
+        );
+        let by = |changed| {
+            Some(By {
+                name: "circulation-desk".into(),
+                changed,
+            })
+        };
+        let c = Conflict { by: by(false), ..c };
+        assert_eq!(
+            c.message(&TimeZone::UTC),
+            "Copy 0042 (Dune) is already in Rare Books — added by circulation-desk, 20 Nov 2026 10:14"
+        );
+        let c = Conflict { by: by(true), ..c };
+        assert_eq!(
+            c.message(&TimeZone::UTC),
+            "Copy 0042 (Dune) is already in Rare Books — added 20 Nov 2026 10:14, last changed by circulation-desk"
         );
     }
 }

@@ -18,7 +18,7 @@ mod words;
 
 use std::fmt;
 
-pub use conflict::{Conflict, Holder};
+pub use conflict::{By, Conflict, Holder};
 pub use import::{ImportJob, ImportRow, ImportSummary};
 pub use rows::{
     BookRow, CollectionSummary, CopyRow, Counts, ExportRow, PageQuery, PlacementRow, SortKey,
@@ -156,6 +156,8 @@ pub struct Meta {
     pub updated_at: Stamp,
     /// `None` while live; the moment it went to the Trash otherwise.
     pub deleted_at: Option<Stamp>,
+    /// The workstation that last changed the row ('' for rows saved before this was kept).
+    pub updated_by: String,
 }
 
 impl Meta {

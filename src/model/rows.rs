@@ -31,7 +31,9 @@ pub struct PlacementRow {
 }
 
 /// The orders a collection editor can show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum SortKey {
     ShelfMark,
     Title,

@@ -692,6 +692,7 @@ fn placeholder_book(id: BookId, version: i64) -> Book {
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            updated_by: String::new(),
         },
     }
 }

@@ -97,7 +97,7 @@ fn open(path: &Path, durability: Durability, pool_size: u32) -> Result<Library> 
         &OpenOptions {
             durability,
             pool_size,
-            read_only: false,
+            ..OpenOptions::default()
         },
     )
     .map_err(|e| chain(&e))

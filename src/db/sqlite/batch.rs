@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::write::{WriteTx, apply};
+use super::session::FileSession;
 use super::{BUSY_TIMEOUT, FileLibrary, PooledConnection};
+use crate::db::engine::write::{WriteTx, apply};
 use crate::db::error::{failure_of, is_busy};
 use crate::db::{BatchWriter, DbError, SaveFault};
 use crate::model::{Op, Outcome, Stamp};
@@ -146,17 +147,17 @@ impl BatchWriter for FileBatchWriter {
         let Some(conn) = self.conn() else {
             return Err(SaveFault::Retry);
         };
-        match save_one(conn, stamp, op) {
+        match save_one(conn, stamp, self.library.workstation(), op) {
             Ok(outcome) => Ok(outcome),
             Err(e) if conn.is_autocommit() => {
                 // SQLite rolled back the whole transaction.
-                Err(if is_busy(&e) {
+                Err(if e.is_busy() {
                     SaveFault::Retry
                 } else {
                     SaveFault::Aborted(failure_of(&e))
                 })
             }
-            Err(e) if is_busy(&e) => {
+            Err(e) if e.is_busy() => {
                 self.rollback();
                 Err(SaveFault::Retry)
             }
@@ -189,9 +190,10 @@ impl BatchWriter for FileBatchWriter {
 }
 
 /// One save inside its own savepoint: kept if saved, rolled back otherwise.
-fn save_one(conn: &Connection, stamp: Stamp, op: &Op) -> rusqlite::Result<Outcome> {
+fn save_one(conn: &Connection, stamp: Stamp, by: &str, op: &Op) -> Result<Outcome, DbError> {
     conn.prepare_cached("SAVEPOINT save")?.execute([])?;
-    let result = apply(&WriteTx::new(conn, stamp), op);
+    let session = FileSession::new(conn);
+    let result = apply(&WriteTx::new(&session, stamp, by), op);
     if conn.is_autocommit() {
         return result; // the transaction is gone; the caller sees why
     }

@@ -1,11 +1,12 @@
-//! Bulk writes (an import, the seed generator) with the search triggers paused: FTS5 flushes its
-//! pending index at every statement savepoint, so a trigger per row makes a bulk load crawl. The
-//! writer notes where the new books start and indexes them in one statement at the end, inside
-//! the same transaction; nobody else ever sees the pause.
+//! Bulk writes (an import, a copy, the seed generator) with the search triggers paused: FTS5
+//! flushes its pending index at every statement savepoint, so a trigger per row makes a bulk
+//! load crawl. The writer notes where the new books start and indexes them in one statement at
+//! the end, inside the same transaction; nobody else ever sees the pause.
 
 use rusqlite::Connection;
 
-use super::write::{
+use super::session::FileSession;
+use crate::db::engine::write::{
     WriteTx, articles, insert_book_with, insert_collection, insert_copy, insert_placement,
 };
 use crate::db::{Bulk, DbError};
@@ -14,35 +15,25 @@ use crate::model::{
     ValidPlacement,
 };
 
-/// An open pause; [`SearchPause::finish`] indexes the new books and ends it. Dropping it without
-/// finishing is fine only if the transaction is rolled back.
-#[derive(Debug)]
-pub(crate) struct SearchPause<'c> {
-    conn: &'c Connection,
-    /// Books with larger ids than this were inserted during the pause.
-    books_before: i64,
+/// Pauses the search triggers on `conn`, which must be inside a write transaction; returns the
+/// largest book id before the pause. Only inserts of books may happen during the pause (bulk
+/// writes do not edit books).
+pub(crate) fn pause_search(conn: &Connection) -> rusqlite::Result<i64> {
+    let books_before =
+        conn.query_row("SELECT coalesce(max(id), 0) FROM books", [], |r| r.get(0))?;
+    conn.execute("INSERT INTO search_paused (one) VALUES (1)", [])?;
+    Ok(books_before)
 }
 
-impl<'c> SearchPause<'c> {
-    /// Pauses the search triggers on `conn`, which must be inside a write transaction. Only
-    /// inserts of books may happen during the pause (bulk writes do not edit books).
-    pub(crate) fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
-        let books_before =
-            conn.query_row("SELECT coalesce(max(id), 0) FROM books", [], |r| r.get(0))?;
-        conn.execute("INSERT INTO search_paused (one) VALUES (1)", [])?;
-        Ok(SearchPause { conn, books_before })
-    }
-
-    /// Indexes the books inserted during the pause and lifts it.
-    pub(crate) fn finish(self) -> rusqlite::Result<()> {
-        self.conn.execute(
-            "INSERT INTO books_fts (rowid, title, authors, isbn, publisher)
-             SELECT id, title, authors, coalesce(isbn, ''), publisher FROM books
-             WHERE id > ?1 AND deleted_at IS NULL",
-            [self.books_before],
-        )?;
-        self.conn.execute("DELETE FROM search_paused", []).map(drop)
-    }
+/// Indexes the books inserted during the pause and lifts it.
+pub(crate) fn resume_search(conn: &Connection, books_before: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO books_fts (rowid, title, authors, isbn, publisher)
+         SELECT id, title, authors, coalesce(isbn, ''), publisher FROM books
+         WHERE id > ?1 AND deleted_at IS NULL",
+        [books_before],
+    )?;
+    conn.execute("DELETE FROM search_paused", []).map(drop)
 }
 
 /// A bulk load in one `BEGIN IMMEDIATE` transaction on its own connection, with the search
@@ -53,36 +44,27 @@ pub(crate) struct FileBulk {
     books_before: i64,
     /// The library's articles, read once for the whole load.
     articles: Vec<String>,
+    by: String,
 }
 
 impl FileBulk {
-    pub(crate) fn begin(conn: super::PooledConnection) -> Result<Self, DbError> {
+    pub(crate) fn begin(conn: super::PooledConnection, by: &str) -> Result<Self, DbError> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let pause = SearchPause::begin(&conn);
-        match pause {
-            Ok(p) => {
-                let books_before = p.books_before;
-                match articles(&conn) {
-                    Ok(articles) => Ok(FileBulk {
-                        conn,
-                        books_before,
-                        articles,
-                    }),
-                    Err(e) => {
-                        let _ = conn.execute_batch("ROLLBACK");
-                        Err(e.into())
-                    }
-                }
-            }
+        let started = pause_search(&conn)
+            .map_err(DbError::from)
+            .and_then(|before| Ok((before, articles(&FileSession::new(&conn))?)));
+        match started {
+            Ok((books_before, articles)) => Ok(FileBulk {
+                conn,
+                books_before,
+                articles,
+                by: by.to_owned(),
+            }),
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
-                Err(e.into())
+                Err(e)
             }
         }
-    }
-
-    fn tx(&self, at: Stamp) -> WriteTx<'_> {
-        WriteTx::new(&self.conn, at)
     }
 }
 
@@ -96,15 +78,14 @@ impl Drop for FileBulk {
 
 impl Bulk for FileBulk {
     fn insert_book(&mut self, book: &ValidBook, at: Stamp) -> Result<BookId, DbError> {
-        Ok(BookId(insert_book_with(
-            &self.tx(at),
-            book,
-            &self.articles,
-        )?))
+        let s = FileSession::new(&self.conn);
+        let tx = WriteTx::new(&s, at, &self.by);
+        Ok(BookId(insert_book_with(&tx, book, &self.articles)?))
     }
 
     fn insert_copy(&mut self, copy: &ValidCopy, at: Stamp) -> Result<CopyId, DbError> {
-        Ok(CopyId(insert_copy(&self.tx(at), copy)?))
+        let s = FileSession::new(&self.conn);
+        Ok(CopyId(insert_copy(&WriteTx::new(&s, at, &self.by), copy)?))
     }
 
     fn insert_collection(
@@ -112,7 +93,11 @@ impl Bulk for FileBulk {
         collection: &ValidCollection,
         at: Stamp,
     ) -> Result<CollectionId, DbError> {
-        Ok(CollectionId(insert_collection(&self.tx(at), collection)?))
+        let s = FileSession::new(&self.conn);
+        Ok(CollectionId(insert_collection(
+            &WriteTx::new(&s, at, &self.by),
+            collection,
+        )?))
     }
 
     fn insert_placement(
@@ -120,15 +105,15 @@ impl Bulk for FileBulk {
         placement: &ValidPlacement,
         at: Stamp,
     ) -> Result<PlacementId, DbError> {
-        Ok(PlacementId(insert_placement(&self.tx(at), placement)?))
+        let s = FileSession::new(&self.conn);
+        Ok(PlacementId(insert_placement(
+            &WriteTx::new(&s, at, &self.by),
+            placement,
+        )?))
     }
 
     fn finish(self: Box<Self>) -> Result<(), DbError> {
-        SearchPause {
-            conn: &self.conn,
-            books_before: self.books_before,
-        }
-        .finish()?;
+        resume_search(&self.conn, self.books_before)?;
         self.conn.execute_batch("COMMIT")?;
         Ok(())
     }

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::session::FileSession;
+use crate::db::DbError;
+use crate::db::engine::write::{refile_shelf_marks, refile_titles};
 use crate::db::error::{OpenError, is_busy};
 
 /// `PRAGMA application_id` of a Shelfmark library: "SHLF".
@@ -20,8 +23,11 @@ pub const APPLICATION_ID: i64 = 0x5348_4C46;
 /// computed in Rust).
 struct Step {
     sql: &'static str,
-    fill: Option<fn(&Connection) -> rusqlite::Result<()>>,
+    fill: Option<Fill>,
 }
+
+/// Computes in Rust what a migration's SQL cannot (sort keys) for the rows already there.
+type Fill = fn(&Connection) -> Result<(), DbError>;
 
 /// The migrations, in order; entry `i` brings a file from version `i` to `i + 1`.
 const MIGRATIONS: &[Step] = &[
@@ -35,7 +41,11 @@ const MIGRATIONS: &[Step] = &[
     },
     Step {
         sql: include_str!("schema/0003_title_order.sql"),
-        fill: Some(super::write::refile_titles),
+        fill: Some(|c| refile_titles(&FileSession::new(c))),
+    },
+    Step {
+        sql: include_str!("schema/0004_who_and_shelf_order.sql"),
+        fill: Some(|c| refile_shelf_marks(&FileSession::new(c))),
     },
 ];
 
@@ -89,7 +99,7 @@ pub(crate) fn refuse_outdated(conn: &Connection, path: &Path, why: &str) -> Resu
 }
 
 /// Brings the schema to [`LATEST_VERSION`].
-pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let deadline = Instant::now() + super::BUSY_TIMEOUT;
     let tx = loop {
         match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -97,7 +107,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
             Err(e) if is_busy(&e) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     };
     let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -113,5 +123,5 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.execute_batch(&format!(
         "PRAGMA user_version = {LATEST_VERSION}; PRAGMA application_id = {APPLICATION_ID};"
     ))?;
-    tx.commit()
+    Ok(tx.commit()?)
 }

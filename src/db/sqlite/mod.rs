@@ -10,15 +10,9 @@ mod backup;
 mod batch;
 mod bulk;
 mod check;
-mod conflict;
-mod export;
-mod import;
 mod migrations;
-mod read;
 mod reads;
-mod search;
-mod views;
-mod write;
+mod session;
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -60,6 +54,8 @@ pub(crate) struct FileLibrary {
     read_only: Option<String>,
     /// The largest size the writer may grow the file to, in pages (0: no limit).
     max_pages: Arc<AtomicU64>,
+    /// The name saves are recorded under (`updated_by`).
+    workstation: Arc<str>,
 }
 
 impl FileLibrary {
@@ -122,7 +118,7 @@ impl FileLibrary {
                 migrations::refuse_outdated(&conn, &path, why)?;
             } else {
                 enable_wal(&conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
-                migrations::migrate(&mut conn).map_err(|e| OpenError::from_sqlite(&path, e))?;
+                migrations::migrate(&mut conn).map_err(|e| OpenError::from_db(&path, e))?;
             }
         }
         let durability = options.durability;
@@ -144,11 +140,17 @@ impl FileLibrary {
             pool,
             read_only,
             max_pages: Arc::new(AtomicU64::new(0)),
+            workstation: Arc::from(options.workstation.as_str()),
         })
     }
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The name saves are recorded under.
+    pub(crate) fn workstation(&self) -> &str {
+        &self.workstation
     }
 
     /// Why nothing can be saved, if the library is read-only ("the file is read-only").
@@ -187,7 +189,7 @@ impl FileLibrary {
     }
 
     pub(crate) fn bulk(&self) -> Result<bulk::FileBulk, DbError> {
-        bulk::FileBulk::begin(self.connection()?)
+        bulk::FileBulk::begin(self.connection()?, &self.workstation)
     }
 
     pub(crate) fn backup(&self, out: &Path) -> Result<CheckReport, super::BackupError> {

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use rusqlite::Connection;
-
-use super::{Pool, PooledConnection, check, export, read, search, views};
+use super::session::FileSession;
+use super::{Pool, PooledConnection, check};
+use crate::db::engine::{export, read, views, write};
 use crate::db::{ChangeSource, CheckReport, DbError, ExportError, Reads};
 use crate::model::{
     Book, BookId, BookRow, Collection, CollectionId, CollectionSummary, Copy, CopyId, CopyRow,
@@ -24,30 +24,30 @@ impl FileReads {
         FileReads { conn }
     }
 
-    fn c(&self) -> &Connection {
-        &self.conn
+    fn s(&self) -> FileSession<'_> {
+        FileSession::new(&self.conn)
     }
 }
 
 impl Reads for FileReads {
     fn record(&mut self, target: RecordRef) -> Result<Option<Record>, DbError> {
-        Ok(read::record(self.c(), target)?)
+        read::record(&self.s(), target)
     }
 
     fn live_copy_by_barcode(&mut self, barcode: &str) -> Result<Option<Copy>, DbError> {
-        Ok(read::live_copy_by_barcode(self.c(), barcode)?)
+        read::live_copy_by_barcode(&self.s(), barcode)
     }
 
     fn live_collection_by_name(&mut self, name: &str) -> Result<Option<Collection>, DbError> {
-        Ok(read::live_collection_by_name(self.c(), name)?)
+        read::live_collection_by_name(&self.s(), name)
     }
 
     fn trashed_collection_named(&mut self, name: &str) -> Result<Option<Collection>, DbError> {
-        Ok(read::trashed_collection_named(self.c(), name)?)
+        read::trashed_collection_named(&self.s(), name)
     }
 
     fn live_book_by_isbn(&mut self, isbn: &str) -> Result<Option<Book>, DbError> {
-        Ok(read::live_book_by_isbn(self.c(), isbn)?)
+        read::live_book_by_isbn(&self.s(), isbn)
     }
 
     fn live_placement(
@@ -55,11 +55,11 @@ impl Reads for FileReads {
         copy: CopyId,
         collection: CollectionId,
     ) -> Result<Option<Placement>, DbError> {
-        Ok(read::live_placement(self.c(), copy, collection)?)
+        read::live_placement(&self.s(), copy, collection)
     }
 
     fn collections(&mut self) -> Result<Vec<CollectionSummary>, DbError> {
-        Ok(views::collections(self.c())?)
+        views::collections(&self.s())
     }
 
     fn placement_count(
@@ -67,19 +67,19 @@ impl Reads for FileReads {
         collection: CollectionId,
         filter: &str,
     ) -> Result<usize, DbError> {
-        Ok(views::placement_count(self.c(), collection, filter)?)
+        views::placement_count(&self.s(), collection, filter)
     }
 
     fn placement_page(&mut self, query: &PageQuery) -> Result<Vec<PlacementRow>, DbError> {
-        Ok(views::placement_page(self.c(), query)?)
+        views::placement_page(&self.s(), query)
     }
 
     fn books_containing(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {
-        Ok(views::books(self.c(), text, limit)?)
+        views::books(&self.s(), text, limit)
     }
 
     fn search_books(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {
-        Ok(search::books(self.c(), text, limit)?)
+        views::search_books(&self.s(), text, limit)
     }
 
     fn search_collections(
@@ -87,23 +87,23 @@ impl Reads for FileReads {
         text: &str,
         limit: usize,
     ) -> Result<Vec<CollectionSummary>, DbError> {
-        Ok(search::collections(self.c(), text, limit)?)
+        views::search_collections(&self.s(), text, limit)
     }
 
     fn copies_of(&mut self, book: BookId) -> Result<Vec<CopyRow>, DbError> {
-        Ok(views::copies_of(self.c(), book)?)
+        views::copies_of(&self.s(), book)
     }
 
     fn trash(&mut self, limit: usize) -> Result<Vec<TrashRow>, DbError> {
-        Ok(views::trash(self.c(), limit)?)
+        views::trash(&self.s(), limit)
     }
 
     fn is_empty(&mut self) -> Result<bool, DbError> {
-        Ok(views::is_empty(self.c())?)
+        views::is_empty(&self.s())
     }
 
     fn counts(&mut self) -> Result<Counts, DbError> {
-        Ok(views::counts(self.c())?)
+        views::counts(&self.s())
     }
 
     fn export(
@@ -111,15 +111,15 @@ impl Reads for FileReads {
         collection: Option<CollectionId>,
         row: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
     ) -> Result<usize, ExportError> {
-        export::rows(self.c(), collection, row)
+        export::rows(&self.s(), collection, row)
     }
 
     fn articles(&mut self) -> Result<Vec<String>, DbError> {
-        Ok(super::write::articles(self.c())?)
+        write::articles(&self.s())
     }
 
     fn check(&mut self) -> Result<CheckReport, DbError> {
-        Ok(check::check(self.c())?)
+        Ok(check::check(&self.conn)?)
     }
 }
 

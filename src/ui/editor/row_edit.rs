@@ -161,6 +161,7 @@ fn base_record(row: &PlacementRow, collection: CollectionId) -> Record {
             created_at: row.added,
             updated_at: row.added,
             deleted_at: None,
+            updated_by: String::new(),
         },
     })
 }

@@ -31,6 +31,10 @@ struct Scan {
 }
 
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a handful of scans exist at a time; boxing the problem would only add noise"
+)]
 enum ScanState {
     Saving {
         waiting: bool,

@@ -5,13 +5,12 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, named_params};
-
-use super::read;
 use super::write::{
     WriteTx, articles, insert_book_with, insert_collection, insert_copy, insert_placement,
     title_key_of,
 };
+use super::{Q, Row, Session, params, read};
+use crate::db::DbError;
 use crate::model::{
     BookId, CollectionId, CopyId, Failure, FailureKind, Field, FieldError, ImportJob,
     ImportSummary, Outcome, ValidCopy, ValidPlacement,
@@ -20,12 +19,12 @@ use crate::model::{
 /// How often (in rows) progress is published and cancellation checked.
 const PROGRESS_EVERY: usize = 512;
 
-pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outcome> {
+pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<Outcome, DbError> {
     let mut summary = ImportSummary {
         rows: job.rows.len(),
         ..ImportSummary::default()
     };
-    let pause = super::bulk::SearchPause::begin(tx)?;
+    let paused = tx.pause_search()?;
     let articles = articles(tx)?;
     let mut books: HashMap<(String, String, Option<String>), BookId> = HashMap::new();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
@@ -44,25 +43,15 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
         let book = if let Some(id) = books.get(&key) {
             *id
         } else {
-            let found = match &b.isbn {
-                Some(isbn) => read::live_book_by_isbn(tx, isbn)?.map(|b| b.id),
-                None => tx
-                    .prepare_cached(
-                        // The title key finds the candidates through its index.
-                        "SELECT id FROM books
-                         WHERE title_key = :key AND title = :title
-                           AND authors = :authors AND isbn IS NULL AND deleted_at IS NULL
-                         ORDER BY id LIMIT 1",
-                    )?
-                    .query_row(
-                        named_params! {
-                            ":key": title_key_of(&b.title, b.nonfiling, &articles),
-                            ":title": b.title,
-                            ":authors": b.authors,
-                        },
-                        |r| r.get(0).map(BookId),
-                    )
-                    .optional()?,
+            let found = if let Some(isbn) = &b.isbn {
+                read::live_book_by_isbn(tx, isbn)?.map(|b| b.id)
+            } else {
+                let title_key = title_key_of(&b.title, b.nonfiling, &articles);
+                tx.one(
+                    Q::BookByTitleAuthors,
+                    params!(title_key: &title_key, title: &b.title, authors: &b.authors),
+                    |r: &dyn Row| r.i64(0).map(BookId),
+                )?
             };
             let id = if let Some(id) = found {
                 id
@@ -135,7 +124,7 @@ pub(crate) fn apply(tx: &WriteTx<'_>, job: &ImportJob) -> rusqlite::Result<Outco
             )?;
         }
     }
-    pause.finish()?;
+    tx.resume_search(paused)?;
     job.set_done(job.rows.len());
     Ok(Outcome::Imported(summary))
 }

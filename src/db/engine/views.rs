@@ -1,0 +1,435 @@
+//! What the windows show, as queries: collections with their counts, a page of a collection's
+//! placements in a chosen order, the catalog and its search, and the Trash. Reads only; each
+//! call is its own short read transaction.
+
+use super::{Dialect, Q, Row, Session, params, read};
+use crate::db::DbError;
+use crate::model::{
+    BookId, BookRow, CollectionId, CollectionSummary, CopyId, CopyRow, Counts, Kind, PageQuery,
+    PlacementId, PlacementRow, RecordRef, SortKey, TrashRow, isbn,
+};
+
+fn collection_summary(r: &dyn Row) -> Result<CollectionSummary, DbError> {
+    Ok(CollectionSummary {
+        id: CollectionId(r.i64(0)?),
+        name: r.string(1)?,
+        description: r.string(2)?,
+        version: r.i64(3)?,
+        placements: r.i64(4)?,
+    })
+}
+
+/// Live collections by name, with how many copies each holds.
+pub(crate) fn collections<S: Session>(s: &S) -> Result<Vec<CollectionSummary>, DbError> {
+    s.all(Q::CollectionsWithCounts, &[], collection_summary)
+}
+
+/// Live collections by name, without counts (cheap; for matching names).
+fn collection_names<S: Session>(s: &S) -> Result<Vec<CollectionSummary>, DbError> {
+    s.all(Q::CollectionNames, &[], collection_summary)
+}
+
+/// `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// How many live placements of `collection` match `filter` (empty: all).
+pub(crate) fn placement_count<S: Session>(
+    s: &S,
+    collection: CollectionId,
+    filter: &str,
+) -> Result<usize, DbError> {
+    let n = if filter.trim().is_empty() {
+        s.value(
+            Q::CountLivePlacements,
+            params!(collection: collection.0),
+            |r: &dyn Row| r.i64(0),
+        )?
+    } else {
+        let pattern = contains_pattern(filter);
+        s.value(
+            Q::CountMatchingPlacements,
+            params!(collection: collection.0, pattern: &pattern),
+            |r: &dyn Row| r.i64(0),
+        )?
+    };
+    Ok(n as usize)
+}
+
+fn placement_row(r: &dyn Row) -> Result<PlacementRow, DbError> {
+    Ok(PlacementRow {
+        id: PlacementId(r.i64(0)?),
+        version: r.i64(1)?,
+        copy_id: CopyId(r.i64(2)?),
+        barcode: r.string(3)?,
+        book_id: BookId(r.i64(4)?),
+        title: r.string(5)?,
+        authors: r.string(6)?,
+        shelf_mark: r.string(7)?,
+        note: r.string(8)?,
+        added: r.stamp(9)?,
+    })
+}
+
+/// Rows `offset..offset + limit` of `collection`'s live placements matching `filter`, in the
+/// given order.
+pub(crate) fn placement_page<S: Session>(
+    s: &S,
+    q: &PageQuery,
+) -> Result<Vec<PlacementRow>, DbError> {
+    let PageQuery {
+        collection,
+        ref filter,
+        sort,
+        ascending,
+        offset,
+        limit,
+    } = *q;
+    if filter.trim().is_empty() && sort == SortKey::Added {
+        return newest_page(s, collection, ascending, offset, limit);
+    }
+    let pattern = contains_pattern(filter);
+    s.all(
+        Q::PlacementPage.ordered(sort, ascending),
+        params!(
+            collection: collection.0, all: filter.trim().is_empty(), pattern: &pattern,
+            limit: limit, offset: offset,
+        ),
+        placement_row,
+    )
+}
+
+/// The default order, fast at any depth: the page's ids come from the live-placements index
+/// alone (skipping `offset` index entries, not joined rows), then each row is read by id.
+fn newest_page<S: Session>(
+    s: &S,
+    collection: CollectionId,
+    ascending: bool,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<PlacementRow>, DbError> {
+    let ids = s.all(
+        Q::NewestPlacementIds.ordered(SortKey::Added, ascending),
+        params!(collection: collection.0, limit: limit, offset: offset),
+        |r: &dyn Row| r.i64(0),
+    )?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = s.one(Q::PlacementRowById, params!(id: id), placement_row)? {
+            rows.push(r);
+        }
+    }
+    Ok(rows)
+}
+
+/// A row of a query selecting a book's columns and then its live copies' barcodes, joined by
+/// spaces, in order.
+pub(crate) fn book_row_of(r: &dyn Row) -> Result<BookRow, DbError> {
+    let book = read::book_row(r)?;
+    let barcodes = r.opt_string(crate::db::engine::catalog::columns(Kind::Book).len())?;
+    Ok(BookRow {
+        book,
+        barcodes: barcodes
+            .map(|b| b.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// Live books matching `search` in title, authors, ISBN, publisher or a copy's barcode (empty:
+/// all), by title; at most `limit`.
+pub(crate) fn books<S: Session>(
+    s: &S,
+    search: &str,
+    limit: usize,
+) -> Result<Vec<BookRow>, DbError> {
+    let pattern = contains_pattern(search);
+    s.all(
+        Q::BooksContaining,
+        params!(all: search.trim().is_empty(), pattern: &pattern, limit: limit),
+        book_row_of,
+    )
+}
+
+/// The live copies of `book`, by barcode, with the collections each is placed in.
+pub(crate) fn copies_of<S: Session>(s: &S, book: BookId) -> Result<Vec<CopyRow>, DbError> {
+    let copies = s.all(Q::LiveCopiesOfBook, params!(book: book.0), read::copy_row)?;
+    copies
+        .into_iter()
+        .map(|copy| {
+            let collections = s.all(
+                Q::CollectionsOfCopy,
+                params!(copy: copy.id.0),
+                |r: &dyn Row| r.string(0),
+            )?;
+            Ok(CopyRow { copy, collections })
+        })
+        .collect()
+}
+
+/// The Trash, newest first, at most `limit` items. Rows that went to the Trash with their
+/// parent are part of the parent's item.
+pub(crate) fn trash<S: Session>(s: &S, limit: usize) -> Result<Vec<TrashRow>, DbError> {
+    s.all(Q::Trash, params!(limit: limit), |r: &dyn Row| {
+        let kind = r.string(0)?;
+        let name = r.string(4)?;
+        let parent = r.string(5)?;
+        let children = r.i64(7)?;
+        let (kind, description) = match kind.as_str() {
+            "book" => (
+                Kind::Book,
+                with_children(format!("Book “{name}”"), children, "copy", "copies"),
+            ),
+            "copy" => (
+                Kind::Copy,
+                with_children(
+                    format!("Copy {name} of “{parent}”"),
+                    children,
+                    "placement",
+                    "placements",
+                ),
+            ),
+            "collection" => (
+                Kind::Collection,
+                with_children(
+                    format!("Collection “{name}”"),
+                    children,
+                    "placement",
+                    "placements",
+                ),
+            ),
+            _ => (
+                Kind::Placement,
+                format!("Copy {name} ({parent}) in {}", r.string(6)?),
+            ),
+        };
+        Ok(TrashRow {
+            record: RecordRef {
+                kind,
+                id: r.i64(1)?,
+            },
+            version: r.i64(2)?,
+            description,
+            deleted_at: r.stamp(3)?,
+        })
+    })
+}
+
+fn with_children(text: String, n: i64, one: &str, many: &str) -> String {
+    match n {
+        0 => text,
+        1 => format!("{text} (with 1 {one})"),
+        n => format!("{text} (with {n} {many})"),
+    }
+}
+
+/// Whether the library holds anything at all (live or in the Trash).
+pub(crate) fn is_empty<S: Session>(s: &S) -> Result<bool, DbError> {
+    s.value(Q::IsEmpty, &[], |r: &dyn Row| r.bool(0))
+}
+
+/// Rows per table (live and in the Trash).
+pub(crate) fn counts<S: Session>(s: &S) -> Result<Counts, DbError> {
+    let count = |kind| s.value(Q::CountRows.on(kind), &[], |r: &dyn Row| r.i64(0));
+    Ok(Counts {
+        books: count(Kind::Book)?,
+        copies: count(Kind::Copy)?,
+        collections: count(Kind::Collection)?,
+        placements: count(Kind::Placement)?,
+    })
+}
+
+/// How many matches each source of a search contributes at most. A prefix that matches more (a
+/// shelf-mark class holding half the library) still answers at once; typing more narrows it.
+pub const MATCH_CAP: usize = 2000;
+
+/// The smallest text greater than every text that starts with `prefix` (for index ranges).
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// What the user typed, as words: each one split where the word index splits (at anything
+/// that is not a letter or digit), folded as the index folds, with whether the last one is
+/// still being typed (a prefix). An ISBN typed with hyphens is one word: the digits it is
+/// stored as.
+pub fn search_terms(text: &str) -> (Vec<String>, bool) {
+    let mut terms = Vec::new();
+    let typing = !text.ends_with(char::is_whitespace);
+    for word in text.split_whitespace() {
+        let digits: String = word
+            .chars()
+            .filter(|c| !matches!(c, '-' | '\u{2010}'))
+            .collect();
+        let isbn_like = digits.len() >= 4
+            && digits
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == 'x' || c == 'X')
+            && word.chars().any(|c| c.is_ascii_digit());
+        if isbn_like {
+            // A whole ISBN-10 is stored as its ISBN-13.
+            terms.push(isbn::parse(&digits).unwrap_or(digits).to_lowercase());
+            continue;
+        }
+        let parts: Vec<String> = word
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|p| !p.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        if !parts.is_empty() {
+            terms.push(parts.join(" "));
+        }
+    }
+    (terms, typing)
+}
+
+/// The terms as an FTS5 query: one quoted phrase per word (so nothing typed is FTS5 syntax),
+/// the last one a prefix while it is being typed. Prefix matches of common words are the
+/// expensive ones, and only the word being typed needs one.
+pub fn fts5_query(text: &str) -> Option<String> {
+    let (terms, typing) = search_terms(text);
+    let n = terms.len();
+    let phrases: Vec<String> = terms
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let star = if typing && i + 1 == n { "*" } else { "" };
+            format!("\"{t}\"{star}")
+        })
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" AND "))
+}
+
+/// The terms as a PostgreSQL `tsquery` over the folded search column: every word must match,
+/// the words of a phrase in order, the last one a prefix while it is being typed. Each word is
+/// quoted, so nothing typed is tsquery syntax.
+pub fn tsquery(text: &str) -> Option<String> {
+    let (terms, typing) = search_terms(text);
+    let n = terms.len();
+    let mut parts = Vec::new();
+    for (i, term) in terms.into_iter().enumerate() {
+        let words: Vec<String> = crate::model::sortkey::search_words(&[&term])
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(|w| format!("'{}'", w.replace('\'', "''")))
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        let last = words.len() - 1;
+        let phrase: Vec<String> = words
+            .into_iter()
+            .enumerate()
+            .map(|(j, w)| {
+                if typing && i + 1 == n && j == last {
+                    format!("{w}:*")
+                } else {
+                    w
+                }
+            })
+            .collect();
+        parts.push(format!("({})", phrase.join(" <-> ")));
+    }
+    (!parts.is_empty()).then(|| parts.join(" & "))
+}
+
+/// Search as you type: live books whose record matches every word of `text`, or with a live
+/// copy whose barcode, or a live placement whose shelf mark, starts with `text`; by title, at
+/// most `limit`.
+pub(crate) fn search_books<S: Session>(
+    s: &S,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<BookRow>, DbError> {
+    let typed = text.trim();
+    if typed.is_empty() {
+        return books(s, "", limit);
+    }
+    // A query with nothing the word index can use matches no words.
+    let words = match s.dialect() {
+        Dialect::Sqlite => fts5_query(text).unwrap_or_else(|| "\"\"".to_owned()),
+        Dialect::Postgres => tsquery(text).unwrap_or_default(),
+    };
+    // Barcodes are stored upper-case and normalised; a query that cannot be one matches none.
+    let code = crate::model::normalize_barcode(typed).unwrap_or_default();
+    let (code_end, typed_end) = (prefix_end(&code), prefix_end(typed));
+    let lower = typed.to_lowercase();
+    let lower_end = prefix_end(&lower);
+    s.all(
+        Q::SearchBooks,
+        params!(
+            words: &words, cap: MATCH_CAP, code: &code, code_end: &code_end,
+            typed: typed, typed_end: &typed_end, lower: &lower, lower_end: &lower_end,
+            limit: limit,
+        ),
+        book_row_of,
+    )
+}
+
+/// Live collections whose name holds every word of `text` (any case), by name; at most `limit`.
+pub(crate) fn search_collections<S: Session>(
+    s: &S,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<CollectionSummary>, DbError> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(crate::model::name_key)
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut all = collection_names(s)?;
+    all.retain(|c| {
+        let key = crate::model::name_key(&c.name);
+        words.iter().all(|w| key.contains(w.as_str()))
+    });
+    all.truncate(limit);
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_become_quoted_fts5_prefix_phrases() {
+        let check = |input: &str, expected: Option<&str>| {
+            assert_eq!(fts5_query(input).as_deref(), expected, "{input:?}");
+        };
+        check("dune", Some("\"dune\"*"));
+        check("dune ", Some("\"dune\""));
+        check("  Frank   HERB", Some("\"frank\" AND \"herb\"*"));
+        check("R-0001", Some("\"r 0001\"*"));
+        check("QA76.6", Some("\"qa76 6\"*"));
+        check("978-0-441", Some("\"9780441\"*"));
+        check("0-441-17271-7", Some("\"9780441172719\"*"));
+        check(
+            "\"; DROP TABLE books",
+            Some("\"drop\" AND \"table\" AND \"books\"*"),
+        );
+        check("* - \"", None);
+        check("", None);
+        check("Márquez", Some("\"márquez\"*"));
+    }
+
+    #[test]
+    fn words_become_quoted_tsquery_phrases_folded() {
+        let check = |input: &str, expected: Option<&str>| {
+            assert_eq!(tsquery(input).as_deref(), expected, "{input:?}");
+        };
+        check("dune", Some("('dune':*)"));
+        check("dune ", Some("('dune')"));
+        check("Frank HERB", Some("('frank') & ('herb':*)"));
+        check("R-0001", Some("('r' <-> '0001':*)"));
+        check("Márquez", Some("('marquez':*)"));
+        check("O'Brien", Some("('o' <-> 'brien':*)"));
+        check("'; DROP", Some("('drop':*)"));
+        check("* - \"", None);
+    }
+}

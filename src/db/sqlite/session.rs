@@ -1,0 +1,135 @@
+//! The file's [`Session`]: named statements from `queries.sql`, prepared once per connection
+//! (rusqlite's statement cache) and bound by position.
+
+use std::sync::LazyLock;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql};
+
+use crate::db::DbError;
+use crate::db::engine::catalog::{Catalog, Placeholders, Sql};
+use crate::db::engine::{Dialect, Param, Row, Session, Stmt, Value, lookup};
+use crate::model::Stamp;
+
+/// The file's statements.
+pub(crate) static CATALOG: LazyLock<Catalog> =
+    LazyLock::new(|| Catalog::parse(include_str!("queries.sql"), Placeholders::Question));
+
+/// One connection of a library file, in whatever transaction its owner opened.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FileSession<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> FileSession<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        FileSession { conn }
+    }
+}
+
+impl ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use rusqlite::types::Value as V;
+        Ok(match *self {
+            Value::Null => ToSqlOutput::Owned(V::Null),
+            Value::Int(v) => ToSqlOutput::Owned(V::Integer(v)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Bool(b) => ToSqlOutput::Owned(V::Integer(i64::from(b))),
+            Value::Stamp(s) => ToSqlOutput::Owned(V::Text(s.to_sql())),
+            Value::Uuid(u) => ToSqlOutput::Owned(V::Text(u.to_string())),
+        })
+    }
+}
+
+fn prepare<'c>(
+    conn: &'c Connection,
+    stmt: Stmt,
+    params: &[Param<'_>],
+) -> Result<rusqlite::CachedStatement<'c>, DbError> {
+    let sql: std::sync::Arc<Sql> = CATALOG.get(stmt)?;
+    let mut st = conn.prepare_cached(&sql.text)?;
+    for (i, name) in sql.names.iter().enumerate() {
+        st.raw_bind_parameter(i + 1, lookup(params, name, stmt)?)?;
+    }
+    Ok(st)
+}
+
+impl Session for FileSession<'_> {
+    fn each(
+        &self,
+        stmt: Stmt,
+        params: &[Param<'_>],
+        row: &mut dyn FnMut(&dyn Row) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        let mut st = prepare(self.conn, stmt, params)?;
+        let mut rows = st.raw_query();
+        while let Some(r) = rows.next()? {
+            row(&FileRow(r))?;
+        }
+        Ok(())
+    }
+
+    fn execute(&self, stmt: Stmt, params: &[Param<'_>]) -> Result<u64, DbError> {
+        let mut st = prepare(self.conn, stmt, params)?;
+        Ok(st.raw_execute()? as u64)
+    }
+
+    fn recover(&self) -> Result<(), DbError> {
+        // SQLite undid the failed statement only; the transaction goes on.
+        Ok(())
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn pause_search(&self) -> Result<i64, DbError> {
+        Ok(super::bulk::pause_search(self.conn)?)
+    }
+
+    fn resume_search(&self, paused: i64) -> Result<(), DbError> {
+        Ok(super::bulk::resume_search(self.conn, paused)?)
+    }
+}
+
+struct FileRow<'r, 's>(&'r rusqlite::Row<'s>);
+
+fn stamp_of(text: &str, i: usize) -> Result<Stamp, DbError> {
+    text.parse().map_err(|e: jiff::Error| {
+        DbError::Data(format!("column {i}: {text:?} is not a moment: {e}"))
+    })
+}
+
+impl Row for FileRow<'_, '_> {
+    fn i64(&self, i: usize) -> Result<i64, DbError> {
+        Ok(self.0.get(i)?)
+    }
+    fn opt_i64(&self, i: usize) -> Result<Option<i64>, DbError> {
+        Ok(self.0.get(i)?)
+    }
+    fn string(&self, i: usize) -> Result<String, DbError> {
+        Ok(self.0.get(i)?)
+    }
+    fn opt_string(&self, i: usize) -> Result<Option<String>, DbError> {
+        Ok(self.0.get(i)?)
+    }
+    fn stamp(&self, i: usize) -> Result<Stamp, DbError> {
+        let text: String = self.0.get(i)?;
+        stamp_of(&text, i)
+    }
+    fn opt_stamp(&self, i: usize) -> Result<Option<Stamp>, DbError> {
+        let text: Option<String> = self.0.get(i)?;
+        text.map(|t| stamp_of(&t, i)).transpose()
+    }
+    fn bool(&self, i: usize) -> Result<bool, DbError> {
+        Ok(self.0.get(i)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_file_writes_every_statement() {
+        crate::db::engine::catalog::assert_complete(&super::CATALOG, "sqlite/queries.sql");
+    }
+}
