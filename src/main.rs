@@ -14,7 +14,13 @@ fn main() -> ExitCode {
         return cli::run(&args, command);
     }
     let startup = match &args.db {
-        Some(path) => Startup::Path(path.clone()),
+        Some(text) => match shelfmark::db::Location::parse(text) {
+            Ok((location, password)) => Startup::At(location, password),
+            Err(e) => {
+                eprintln!("shelfmark: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         None => match cli::library_path(None) {
             Ok(default) => Startup::Remembered { default },
             Err(e) => {

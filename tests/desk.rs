@@ -481,7 +481,7 @@ fn a_second_instance_opens_the_main_window_only_and_remembers_nothing() {
             .build_eframe(move |cc| {
                 shelfmark::ShelfmarkApp::new(
                     cc,
-                    shelfmark::Startup::Path(path),
+                    shelfmark::Startup::At(shelfmark::db::Location::File(path), None),
                     shelfmark::AppOptions {
                         data_dir: Some(data),
                         ..shelfmark::AppOptions::default()

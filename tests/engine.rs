@@ -1,4 +1,6 @@
 //! The save engine inside one process: many threads on one executor, and every typed outcome.
+//! A contract: every test runs on a library file and on a shared library (PostgreSQL), so the
+//! backends cannot drift apart.
 
 use std::collections::HashMap;
 use std::sync::Barrier;
@@ -8,7 +10,7 @@ use shelfmark::model::{
     RecordRef,
 };
 
-use crate::util::{self, Client, assert_healthy, live, place_op, placement_id, saved_id};
+use crate::util::{Client, Where, on_both_backends, place_op, placement_id, saved_id};
 
 const THREADS: usize = 16;
 const PAIRS: usize = 200;
@@ -71,10 +73,8 @@ fn assert_one_winner(by_op: &[Vec<Outcome>], field: Field) {
     }
 }
 
-#[test]
-fn sixteen_threads_same_placements_give_one_live_row_each() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn sixteen_threads_same_placements_give_one_live_row_each(w: &Where) {
+    let client = w.client();
     let book = client.book("Dune");
     let collections: Vec<_> = (0..10)
         .map(|j| client.collection(&format!("Shelf {j}")))
@@ -89,8 +89,7 @@ fn sixteen_threads_same_placements_give_one_live_row_each() {
     let by_op = race(&client, &ops);
 
     assert_one_winner(&by_op, Field::Copy);
-    let conn = client.conn();
-    assert_eq!(live(&conn, "placements"), PAIRS as i64);
+    assert_eq!(client.live("placements"), PAIRS as i64);
     // The conflict says where the copy already is, in words.
     let conflict = by_op[42]
         .iter()
@@ -115,14 +114,11 @@ fn sixteen_threads_same_placements_give_one_live_row_each() {
             .message(&jiff::tz::TimeZone::UTC)
             .starts_with("Copy 0042 (Dune) is already in Shelf 2 — added ")
     );
-    drop(conn);
-    assert_healthy(&s.path);
+    w.assert_healthy();
 }
 
-#[test]
-fn sixteen_threads_same_barcodes_give_one_live_copy_each() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn sixteen_threads_same_barcodes_give_one_live_copy_each(w: &Where) {
+    let client = w.client();
     let book = client.book("Dune");
     // Lower and upper case are one barcode: barcodes are stored upper-cased.
     let ops: Vec<Op> = (0..PAIRS)
@@ -135,14 +131,12 @@ fn sixteen_threads_same_barcodes_give_one_live_copy_each() {
         .collect();
     let by_op = race(&client, &ops);
     assert_one_winner(&by_op, Field::Barcode);
-    assert_eq!(live(&client.conn(), "copies"), PAIRS as i64);
-    assert_healthy(&s.path);
+    assert_eq!(client.live("copies"), PAIRS as i64);
+    w.assert_healthy();
 }
 
-#[test]
-fn sixteen_threads_same_collection_names_give_one_live_collection_each() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn sixteen_threads_same_collection_names_give_one_live_collection_each(w: &Where) {
+    let client = w.client();
     // Every thread spells the names in its own case: they are still one name.
     let barrier = Barrier::new(THREADS);
     let results: Vec<Vec<(usize, Outcome)>> = std::thread::scope(|sc| {
@@ -179,14 +173,12 @@ fn sixteen_threads_same_collection_names_give_one_live_collection_each() {
         by_op[i].push(o);
     }
     assert_one_winner(&by_op, Field::Name);
-    assert_eq!(live(&client.conn(), "collections"), PAIRS as i64);
-    assert_healthy(&s.path);
+    assert_eq!(client.live("collections"), PAIRS as i64);
+    w.assert_healthy();
 }
 
-#[test]
-fn stale_update_returns_the_current_values() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn stale_update_returns_the_current_values(w: &Where) {
+    let client = w.client();
     let book = client.book("SICP");
     let copy = client.copy(book, "0001");
     let shelf = client.collection("Computing");
@@ -225,10 +217,8 @@ fn stale_update_returns_the_current_values() {
     );
 }
 
-#[test]
-fn update_of_a_record_deleted_elsewhere_says_so() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn update_of_a_record_deleted_elsewhere_says_so(w: &Where) {
+    let client = w.client();
     let book = client.book("SICP");
     let copy = client.copy(book, "0001");
     let shelf = client.collection("Computing");
@@ -268,10 +258,8 @@ fn update_of_a_record_deleted_elsewhere_says_so() {
     ));
 }
 
-#[test]
-fn restore_that_would_duplicate_is_a_conflict_and_changes_nothing() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn restore_that_would_duplicate_is_a_conflict_and_changes_nothing(w: &Where) {
+    let client = w.client();
     let book = client.book("Dune");
     let copy = client.copy(book, "0042");
     let rare = client.collection("Rare Books");
@@ -296,19 +284,15 @@ fn restore_that_would_duplicate_is_a_conflict_and_changes_nothing() {
         }
         other => panic!("expected Conflict, got {other:?}"),
     }
-    let conn = client.conn();
-    assert_eq!(live(&conn, "placements"), 1);
+    assert_eq!(client.live("placements"), 1);
     let old = client.reads().placement(first).unwrap().unwrap();
     assert!(old.meta.deleted_at.is_some(), "still in the Trash");
     assert_eq!(old.meta.version, 2, "untouched");
-    drop(conn);
-    assert_healthy(&s.path);
+    w.assert_healthy();
 }
 
-#[test]
-fn trash_takes_children_and_restore_brings_them_back() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn trash_takes_children_and_restore_brings_them_back(w: &Where) {
+    let client = w.client();
     let book = client.book("Dune");
     let copies: Vec<_> = (0..3)
         .map(|i| client.copy(book, &format!("D{i}")))
@@ -339,9 +323,8 @@ fn trash_takes_children_and_restore_brings_them_back() {
             .is_saved()
     );
     {
-        let conn = client.conn();
-        assert_eq!(live(&conn, "copies"), 0);
-        assert_eq!(live(&conn, "placements"), 0);
+        assert_eq!(client.live("copies"), 0);
+        assert_eq!(client.live("placements"), 0);
     }
     // A copy cannot come back while its book is in the Trash...
     match client.save(Op::Restore {
@@ -362,9 +345,8 @@ fn trash_takes_children_and_restore_brings_them_back() {
             })
             .is_saved()
     );
-    let conn = client.conn();
-    assert_eq!(live(&conn, "copies"), 3);
-    assert_eq!(live(&conn, "placements"), 4);
+    assert_eq!(client.live("copies"), 3);
+    assert_eq!(client.live("placements"), 4);
     assert!(
         client
             .reads()
@@ -375,14 +357,11 @@ fn trash_takes_children_and_restore_brings_them_back() {
             .deleted_at
             .is_some()
     );
-    drop(conn);
-    assert_healthy(&s.path);
+    w.assert_healthy();
 }
 
-#[test]
-fn restoring_a_book_whose_barcode_was_reused_is_a_conflict() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn restoring_a_book_whose_barcode_was_reused_is_a_conflict(w: &Where) {
+    let client = w.client();
     let old = client.book("Old edition");
     client.copy(old, "0042");
     assert!(
@@ -412,10 +391,8 @@ fn restoring_a_book_whose_barcode_was_reused_is_a_conflict() {
     );
 }
 
-#[test]
-fn purge_only_from_the_trash_and_then_gone() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn purge_only_from_the_trash_and_then_gone(w: &Where) {
+    let client = w.client();
     let shelf = client.collection("Weeding");
     let target = RecordRef {
         kind: Kind::Collection,
@@ -434,10 +411,8 @@ fn purge_only_from_the_trash_and_then_gone() {
     );
 }
 
-#[test]
-fn invalid_drafts_are_refused_with_field_errors() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn invalid_drafts_are_refused_with_field_errors(w: &Where) {
+    let client = w.client();
     let book = client.book("Dune");
     match client.save(Op::Create(Draft::Copy(CopyDraft {
         book_id: book,
@@ -451,20 +426,17 @@ fn invalid_drafts_are_refused_with_field_errors() {
         name: "'; DROP TABLE placements; --".into(),
         description: String::new(),
     }))));
-    let conn = client.conn();
     let c = client
         .reads()
         .collection(shelfmark::model::CollectionId(id))
         .unwrap()
         .unwrap();
     assert_eq!(c.name, "'; DROP TABLE placements; --");
-    assert_eq!(live(&conn, "placements"), 0);
+    assert_eq!(client.live("placements"), 0);
 }
 
-#[test]
-fn one_conflict_in_a_group_commit_rolls_back_only_that_save() {
-    let s = util::scratch();
-    let client = Client::new(&s.path);
+fn one_conflict_in_a_group_commit_rolls_back_only_that_save(w: &Where) {
+    let client = w.client();
     let book = client.book("Dune");
     let shelf = client.collection("Shelf");
     let copies: Vec<_> = (0..50)
@@ -500,5 +472,19 @@ fn one_conflict_in_a_group_commit_rolls_back_only_that_save() {
     }
     let saved = outcomes.values().filter(|o| o.is_saved()).count();
     assert_eq!(saved, expected_saved);
-    assert_eq!(live(&client.conn(), "placements"), expected_saved as i64);
+    assert_eq!(client.live("placements"), expected_saved as i64);
 }
+
+on_both_backends!(
+    sixteen_threads_same_placements_give_one_live_row_each,
+    sixteen_threads_same_barcodes_give_one_live_copy_each,
+    sixteen_threads_same_collection_names_give_one_live_collection_each,
+    stale_update_returns_the_current_values,
+    update_of_a_record_deleted_elsewhere_says_so,
+    restore_that_would_duplicate_is_a_conflict_and_changes_nothing,
+    trash_takes_children_and_restore_brings_them_back,
+    restoring_a_book_whose_barcode_was_reused_is_a_conflict,
+    purge_only_from_the_trash_and_then_gone,
+    invalid_drafts_are_refused_with_field_errors,
+    one_conflict_in_a_group_commit_rolls_back_only_that_save,
+);

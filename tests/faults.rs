@@ -435,7 +435,7 @@ fn newer_schema_in_the_window_is_refused_with_the_versions() {
         .build_eframe(move |cc| {
             ShelfmarkApp::new(
                 cc,
-                shelfmark::Startup::Path(path),
+                shelfmark::Startup::At(shelfmark::db::Location::File(path), None),
                 shelfmark::AppOptions::default(),
             )
         });

@@ -9,7 +9,9 @@ pub(super) const MEMO_KEY: &str = "shelfmark";
 /// What is remembered between runs.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Memo {
-    pub last_library: Option<PathBuf>,
+    /// Where the library used last lives: a file's path, or a server's address (never with a
+    /// password).
+    pub last_library: Option<String>,
     pub windows: Vec<WindowMemo>,
     pub selected: Option<i64>,
     /// Where the last file was chosen (import, export, backup).

@@ -4,6 +4,7 @@
 
 mod instance;
 mod memo;
+mod open;
 mod workspace;
 
 use std::path::PathBuf;
@@ -16,8 +17,9 @@ use self::workspace::Workspace;
 use std::sync::mpsc::Receiver;
 
 use self::instance::InstanceLock;
-use crate::db::{Library, OpenError, OpenOptions, chain, default_library_path};
-use crate::tasks::{Pending, Services, Taken, Worker, run_once};
+use self::open::{Choice, Chooser, OpenFailure, Target, open_in_background};
+use crate::db::{Library, Location, OpenOptions, default_library_path};
+use crate::tasks::{Pending, Services, Taken, Worker};
 use crate::ui::command::{AppCommand, Commands};
 use crate::ui::theme;
 use crate::ui::widgets::UiExt;
@@ -25,8 +27,9 @@ use crate::ui::widgets::UiExt;
 /// How the app was started.
 #[derive(Clone, Debug)]
 pub enum Startup {
-    /// `--db PATH`: open this file.
-    Path(PathBuf),
+    /// `--db PATH` or `--db postgres://…`: open this library (with the password the address
+    /// carried, if any; it is never remembered).
+    At(Location, Option<String>),
     /// No `--db`: the library used last time, else this default.
     Remembered { default: PathBuf },
 }
@@ -43,25 +46,13 @@ pub struct AppOptions {
     pub handle_signals: bool,
 }
 
-/// Why a library could not be opened in the window.
-#[derive(Debug, thiserror::Error)]
-enum OpenFailure {
-    #[error(transparent)]
-    Open(#[from] OpenError),
-    #[error("cannot start background work")]
-    Start(#[source] std::io::Error),
-}
-
 enum State {
     Opening {
-        path: PathBuf,
+        target: Target,
         pending: Pending<Result<Arc<Services>, OpenFailure>>,
     },
-    /// Opening failed, or the user wants another file.
-    Choosing {
-        error: Option<String>,
-        input: String,
-    },
+    /// Opening failed, or the user wants another library.
+    Choosing(Box<Chooser>),
     Ready(Box<Workspace>),
 }
 
@@ -86,30 +77,6 @@ impl std::fmt::Debug for ShelfmarkApp {
     }
 }
 
-/// Opens a library and starts its services, off the UI thread.
-fn open_in_background(
-    path: PathBuf,
-    options: OpenOptions,
-    ctx: &egui::Context,
-) -> Pending<Result<Arc<Services>, OpenFailure>> {
-    let waker = crate::ui::repaint(ctx, egui::ViewportId::ROOT);
-    run_once(
-        "shelfmark-open",
-        Some(waker),
-        move || {
-            // The default library's folder is made on first use.
-            if path == default_library_path()
-                && let Some(parent) = path.parent()
-            {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            let library = Library::open(&path, &options)?;
-            Services::start(library).map_err(OpenFailure::Start)
-        },
-        |e| Err(OpenFailure::Start(e)),
-    )
-}
-
 impl ShelfmarkApp {
     /// The app as `main` starts it: the library opens in the background.
     pub fn new(cc: &eframe::CreationContext<'_>, startup: Startup, options: AppOptions) -> Self {
@@ -118,15 +85,19 @@ impl ShelfmarkApp {
             .storage
             .and_then(|s| eframe::get_value(s, MEMO_KEY))
             .unwrap_or_default();
-        let path = match startup {
-            Startup::Path(p) => p,
-            Startup::Remembered { default } => memo
-                .last_library
-                .clone()
-                .filter(|p| p.exists())
-                .unwrap_or(default),
+        let target = match startup {
+            Startup::At(location, password) => Target {
+                password,
+                ..Target::new(location)
+            },
+            Startup::Remembered { default } => Target::new(
+                memo.last_library
+                    .as_deref()
+                    .and_then(open::remembered)
+                    .unwrap_or(Location::File(default)),
+            ),
         };
-        let pending = open_in_background(path.clone(), options.open.clone(), &cc.egui_ctx);
+        let pending = open_in_background(&target, &options.open, &cc.egui_ctx);
         let data_dir = options.data_dir.clone().unwrap_or_else(default_data_dir);
         let instance = InstanceLock::acquire(&data_dir);
         let mut memo = memo;
@@ -140,7 +111,7 @@ impl ShelfmarkApp {
             .then(|| instance::forward_signals(commands.clone()).ok())
             .flatten();
         ShelfmarkApp {
-            state: State::Opening { path, pending },
+            state: State::Opening { target, pending },
             memo,
             options,
             commands,
@@ -191,7 +162,7 @@ impl ShelfmarkApp {
     }
 
     fn opening_ui(&mut self, ui: &mut Ui) {
-        let State::Opening { path, pending } = &self.state else {
+        let State::Opening { target, pending } = &self.state else {
             return;
         };
         let next = match pending.try_take() {
@@ -209,14 +180,16 @@ impl ShelfmarkApp {
                     queue,
                 ))))
             }
-            Taken::Ready(Err(e)) => Some(State::Choosing {
-                error: Some(chain(&e)),
-                input: path.display().to_string(),
-            }),
-            Taken::Abandoned => Some(State::Choosing {
-                error: Some("opening stopped unexpectedly".to_owned()),
-                input: path.display().to_string(),
-            }),
+            Taken::Ready(Err(e)) => Some(State::Choosing(Box::new(Chooser::new(
+                Some(target),
+                Some(&e),
+            )))),
+            Taken::Abandoned => Some(State::Choosing(Box::new(Chooser::new(
+                Some(target),
+                Some(&OpenFailure::Start(std::io::Error::other(
+                    "opening stopped unexpectedly",
+                ))),
+            )))),
             Taken::Waiting => None,
         };
         if let Some(state) = next {
@@ -224,44 +197,22 @@ impl ShelfmarkApp {
             ui.ctx().request_repaint();
             return;
         }
+        let name = target.location.display_name();
         egui::CentralPanel::default().show(ui, |ui| {
             ui.add_space(40.0);
             ui.vertical_centered(|ui| {
-                ui.pending_label(&format!("Opening {}…", path.display()));
+                ui.pending_label(&format!("Opening {name}…"));
             });
         });
     }
 
     fn choosing_ui(&mut self, ui: &mut Ui) {
-        let State::Choosing { error, input } = &mut self.state else {
+        let State::Choosing(chooser) = &mut self.state else {
             return;
         };
-        let mut open = None;
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.add_space(24.0);
-            ui.heading("Open a library");
-            ui.add_space(8.0);
-            if let Some(e) = error {
-                ui.error_label(&format!("Cannot open the library: {e}"));
-                ui.add_space(8.0);
-            }
-            ui.label(
-                "A library is one file. Type its path; a new file is created if none is there.",
-            );
-            let r = ui.labelled_text("Library file", input, 480.0);
-            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            ui.horizontal(|ui| {
-                if ui.button("Open").clicked() || enter {
-                    open = Some(PathBuf::from(input.trim()));
-                }
-                if ui.button("Use the default library").clicked() {
-                    open = Some(default_library_path());
-                }
-            });
-        });
-        if let Some(path) = open {
-            let pending = open_in_background(path.clone(), self.options.open.clone(), ui.ctx());
-            self.state = State::Opening { path, pending };
+        if let Some(Choice::Open(target)) = chooser.ui(ui) {
+            let pending = open_in_background(&target, &self.options.open, ui.ctx());
+            self.state = State::Opening { target, pending };
         }
     }
 }
@@ -286,9 +237,10 @@ impl eframe::App for ShelfmarkApp {
             State::Ready(workspace) => {
                 if workspace.ui(ui) == workspace::Next::SwitchLibrary {
                     self.memo = workspace.memo();
-                    let input = workspace.services().library.path().display().to_string();
+                    let target = Target::new(workspace.services().library.location());
+                    let chooser = Chooser::new(Some(&target), None);
                     let old =
-                        std::mem::replace(&mut self.state, State::Choosing { error: None, input });
+                        std::mem::replace(&mut self.state, State::Choosing(Box::new(chooser)));
                     // Closing a library joins its threads: never on the UI thread.
                     if let Ok(closer) = Worker::spawn("shelfmark-close-library", move |_| drop(old))
                     {

@@ -13,7 +13,7 @@ use egui::{RichText, Ui, ViewportBuilder, ViewportClass, ViewportCommand, Viewpo
 use parking_lot::Mutex;
 
 use super::memo::{Memo, WindowMemo};
-use crate::model::{CollectionId, ImportJob, Op, Outcome, WAITING_TEXT};
+use crate::model::{CollectionId, ImportJob, Op, Outcome};
 use crate::tasks::{Event, Port, Services};
 use crate::transfer::csv;
 use crate::ui::catalog::CatalogView;
@@ -124,7 +124,7 @@ impl Workspace {
             services,
         };
         w.transfer.set_last_folder(memo.last_folder.clone());
-        if memo.last_library.as_deref() == Some(w.services.library.path()) {
+        if memo.last_library.as_deref() == Some(&*w.services.library.location().to_string()) {
             w.panel.selected = memo.selected.map(CollectionId);
             for m in &memo.windows {
                 w.open_window(
@@ -143,7 +143,7 @@ impl Workspace {
 
     pub(super) fn memo(&self) -> Memo {
         Memo {
-            last_library: Some(self.services.library.path().to_path_buf()),
+            last_library: Some(self.services.library.location().to_string()),
             windows: self
                 .windows
                 .iter()
@@ -247,7 +247,9 @@ impl Workspace {
         });
         for answer in self.requests.poll(&self.port) {
             match answer.event {
-                Event::Waiting { since } => self.sample.mark_waiting(answer.request, since),
+                Event::Waiting { since, reason } => {
+                    self.sample.mark_waiting(answer.request, since, reason);
+                }
                 Event::Done(outcome) => {
                     if let Some(Outcome::Imported(_)) = self.sample.settle(answer.request, outcome)
                     {
@@ -382,9 +384,9 @@ impl Workspace {
     fn top_bar(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Shelfmark").strong().size(16.0));
-            let path = self.services.library.path();
-            ui.weak(self.services.library.display_name())
-                .on_hover_text(path.display().to_string());
+            let location = self.services.library.location();
+            ui.weak(location.display_name())
+                .on_hover_text(location.to_string());
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
                     .add_enabled(self.is_quiet(), egui::Button::new("Switch library…"))
@@ -504,8 +506,8 @@ impl Workspace {
             ui.label(format!(
                 "{pending} save(s) are not written yet. Shelfmark closes as soon as they are."
             ));
-            if self.services.saves().waiting_since().is_some() {
-                ui.warning_label(WAITING_TEXT);
+            if let Some((_, reason)) = self.services.saves().waiting_since() {
+                ui.warning_label(reason.text());
             }
             ui.horizontal(|ui| {
                 if ui.button("Keep working").clicked() {
@@ -531,10 +533,10 @@ impl Workspace {
     fn status_bar(&self, ui: &mut Ui) {
         ui.horizontal(|ui| {
             let pending = self.services.pending_saves();
-            if let Some(since) = self.services.saves().waiting_since() {
+            if let Some((since, reason)) = self.services.saves().waiting_since() {
                 ui.message(
                     Tone::Warning,
-                    &format!("{WAITING_TEXT} ({} s)", since.elapsed().as_secs()),
+                    &format!("{} ({} s)", reason.text(), since.elapsed().as_secs()),
                 );
                 ui.ctx().request_repaint_after(Duration::from_millis(500));
             } else if pending > 0 {
@@ -543,7 +545,7 @@ impl Workspace {
                 ui.weak("All changes saved");
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.weak(self.services.library.path().display().to_string());
+                ui.weak(self.services.library.location().to_string());
             });
         });
     }

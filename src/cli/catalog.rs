@@ -4,15 +4,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{CliError, open};
-use crate::db::Durability;
+use super::{CliError, Target, open};
 use crate::model::count;
 use crate::tasks::{ChangeFeed, SaveTasks};
 use crate::transfer::{self, Imported};
 
 pub(super) fn import(
-    path: &Path,
-    durability: Durability,
+    target: &Target,
     file: &Path,
     skip_invalid: bool,
 ) -> Result<ExitCode, CliError> {
@@ -29,7 +27,7 @@ pub(super) fn import(
             file.display()
         )));
     }
-    let library = open(path, durability, 3)?;
+    let library = open(target, 3)?;
     let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(CliError::Start)?;
     let started = Instant::now();
     let rows = prepared.job.rows.len();
@@ -64,13 +62,12 @@ pub(super) fn import(
 }
 
 pub(super) fn export(
-    path: &Path,
-    durability: Durability,
+    target: &Target,
     collection: Option<&str>,
     file: &Path,
     excel: bool,
 ) -> Result<ExitCode, CliError> {
-    let library = open(path, durability, 2)?;
+    let library = open(target, 2)?;
     let mut reads = library.reads()?;
     let collection = collection
         .map(|name| transfer::collection_by_name(&mut *reads, name))
@@ -86,17 +83,13 @@ pub(super) fn export(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn backup(
-    path: &Path,
-    durability: Durability,
-    out: &Path,
-) -> Result<ExitCode, CliError> {
-    let library = open(path, durability, 2)?;
+pub(super) fn backup(target: &Target, out: &Path) -> Result<ExitCode, CliError> {
+    let library = open(target, 2)?;
     let started = Instant::now();
     let report = transfer::backup(&library, out)?;
     println!(
         "backed up {} to {} in {:.2} s; the copy passed its check:\n{report}",
-        path.display(),
+        target.location,
         out.display(),
         started.elapsed().as_secs_f64()
     );

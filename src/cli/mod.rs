@@ -1,6 +1,7 @@
 //! The command line of the `shelfmark` binary: no subcommand opens the window; the subcommands
 //! are the librarian's and admin's headless tools (`check`, `import`, `export`, `backup`,
-//! `add`). The load generator and the benchmarks live in the `shelfmark-bench` binary.
+//! `add`, and for shared libraries `init` and `copy-to`). The load generator and the
+//! benchmarks live in the `shelfmark-bench` binary.
 //!
 //! Errors are handled once, here: each subcommand returns a [`CliError`], printed with its
 //! cause chain, and turned into a non-zero exit.
@@ -13,10 +14,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::db::{
-    DbError, Durability, Library, OpenError, OpenOptions, chain, check_damaged_file,
-    default_library_path,
+    AddressError, CopyError, DbError, Durability, Library, Location, OpenError, OpenOptions, chain,
+    check_damaged_file, default_library_path,
 };
-use crate::model::{Op, Outcome, Problem, WAITING_TEXT};
+use crate::model::{Op, Outcome, Problem};
 use crate::tasks::{ChangeFeed, EditorId, Event, Mailbox, SaveTasks, SubmitError};
 use crate::transfer::TransferError;
 
@@ -24,10 +25,11 @@ use crate::transfer::TransferError;
 #[derive(Debug, Parser)]
 #[command(name = "shelfmark", version, about)]
 pub struct Args {
-    /// The library file. Default: `library.sqlite3` in the platform data directory
-    /// (on Linux `~/.local/share/shelfmark/`).
-    #[arg(long, global = true, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The library: a file (default: `library.sqlite3` in the platform data directory, on
+    /// Linux `~/.local/share/shelfmark/`), or a shared library on a PostgreSQL server,
+    /// `postgres://USER@HOST[:PORT]/DBNAME` (the password from PGPASSWORD or ~/.pgpass).
+    #[arg(long, global = true, value_name = "PATH|postgres://…")]
+    pub db: Option<String>,
 
     /// `full`: an acknowledged save survives power loss (fsync per commit). `normal`: survives a
     /// crash of the program; faster on slow disks.
@@ -87,9 +89,20 @@ pub enum Command {
         excel: bool,
         file: PathBuf,
     },
-    /// Copy the library to a new file with SQLite's online backup API (safe while others keep
-    /// saving). The copy is checked before it is put in place. Restore: open the copy with --db.
+    /// Copy the library to a new library file, safely while others keep saving (a shared
+    /// library too: its backup is an ordinary library file that opens anywhere). The copy is
+    /// checked before it is put in place. Restore: open the copy with --db.
     Backup { out: PathBuf },
+    /// Set up an empty database on a PostgreSQL server as a shared library (`--db
+    /// postgres://…`). A database holding anything else is refused untouched.
+    Init,
+    /// Move the library file (`--db FILE`) into an empty shared library on a server, row for
+    /// row, checked before it is committed. The file stays as it was.
+    CopyTo {
+        /// The shared library, `postgres://USER@HOST[:PORT]/DBNAME`.
+        #[arg(value_name = "postgres://…")]
+        server: String,
+    },
     /// Place copies in a collection by barcode, as a scanner at the collection editor would.
     /// Prints what happened to each; exits non-zero if any was not placed.
     Add {
@@ -127,6 +140,18 @@ pub enum CliError {
     NoCollection(String),
     #[error("{0}")]
     Refused(String),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+}
+
+/// The library a subcommand works on, and the password its address carried (if any).
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub location: Location,
+    pub password: Option<String>,
+    pub durability: Durability,
 }
 
 /// The library path from the arguments, creating the default folder if that is the one used.
@@ -144,24 +169,38 @@ pub fn library_path(db: Option<&Path>) -> Result<PathBuf, CliError> {
     Ok(path)
 }
 
+/// The library `--db` names: a file, or a server's address (with its password apart).
+pub fn library_location(db: Option<&str>) -> Result<(Location, Option<String>), CliError> {
+    match db {
+        Some(text) => Ok(Location::parse(text)?),
+        None => Ok((Location::File(library_path(None)?), None)),
+    }
+}
+
 /// Runs a headless subcommand; errors are printed here, once.
 pub fn run(args: &Args, command: &Command) -> ExitCode {
-    let durability = args.durability.into();
-    let result = library_path(args.db.as_deref()).and_then(|path| match command {
-        Command::Check => run_check(&path, durability),
-        Command::Import { file, skip_invalid } => {
-            catalog::import(&path, durability, file, *skip_invalid)
+    let result = library_location(args.db.as_deref()).and_then(|(location, password)| {
+        let target = Target {
+            location,
+            password,
+            durability: args.durability.into(),
+        };
+        match command {
+            Command::Check => run_check(&target),
+            Command::Import { file, skip_invalid } => catalog::import(&target, file, *skip_invalid),
+            Command::Export {
+                collection,
+                excel,
+                file,
+            } => catalog::export(&target, collection.as_deref(), file, *excel),
+            Command::Backup { out } => catalog::backup(&target, out),
+            Command::Add {
+                collection,
+                barcodes,
+            } => add(&target, collection, barcodes),
+            Command::Init => init(&target),
+            Command::CopyTo { server } => copy_to(&target, server),
         }
-        Command::Export {
-            collection,
-            excel,
-            file,
-        } => catalog::export(&path, durability, collection.as_deref(), file, *excel),
-        Command::Backup { out } => catalog::backup(&path, durability, out),
-        Command::Add {
-            collection,
-            barcodes,
-        } => add(&path, durability, collection, barcodes),
     });
     match result {
         Ok(code) => code,
@@ -172,25 +211,30 @@ pub fn run(args: &Args, command: &Command) -> ExitCode {
     }
 }
 
+fn options(target: &Target, pool_size: u32) -> OpenOptions {
+    OpenOptions {
+        durability: target.durability,
+        pool_size,
+        ..OpenOptions::default()
+    }
+}
+
 /// Opens a library for a subcommand.
-fn open(path: &Path, durability: Durability, pool_size: u32) -> Result<Library, CliError> {
-    Ok(Library::open(
-        path,
-        &OpenOptions {
-            durability,
-            pool_size,
-            ..OpenOptions::default()
-        },
+fn open(target: &Target, pool_size: u32) -> Result<Library, CliError> {
+    Ok(Library::open_at(
+        &target.location,
+        target.password.as_deref(),
+        &options(target, pool_size),
     )?)
 }
 
-fn run_check(path: &Path, durability: Durability) -> Result<ExitCode, CliError> {
-    let library = match open(path, durability, 2) {
+fn run_check(target: &Target) -> Result<ExitCode, CliError> {
+    let library = match open(target, 2) {
         Ok(library) => library,
-        Err(CliError::Open(OpenError::Damaged { detail, .. })) => {
+        Err(CliError::Open(OpenError::Damaged { detail, path })) => {
             // Say what SQLite itself finds, if it can read the file at all; change nothing.
             println!("{}: damaged: {detail}", path.display());
-            match check_damaged_file(path) {
+            match check_damaged_file(&path) {
                 Ok(report) => println!("{report}"),
                 Err(e) => println!("SQLite cannot read it: {}", chain(&e)),
             }
@@ -199,7 +243,7 @@ fn run_check(path: &Path, durability: Durability) -> Result<ExitCode, CliError> 
         Err(e) => return Err(e),
     };
     let report = library.reads()?.check()?;
-    println!("{}: {report}", path.display());
+    println!("{}: {report}", target.location);
     Ok(if report.is_ok() {
         ExitCode::SUCCESS
     } else {
@@ -207,14 +251,76 @@ fn run_check(path: &Path, durability: Durability) -> Result<ExitCode, CliError> 
     })
 }
 
+/// `shelfmark --db postgres://… init`: sets up an empty database as a shared library.
+fn init(target: &Target) -> Result<ExitCode, CliError> {
+    let Location::Server(address) = &target.location else {
+        return Err(CliError::Refused(
+            "init sets up a shared library on a server: give --db postgres://USER@HOST/DBNAME (a library file is set up when it is first opened)".to_owned(),
+        ));
+    };
+    let library = Library::open_server(
+        address,
+        target.password.as_deref(),
+        &OpenOptions {
+            set_up: true,
+            ..options(target, 2)
+        },
+    )?;
+    let counts = library.reads()?.counts()?;
+    println!(
+        "{} is a Shelfmark library (schema version {}): {} books, {} copies, {} collections, {} placements",
+        address.display_name(),
+        crate::db::SERVER_LATEST_VERSION,
+        counts.books,
+        counts.copies,
+        counts.collections,
+        counts.placements
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `shelfmark --db FILE copy-to postgres://…`: moves a library file into an empty shared
+/// library, checked row for row.
+fn copy_to(target: &Target, server: &str) -> Result<ExitCode, CliError> {
+    let (Location::Server(address), password) = Location::parse(server)? else {
+        return Err(CliError::Refused(format!(
+            "{server} is not a postgres:// address"
+        )));
+    };
+    let from = open(target, 2)?;
+    let to = Library::open_server(
+        &address,
+        password.as_deref(),
+        &OpenOptions {
+            set_up: true,
+            ..options(target, 2)
+        },
+    )?;
+    let started = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    let counts = from.copy_to(&to, &mut |p| {
+        if last.elapsed().as_secs() >= 2 {
+            eprintln!("copying: {} {}", p.rows, p.table);
+            last = std::time::Instant::now();
+        }
+    })?;
+    println!(
+        "copied {} to {} in {:.1} s, checked row for row: {} books, {} copies, {} collections, {} placements, {} settings",
+        target.location,
+        address.display_name(),
+        started.elapsed().as_secs_f64(),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `shelfmark add`: places copies by barcode through the save executor.
-fn add(
-    path: &Path,
-    durability: Durability,
-    collection: &str,
-    barcodes: &[String],
-) -> Result<ExitCode, CliError> {
-    let library = open(path, durability, 3)?;
+fn add(target: &Target, collection: &str, barcodes: &[String]) -> Result<ExitCode, CliError> {
+    let library = open(target, 3)?;
     let target = library
         .reads()?
         .live_collection_by_name(collection)?
@@ -231,7 +337,7 @@ fn add(
         tasks.submit(EditorId(0), op, &mailbox)?;
         let outcome = loop {
             match replies.recv().map_err(|_| CliError::Stopped)?.event {
-                Event::Waiting { .. } => eprintln!("{barcode}: {WAITING_TEXT}"),
+                Event::Waiting { reason, .. } => eprintln!("{barcode}: {}", reason.text()),
                 Event::Done(o) => break o,
             }
         };

@@ -132,6 +132,33 @@ pub enum OpenError {
         #[source]
         source: Box<DbError>,
     },
+    #[error("cannot reach the library server for {server}: {detail}")]
+    Unreachable { server: String, detail: String },
+    #[error("the server needs a password for {user} to open {server}")]
+    PasswordNeeded { server: String, user: String },
+    #[error("{server} cannot be opened: {reason}")]
+    Refused { server: String, reason: String },
+    #[error(
+        "{server} is an empty database; set it up as a Shelfmark library first (in the window, or with `shelfmark --db ADDRESS init`)"
+    )]
+    NotSetUp { server: String },
+    #[error("{server} is not a Shelfmark library: {reason}; it was left untouched")]
+    ServerNotALibrary { server: String, reason: String },
+    #[error(
+        "{server} was set up by a newer Shelfmark (schema version {found}; this build knows up to {supported}); update Shelfmark to open it"
+    )]
+    ServerNewerSchema {
+        server: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{server} needs an upgrade (schema version {found} to {supported}), but {why}")]
+    ServerNeedsUpgrade {
+        server: String,
+        found: i64,
+        supported: i64,
+        why: String,
+    },
     #[error("cannot open connections to {path}")]
     Pool {
         path: PathBuf,

@@ -13,14 +13,22 @@
 
 mod engine;
 mod error;
+mod postgres;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::model::Wait;
+pub use engine::copy::{CopyCounts, CopyProgress};
+pub use engine::views::{MATCH_CAP, fts5_query, tsquery};
 pub(crate) use error::Violation;
 pub use error::{DbError, OpenError, chain, failure_of};
+pub use postgres::{AddressError, ServerAddress, TlsMode};
 pub use sqlite::{APPLICATION_ID, CheckReport, LATEST_VERSION};
+
+/// The schema version a shared library of this build has.
+pub const SERVER_LATEST_VERSION: i64 = postgres::LATEST_VERSION;
 
 use crate::model::{
     Book, BookId, BookRow, Collection, CollectionId, CollectionSummary, Copy, CopyId, CopyRow,
@@ -60,6 +68,9 @@ pub struct OpenOptions {
     /// The name this computer's saves are recorded under (`updated_by`): the librarian's
     /// choice in the settings, or the host name.
     pub workstation: String,
+    /// Set up an empty shared database as a library (asked for in the window, or `init`).
+    /// Without it, opening an empty database says that it needs setting up.
+    pub set_up: bool,
 }
 
 impl Default for OpenOptions {
@@ -69,6 +80,7 @@ impl Default for OpenOptions {
             pool_size: 6,
             read_only: false,
             workstation: default_workstation(),
+            set_up: false,
         }
     }
 }
@@ -97,6 +109,51 @@ pub fn check_damaged_file(path: &Path) -> Result<CheckReport, DbError> {
     sqlite::check_as_is(path)
 }
 
+/// Where a library lives: a file on this computer, or a database on a PostgreSQL server.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Location {
+    File(PathBuf),
+    Server(ServerAddress),
+}
+
+impl Location {
+    /// A `postgres://` address is a server; anything else names a file. A password in the
+    /// address is returned apart (it is never remembered).
+    pub fn parse(text: &str) -> Result<(Location, Option<String>), AddressError> {
+        if ServerAddress::is_address(text) {
+            let (address, password) = ServerAddress::parse(text)?;
+            Ok((Location::Server(address), password))
+        } else {
+            Ok((Location::File(PathBuf::from(text)), None))
+        }
+    }
+
+    /// How the library is named to people: the file's name, or "DATABASE on HOST".
+    pub fn display_name(&self) -> String {
+        match self {
+            Location::File(path) => path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            Location::Server(a) => a.display_name(),
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Location::Server(_))
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// The file's path, or the server's address without a password: what is remembered.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Server(a) => write!(f, "{a}"),
+        }
+    }
+}
+
 /// An open library. Cheap to clone; clones share the backend's connections.
 #[derive(Clone, Debug)]
 pub struct Library {
@@ -106,6 +163,7 @@ pub struct Library {
 #[derive(Clone, Debug)]
 enum Backend {
     File(sqlite::FileLibrary),
+    Server(postgres::ServerLibrary),
 }
 
 impl Library {
@@ -118,34 +176,79 @@ impl Library {
         })
     }
 
-    /// The library file.
-    pub fn path(&self) -> &Path {
-        match &self.backend {
-            Backend::File(f) => f.path(),
+    /// Opens the shared library at `address` (see [`OpenOptions::set_up`]). `password`: the
+    /// one typed in the window, if any (else `PGPASSWORD` or `~/.pgpass`, as libpq does).
+    pub fn open_server(
+        address: &ServerAddress,
+        password: Option<&str>,
+        options: &OpenOptions,
+    ) -> Result<Library, OpenError> {
+        Ok(Library {
+            backend: Backend::Server(postgres::ServerLibrary::open(address, password, options)?),
+        })
+    }
+
+    /// Opens the library wherever it lives.
+    pub fn open_at(
+        location: &Location,
+        password: Option<&str>,
+        options: &OpenOptions,
+    ) -> Result<Library, OpenError> {
+        match location {
+            Location::File(path) => Library::open(path, options),
+            Location::Server(address) => Library::open_server(address, password, options),
         }
     }
 
-    /// How the library is named to people (a file name, later a server).
+    /// Where the library lives.
+    pub fn location(&self) -> Location {
+        match &self.backend {
+            Backend::File(f) => Location::File(f.path().to_path_buf()),
+            Backend::Server(s) => Location::Server(s.address().clone()),
+        }
+    }
+
+    /// Whether the library is shared on a server.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Server(_))
+    }
+
+    /// The library file, if the library is one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::File(f) => Some(f.path()),
+            Backend::Server(_) => None,
+        }
+    }
+
+    /// How the library is named to people (a file name, or a database on a server).
     pub fn display_name(&self) -> String {
-        let path = self.path();
-        path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
+        self.location().display_name()
+    }
+
+    /// The name this computer's saves are recorded under.
+    pub fn workstation(&self) -> &str {
+        match &self.backend {
+            Backend::File(f) => f.workstation(),
+            Backend::Server(s) => s.workstation(),
+        }
     }
 
     /// Why nothing can be saved, if the library is read-only ("the file is read-only").
     pub fn read_only(&self) -> Option<&str> {
         match &self.backend {
             Backend::File(f) => f.read_only(),
+            Backend::Server(s) => s.read_only(),
         }
     }
 
-    /// Caps how large saves may grow the library (`None`: as large as the disk allows). Saves
-    /// that would need more room fail as "the disk is full", exactly as on a full disk.
+    /// Caps how large saves may grow a library file (`None`: as large as the disk allows).
+    /// Saves that would need more room fail as "the disk is full", exactly as on a full disk.
+    /// A shared library's size is the server's business: there this does nothing.
     pub fn limit_size(&self, bytes: Option<u64>) {
         match &self.backend {
             Backend::File(f) => f.limit_size(bytes),
+            Backend::Server(_) => {}
         }
     }
 
@@ -153,6 +256,7 @@ impl Library {
     pub fn reads(&self) -> Result<Box<dyn Reads>, DbError> {
         match &self.backend {
             Backend::File(f) => Ok(Box::new(f.reads()?)),
+            Backend::Server(s) => Ok(Box::new(s.reads()?)),
         }
     }
 
@@ -160,31 +264,72 @@ impl Library {
     pub fn batch_writer(&self) -> Box<dyn BatchWriter> {
         match &self.backend {
             Backend::File(f) => Box::new(f.batch_writer()),
+            Backend::Server(s) => Box::new(s.batch_writer()),
         }
     }
 
-    /// What tells the change feed that another process committed.
+    /// What tells the change feed that another process (or computer) committed.
     pub fn change_source(&self, interval: Duration) -> Box<dyn ChangeSource> {
         match &self.backend {
             Backend::File(f) => Box::new(f.change_source(interval)),
+            Backend::Server(s) => Box::new(s.change_source(interval)),
         }
     }
 
-    /// One transaction for loading many rows at once (the seed generator), with the search
-    /// index brought up to date once at the end. Nothing is visible until `finish`.
+    /// One transaction for loading many rows at once (the seed generator). Nothing is visible
+    /// until `finish`.
     pub fn bulk(&self) -> Result<Box<dyn Bulk>, DbError> {
         match &self.backend {
             Backend::File(f) => Ok(Box::new(f.bulk()?)),
+            Backend::Server(s) => Ok(Box::new(s.bulk()?)),
         }
     }
 
     /// Copies the library to a new library file at `out`, safely while others keep saving, and
-    /// checks the copy before it is put in place. Never overwrites a file.
+    /// checks the copy before it is put in place. Never overwrites a file. The backup of a
+    /// shared library is an ordinary library file that opens anywhere, offline.
     pub fn backup(&self, out: &Path) -> Result<CheckReport, BackupError> {
         match &self.backend {
             Backend::File(f) => f.backup(out),
+            Backend::Server(s) => s.backup(out),
         }
     }
+
+    /// Copies this library, as it is at one moment, into `target`: a shared library that holds
+    /// nothing yet. Every row comes along as it is (ids, versions, stamps, the Trash); the copy
+    /// is checked row for row before it is committed, so it is all there or not at all.
+    pub fn copy_to(
+        &self,
+        target: &Library,
+        progress: &mut dyn FnMut(CopyProgress),
+    ) -> Result<CopyCounts, CopyError> {
+        let Backend::Server(to) = &target.backend else {
+            return Err(CopyError::NotAServer);
+        };
+        match &self.backend {
+            Backend::File(f) => f
+                .read_snapshot(|from| to.copy_from(from, progress))
+                .map_err(CopyError::Read)?,
+            Backend::Server(_) => Err(CopyError::NotAFile),
+        }
+    }
+}
+
+/// Why a copy to a server did not happen. Nothing of it was committed.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("the copy goes to a shared library on a server")]
+    NotAServer,
+    #[error("only a library file can be moved to a server")]
+    NotAFile,
+    #[error("{0} already holds books or collections; a library is moved only into an empty one")]
+    NotEmpty(String),
+    #[error("the library could not be read")]
+    Read(#[source] DbError),
+    #[error("the shared library could not be written")]
+    Write(#[source] DbError),
+    #[error("the copy does not match the library, so it was not kept: {}", .0.join("; "))]
+    Differs(Vec<String>),
 }
 
 /// Why a backup did not happen. Nothing is left under the chosen name.
@@ -317,14 +462,17 @@ pub enum SaveFault {
 /// statement (`BEGIN IMMEDIATE` on a file), so no transaction reads and then upgrades.
 pub trait BatchWriter: Send {
     /// Waits until this writer holds the library's write lock inside an open transaction.
-    /// While it waits it calls `waiting` every few milliseconds (so new saves can join the
-    /// batch and editors can be told). Never gives up on a lock held by someone else.
-    fn begin(&mut self, waiting: &mut dyn FnMut()) -> Result<(), DbError>;
+    /// While it waits it calls `waiting` every few milliseconds, saying why (so new saves can
+    /// join the batch and editors can be told). Never gives up on a lock held by someone else,
+    /// nor on a server that is away.
+    fn begin(&mut self, waiting: &mut dyn FnMut(Wait)) -> Result<(), DbError>;
     /// Applies one save in its own savepoint: kept if it wrote, rolled back otherwise. Stamped
-    /// with a moment later than every earlier save of this writer.
-    fn save(&mut self, op: &Op) -> Result<Outcome, SaveFault>;
-    /// Commits the open transaction.
-    fn commit(&mut self) -> Result<(), SaveFault>;
+    /// with a moment later than every earlier save of this writer. `request` identifies the
+    /// save wherever it is sent from: a save whose request already landed is not applied again.
+    fn save(&mut self, request: uuid::Uuid, op: &Op) -> Result<Outcome, SaveFault>;
+    /// Commits the open transaction. If the answer to COMMIT is lost, finds out (waiting for
+    /// the server as long as it takes) whether it landed.
+    fn commit(&mut self, waiting: &mut dyn FnMut(Wait)) -> Result<(), SaveFault>;
     /// Rolls back the open transaction, if one is open.
     fn rollback(&mut self);
 }

@@ -29,7 +29,9 @@ pub use validate::{
     BARCODE_MAX, FieldError, LONG_TEXT_MAX, NAME_MAX, SHORT_TEXT_MAX, TITLE_MAX, ValidBook,
     ValidCollection, ValidCopy, ValidPlacement, name_key, normalize_barcode,
 };
-pub use words::{Problem, WAITING_TEXT, continuing, count, stale_message};
+pub use words::{
+    Problem, SERVER_WAITING_TEXT, WAITING_TEXT, Wait, continuing, count, stale_message,
+};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {

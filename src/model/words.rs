@@ -8,6 +8,28 @@ use super::{Conflict, Failure, Field, FieldError, Outcome, Record};
 /// The words shown while a save waits for another program's write lock.
 pub const WAITING_TEXT: &str = "Waiting for the library file — another program is writing";
 
+/// The words shown while a save waits for the library server to come back.
+pub const SERVER_WAITING_TEXT: &str = "Waiting for the library server — reconnecting";
+
+/// Why a save is waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wait {
+    /// Another program (or, on a shared library, another computer) holds the write lock.
+    Lock,
+    /// The library server cannot be reached; the save goes once it is back.
+    Server,
+}
+
+impl Wait {
+    /// What the librarian is told.
+    pub fn text(self) -> &'static str {
+        match self {
+            Wait::Lock => WAITING_TEXT,
+            Wait::Server => SERVER_WAITING_TEXT,
+        }
+    }
+}
+
 /// Why a save did not happen, as an editor keeps it until the user acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {

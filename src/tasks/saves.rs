@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 use super::feed::ChangeFeed;
 use super::worker::{Stop, Waker, Worker};
 use crate::db::{BatchWriter, Library, SaveFault};
-use crate::model::{Failure, FailureKind, Op, Outcome, Problem};
+use crate::model::{Failure, FailureKind, Op, Outcome, Problem, Wait};
 
 /// Identifies a save request; unique within a process.
 pub type RequestId = u64;
@@ -45,8 +45,8 @@ pub const WAITING_NOTICE_AFTER: Duration = Duration::from_secs(1);
 /// What the executor tells an editor about one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// Still not saved: another program holds the library's write lock.
-    Waiting { since: Instant },
+    /// Still not saved: another program holds the library's write lock, or the server is away.
+    Waiting { since: Instant, reason: Wait },
     /// The final word.
     Done(Outcome),
 }
@@ -120,6 +120,8 @@ impl From<&SubmitError> for Problem {
 
 struct Job {
     request: RequestId,
+    /// Identifies the save wherever it goes (the server records it, so it lands once).
+    id: uuid::Uuid,
     editor: EditorId,
     op: Op,
     mailbox: Mailbox,
@@ -147,17 +149,29 @@ struct Notice {
 #[derive(Default)]
 struct Status {
     /// Set when the editors were told they are waiting; cleared once the lock is taken.
-    waiting_since: Option<Instant>,
-    /// While the writer waits for a lock: since when, and the saves concerned.
-    blocked: Option<(Instant, Vec<Notice>)>,
+    waiting_since: Option<(Instant, Wait)>,
+    /// While the writer waits: since when, why, and the saves concerned.
+    blocked: Option<(Instant, Wait, Vec<Notice>)>,
 }
 
 impl Status {
-    /// Registers saves as waiting for a lock (the clock starts at the first registration).
-    fn block(&mut self, jobs: &[Job]) {
-        let (_, notices) = self
+    /// Registers saves as waiting (the clock starts at the first registration). A new reason
+    /// (the server went away while waiting for the lock) is told again.
+    fn block(&mut self, jobs: &[Job], reason: Wait) {
+        if let Some((_, r, notices)) = &mut self.blocked
+            && *r != reason
+        {
+            *r = reason;
+            for n in notices.iter_mut() {
+                n.told = false;
+            }
+            if let Some((_, w)) = &mut self.waiting_since {
+                *w = reason;
+            }
+        }
+        let (_, _, notices) = self
             .blocked
-            .get_or_insert_with(|| (Instant::now(), Vec::new()));
+            .get_or_insert_with(|| (Instant::now(), reason, Vec::new()));
         for job in &jobs[notices.len().min(jobs.len())..] {
             notices.push(Notice {
                 request: job.request,
@@ -228,6 +242,7 @@ impl SaveTasks {
     fn job(&self, editor: EditorId, op: Op, mailbox: &Mailbox) -> Job {
         Job {
             request: self.next_request.fetch_add(1, Ordering::Relaxed),
+            id: uuid::Uuid::new_v4(),
             editor,
             op,
             mailbox: mailbox.clone(),
@@ -285,9 +300,8 @@ impl SaveTasks {
         self.pending.load(Ordering::Acquire)
     }
 
-    /// Since when the writer has been waiting for another program's write lock (after the
-    /// notice delay), if it is.
-    pub fn waiting_since(&self) -> Option<Instant> {
+    /// Since when, and why, the writer has been waiting (after the notice delay), if it is.
+    pub fn waiting_since(&self) -> Option<(Instant, Wait)> {
         self.status.lock().waiting_since
     }
 }
@@ -311,22 +325,22 @@ fn notice_loop(status: &Mutex<Status>, stop: &Stop) {
                 waiting_since,
                 blocked,
             } = &mut *status;
-            if let Some((since, notices)) = blocked
+            if let Some((since, reason, notices)) = blocked
                 && since.elapsed() >= WAITING_NOTICE_AFTER
             {
-                waiting_since.get_or_insert(*since);
+                waiting_since.get_or_insert((*since, *reason));
                 for n in notices.iter_mut().filter(|n| !n.told) {
                     n.told = true;
-                    due.push((n.mailbox.clone(), n.request, n.editor, *since));
+                    due.push((n.mailbox.clone(), n.request, n.editor, *since, *reason));
                 }
             }
         }
         // Deliver outside the lock: a waker may take locks of its own.
-        for (mailbox, request, editor, since) in due {
+        for (mailbox, request, editor, since, reason) in due {
             mailbox.deliver(Reply {
                 request,
                 editor,
-                event: Event::Waiting { since },
+                event: Event::Waiting { since, reason },
             });
         }
     }
@@ -417,9 +431,9 @@ impl Writer {
                 let (rx, status) = (&self.rx, &self.status);
                 // While the lock is taken elsewhere, new saves join the batch and the notice
                 // thread's list of waiting saves.
-                let mut waiting = || {
+                let mut waiting = |reason: Wait| {
                     drain_into(rx, &mut batch);
-                    status.lock().block(&batch);
+                    status.lock().block(&batch, reason);
                 };
                 let begun = self.batches.begin(&mut waiting);
                 status.lock().unblock();
@@ -465,7 +479,7 @@ impl Writer {
     fn attempt(&mut self, batch: &[Job]) -> Attempt {
         let mut outcomes = Vec::with_capacity(batch.len());
         for (index, job) in batch.iter().enumerate() {
-            match self.batches.save(&job.op) {
+            match self.batches.save(job.id, &job.op) {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(SaveFault::Retry) => {
                     self.batches.rollback();
@@ -477,7 +491,14 @@ impl Writer {
                 }
             }
         }
-        match self.batches.commit() {
+        // Waiting for the server to say whether the commit landed: no new saves join (they
+        // were not in it), but the editors hear why their saves wait.
+        let status = &self.status;
+        let waiting_on: &[Job] = batch;
+        let mut waiting = |reason: Wait| status.lock().block(waiting_on, reason);
+        let committed = self.batches.commit(&mut waiting);
+        self.status.lock().unblock();
+        match committed {
             Ok(()) => Attempt::Done(outcomes),
             Err(SaveFault::Retry) => Attempt::Retry,
             Err(SaveFault::Aborted(failure)) => {

@@ -176,7 +176,7 @@ impl CatalogView {
         }
         for answer in self.requests.poll(&self.port) {
             match answer.event {
-                Event::Waiting { since } => {
+                Event::Waiting { since, reason } => {
                     let state = match answer.purpose {
                         Purpose::SaveBook => self.form.as_mut().map(|f| &mut f.state),
                         Purpose::AddCopy => Some(&mut self.copy_state),
@@ -184,7 +184,7 @@ impl CatalogView {
                         _ => None,
                     };
                     if let Some(state) = state {
-                        state.mark_waiting(answer.request, since);
+                        state.mark_waiting(answer.request, since, reason);
                     }
                 }
                 Event::Done(outcome) => self.settle(answer.request, answer.purpose, outcome),

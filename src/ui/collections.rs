@@ -101,13 +101,15 @@ impl CollectionsPanel {
         });
         for answer in self.requests.poll(&self.port) {
             match answer.event {
-                Event::Waiting { since } => match answer.purpose {
+                Event::Waiting { since, reason } => match answer.purpose {
                     Purpose::Create | Purpose::Rename => {
                         if let Some(f) = &mut self.form {
-                            f.state.mark_waiting(answer.request, since);
+                            f.state.mark_waiting(answer.request, since, reason);
                         }
                     }
-                    Purpose::Undo => UndoOffer::mark_waiting(&mut self.undo, answer.request, since),
+                    Purpose::Undo => {
+                        UndoOffer::mark_waiting(&mut self.undo, answer.request, since, reason);
+                    }
                     Purpose::Delete { .. } => {}
                 },
                 Event::Done(outcome) => self.settle(answer.request, answer.purpose, outcome),

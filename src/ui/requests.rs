@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::model::{Op, Outcome, Problem};
+use crate::model::{Op, Outcome, Problem, Wait};
 use crate::tasks::{Event, Port, RequestId};
 
 /// Where a form's save stands.
@@ -20,7 +20,8 @@ pub enum SaveState {
     /// Sent to the executor; not answered yet.
     Saving {
         request: RequestId,
-        waiting_since: Option<Instant>,
+        /// Since when and why it waits, once the executor said so.
+        waiting: Option<(Instant, Wait)>,
     },
     /// The last save did not happen, and why.
     Problem(Problem),
@@ -45,15 +46,15 @@ impl SaveState {
         }
     }
 
-    /// Whether the save is waiting for another program's lock.
-    pub fn is_waiting(&self) -> bool {
-        matches!(
-            self,
+    /// Why the save is waiting (another program's lock, the server away), if it is.
+    pub fn waiting(&self) -> Option<Wait> {
+        match self {
             SaveState::Saving {
-                waiting_since: Some(_),
+                waiting: Some((_, reason)),
                 ..
-            }
-        )
+            } => Some(*reason),
+            _ => None,
+        }
     }
 
     /// The librarian changed a field: a message about what was typed (a rule it broke, a value
@@ -69,14 +70,14 @@ impl SaveState {
     }
 
     /// Notes that `request` is waiting, if it is this state's save.
-    pub fn mark_waiting(&mut self, request: RequestId, since: Instant) {
+    pub fn mark_waiting(&mut self, request: RequestId, since: Instant, reason: Wait) {
         if let SaveState::Saving {
             request: r,
-            waiting_since,
+            waiting,
         } = self
             && *r == request
         {
-            *waiting_since = Some(since);
+            *waiting = Some((since, reason));
         }
     }
 
@@ -134,7 +135,7 @@ impl<P: Clone> Requests<P> {
                 self.open.insert(request, purpose);
                 SaveState::Saving {
                     request,
-                    waiting_since: None,
+                    waiting: None,
                 }
             }
             Err(e) => SaveState::Problem(Problem::from(&e)),

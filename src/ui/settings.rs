@@ -49,7 +49,9 @@ impl SettingsDialog {
     pub fn show(&mut self, ctx: &egui::Context) {
         for answer in self.requests.poll(&self.port) {
             match answer.event {
-                Event::Waiting { since } => self.state.mark_waiting(answer.request, since),
+                Event::Waiting { since, reason } => {
+                    self.state.mark_waiting(answer.request, since, reason);
+                }
                 Event::Done(outcome) => {
                     if let Some(Outcome::Settings) = self.state.settle(answer.request, outcome) {
                         self.open = false;

@@ -65,9 +65,9 @@ impl TrashView {
         for answer in self.requests.poll(&self.port) {
             let (target, action) = answer.purpose;
             match answer.event {
-                Event::Waiting { since } => {
+                Event::Waiting { since, reason } => {
                     if let Some(state) = self.states.get_mut(&target) {
-                        state.mark_waiting(answer.request, since);
+                        state.mark_waiting(answer.request, since, reason);
                     }
                 }
                 Event::Done(Outcome::Saved { .. }) => {

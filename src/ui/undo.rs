@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use super::requests::{Requests, SaveState};
 use super::theme::Tone;
 use super::widgets::UiExt;
-use crate::model::{Op, Outcome, Problem, RecordRef, continuing};
+use crate::model::{Op, Outcome, Problem, RecordRef, Wait, continuing};
 use crate::tasks::{Port, RequestId};
 
 /// How long an Undo offer stays.
@@ -113,9 +113,14 @@ impl UndoOffer {
     }
 
     /// Notes that the Undo sent as `request` waits for the lock.
-    pub fn mark_waiting(slot: &mut Option<UndoOffer>, request: RequestId, since: Instant) {
+    pub fn mark_waiting(
+        slot: &mut Option<UndoOffer>,
+        request: RequestId,
+        since: Instant,
+        reason: Wait,
+    ) {
         if let Some(u) = slot {
-            u.state.mark_waiting(request, since);
+            u.state.mark_waiting(request, since, reason);
         }
     }
 
@@ -254,9 +259,9 @@ impl UndoStack {
     }
 
     /// Notes that the Undo sent as `request` waits for the lock.
-    pub fn mark_waiting(&mut self, request: RequestId, since: Instant) {
+    pub fn mark_waiting(&mut self, request: RequestId, since: Instant, reason: Wait) {
         if let Some(top) = self.offers.last_mut() {
-            top.state.mark_waiting(request, since);
+            top.state.mark_waiting(request, since, reason);
         }
     }
 

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 
 use super::requests::SaveState;
 use super::theme::{self, Tone};
-use crate::model::{Field, Problem, Record, WAITING_TEXT, stale_message};
+use crate::model::{Field, Problem, Record, stale_message};
 
 /// Messages and fields that look the same in every window.
 pub trait UiExt {
@@ -61,8 +61,8 @@ impl UiExt for Ui {
     }
 
     fn save_progress(&mut self, state: &SaveState) {
-        if state.is_waiting() {
-            self.pending_label(WAITING_TEXT);
+        if let Some(reason) = state.waiting() {
+            self.pending_label(reason.text());
         } else if state.is_saving() {
             self.pending_label("Saving…");
         }

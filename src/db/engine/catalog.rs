@@ -224,10 +224,6 @@ pub(crate) enum Placeholders {
     /// `?1`, `?2`, … (SQLite)
     Question,
     /// `$1`, `$2`, … (PostgreSQL)
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "used by the PostgreSQL backend, in the next commit")
-    )]
     Dollar,
 }
 

@@ -11,10 +11,6 @@
 
 pub(crate) mod catalog;
 pub(crate) mod conflict;
-#[expect(
-    dead_code,
-    reason = "used by the PostgreSQL backend, in the next commit"
-)]
 pub(crate) mod copy;
 pub(crate) mod export;
 pub(crate) mod import;

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::{BUSY_TIMEOUT, FileLibrary, check};
+use super::session::FileSession;
+use super::{BUSY_TIMEOUT, FileLibrary, check, migrations};
+use crate::db::engine::copy::CopyProgress;
+use crate::db::engine::{self, Session};
 use crate::db::{BackupError, CheckReport, DbError};
 
 /// Files we write are like any other file the user saves (rw-r--r-- before the umask), not
@@ -67,6 +70,52 @@ pub(crate) fn backup(library: &FileLibrary, out: &Path) -> Result<CheckReport, B
         return Err(BackupError::Check(report));
     }
     std::fs::File::open(&tmp_path)
+        .and_then(|f| f.sync_all())
+        .map_err(write_err)?;
+    tmp.persist_noclobber(out).map_err(|e| write_err(e.error))?;
+    Ok(report)
+}
+
+/// Writes what `from` holds (read at one moment) into a new library file at `out`, row for row,
+/// and checks it before it is put in place under its name: the backup of a shared library, an
+/// ordinary library file that opens anywhere. Refuses to overwrite an existing file.
+pub(crate) fn write_copy<S: Session>(
+    from: &S,
+    out: &Path,
+    progress: &mut dyn FnMut(CopyProgress),
+) -> Result<CheckReport, BackupError> {
+    if out.exists() {
+        return Err(BackupError::Exists(out.to_path_buf()));
+    }
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let write_err = |source: std::io::Error| BackupError::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".shelfmark-backup-")
+        .suffix(".partial")
+        .permissions(readable_by_all())
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    let copy = |e: rusqlite::Error| BackupError::Copy(DbError::from(e));
+    let report = {
+        let mut dst = Connection::open(tmp.path()).map_err(copy)?;
+        dst.execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = DELETE;")
+            .map_err(copy)?;
+        migrations::migrate(&mut dst).map_err(BackupError::Copy)?;
+        dst.execute_batch("BEGIN IMMEDIATE").map_err(copy)?;
+        engine::copy::copy(from, &FileSession::new(&dst), progress).map_err(BackupError::Copy)?;
+        dst.execute_batch("COMMIT").map_err(copy)?;
+        check::check(&dst).map_err(copy)?
+    };
+    if !report.is_ok() {
+        return Err(BackupError::Check(report));
+    }
+    std::fs::File::open(tmp.path())
         .and_then(|f| f.sync_all())
         .map_err(write_err)?;
     tmp.persist_noclobber(out).map_err(|e| write_err(e.error))?;

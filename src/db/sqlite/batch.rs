@@ -21,7 +21,7 @@ use super::session::FileSession;
 use super::{BUSY_TIMEOUT, FileLibrary, PooledConnection};
 use crate::db::engine::write::{WriteTx, apply};
 use crate::db::error::{failure_of, is_busy};
-use crate::db::{BatchWriter, DbError, SaveFault};
+use crate::db::{BatchWriter, DbError, SaveFault, Wait};
 use crate::model::{Op, Outcome, Stamp};
 
 /// The writer of one library file (one per save executor).
@@ -63,12 +63,12 @@ impl FileBatchWriter {
 
     /// Takes the sidecar lock that queues Shelfmark writers, waiting in the kernel's queue if
     /// another process holds it.
-    fn enter_gate(&self, waiting: &mut dyn FnMut()) -> Option<GateGuard> {
+    fn enter_gate(&self, waiting: &mut dyn FnMut(Wait)) -> Option<GateGuard> {
         let gate = self.gate.as_ref()?;
         match gate.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                waiting();
+                waiting(Wait::Lock);
                 gate.lock().ok()?;
             }
             // A file system without locks: SQLite's lock alone serialises.
@@ -105,7 +105,7 @@ fn open_gate(library: &Path) -> Option<File> {
 }
 
 /// `BEGIN IMMEDIATE`, retried with jittered back-off until it succeeds.
-fn begin_immediate(conn: &Connection, waiting: &mut dyn FnMut()) -> rusqlite::Result<()> {
+fn begin_immediate(conn: &Connection, waiting: &mut dyn FnMut(Wait)) -> rusqlite::Result<()> {
     // Our own back-off replaces SQLite's busy handler while taking the lock.
     conn.busy_timeout(Duration::ZERO)?;
     let mut pause = Duration::from_micros(100);
@@ -113,7 +113,7 @@ fn begin_immediate(conn: &Connection, waiting: &mut dyn FnMut()) -> rusqlite::Re
         match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => break Ok(()),
             Err(e) if is_busy(&e) => {
-                waiting();
+                waiting(Wait::Lock);
                 // Jitter keeps several processes from retrying in lock step.
                 let jitter = fastrand::u64(0..=pause.as_micros() as u64);
                 std::thread::sleep(pause / 2 + Duration::from_micros(jitter / 2));
@@ -127,7 +127,7 @@ fn begin_immediate(conn: &Connection, waiting: &mut dyn FnMut()) -> rusqlite::Re
 }
 
 impl BatchWriter for FileBatchWriter {
-    fn begin(&mut self, waiting: &mut dyn FnMut()) -> Result<(), DbError> {
+    fn begin(&mut self, waiting: &mut dyn FnMut(Wait)) -> Result<(), DbError> {
         self.rollback();
         let conn = self.library.connection()?;
         // The size cap is per connection, and this one may be new to the writer.
@@ -142,7 +142,9 @@ impl BatchWriter for FileBatchWriter {
         Ok(())
     }
 
-    fn save(&mut self, op: &Op) -> Result<Outcome, SaveFault> {
+    fn save(&mut self, _request: uuid::Uuid, op: &Op) -> Result<Outcome, SaveFault> {
+        // A file has no ambiguous commits (the answer cannot be lost on the way), and a save
+        // is sent to it once: the request id is not needed here.
         let stamp = self.next_stamp();
         let Some(conn) = self.conn() else {
             return Err(SaveFault::Retry);
@@ -165,7 +167,7 @@ impl BatchWriter for FileBatchWriter {
         }
     }
 
-    fn commit(&mut self) -> Result<(), SaveFault> {
+    fn commit(&mut self, _waiting: &mut dyn FnMut(Wait)) -> Result<(), SaveFault> {
         let Some(conn) = self.conn() else {
             return Err(SaveFault::Retry);
         };

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
+pub(crate) use backup::write_copy;
 pub use check::CheckReport;
 pub use migrations::{APPLICATION_ID, LATEST_VERSION};
 
@@ -194,6 +195,23 @@ impl FileLibrary {
 
     pub(crate) fn backup(&self, out: &Path) -> Result<CheckReport, super::BackupError> {
         backup::backup(self, out)
+    }
+
+    /// Runs `f` on one read transaction: everything it reads is one moment of the file, while
+    /// others go on saving.
+    pub(crate) fn read_snapshot<T>(
+        &self,
+        f: impl FnOnce(&session::FileSession<'_>) -> T,
+    ) -> Result<T, DbError> {
+        let conn = self.connection()?;
+        conn.execute_batch("BEGIN DEFERRED")?;
+        // The snapshot starts at the first read.
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        let out = f(&session::FileSession::new(&conn));
+        conn.execute_batch("COMMIT")?;
+        Ok(out)
     }
 }
 

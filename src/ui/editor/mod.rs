@@ -32,7 +32,7 @@ use super::command::{AppCommand, Commands};
 use super::requests::Requests;
 use super::undo::{UndoOffer, UndoStack};
 use super::widgets::UiExt;
-use crate::model::{CollectionId, Op, Outcome, PlacementId, PlacementRow, Problem, count};
+use crate::model::{CollectionId, Op, Outcome, PlacementId, PlacementRow, Problem, Wait, count};
 use crate::tasks::{Event, Port, RequestId};
 
 pub const SHORTCUT_NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
@@ -172,23 +172,25 @@ impl CollectionEditor {
     fn take_answers(&mut self) {
         for answer in self.requests.poll(&self.port) {
             match answer.event {
-                Event::Waiting { since } => self.waiting(answer.request, &answer.purpose, since),
+                Event::Waiting { since, reason } => {
+                    self.waiting(answer.request, &answer.purpose, since, reason);
+                }
                 Event::Done(outcome) => self.settle(answer.request, answer.purpose, outcome),
             }
         }
     }
 
-    fn waiting(&mut self, request: RequestId, purpose: &Purpose, since: Instant) {
+    fn waiting(&mut self, request: RequestId, purpose: &Purpose, since: Instant, reason: Wait) {
         match purpose {
             Purpose::Scan(id) | Purpose::CreateBook(id) | Purpose::CreateCopy(id) => {
-                self.scans.waiting(request, *id, since);
+                self.scans.waiting(request, *id, since, reason);
             }
             Purpose::Edit => {
                 if let Some(edit) = &mut self.edit {
-                    edit.state.mark_waiting(request, since);
+                    edit.state.mark_waiting(request, since, reason);
                 }
             }
-            Purpose::Undo => self.undos.mark_waiting(request, since),
+            Purpose::Undo => self.undos.mark_waiting(request, since, reason),
             Purpose::Remove { .. } => {}
         }
     }

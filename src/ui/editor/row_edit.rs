@@ -117,7 +117,7 @@ impl RowEdit {
         collection: CollectionId,
         tz: &TimeZone,
     ) -> Option<EditAction> {
-        if self.state.problem().is_none() && !self.state.is_waiting() {
+        if self.state.problem().is_none() && self.state.waiting().is_none() {
             return None;
         }
         let base = base_record(&self.base, collection);
@@ -127,7 +127,7 @@ impl RowEdit {
                 "Editing {} ({}):",
                 self.base.barcode, self.base.title
             ));
-            if self.state.is_waiting() {
+            if self.state.waiting().is_some() {
                 ui.save_progress(&self.state);
             }
             match form_problem(

@@ -16,7 +16,7 @@ use jiff::tz::TimeZone;
 use super::Purpose;
 use super::create_copy::{CreateCopy, FormAction};
 use crate::model::{
-    BookId, CollectionId, CopyDraft, Draft, Holder, Op, Outcome, PlacementId, Problem, WAITING_TEXT,
+    BookId, CollectionId, CopyDraft, Draft, Holder, Op, Outcome, PlacementId, Problem, Wait,
 };
 use crate::tasks::{Port, RequestId};
 use crate::ui::requests::{Requests, SaveState};
@@ -37,7 +37,8 @@ struct Scan {
 )]
 enum ScanState {
     Saving {
-        waiting: bool,
+        /// Why it waits, once the executor said so.
+        waiting: Option<Wait>,
     },
     Problem(Problem),
     /// The barcode is unknown and the librarian is creating the copy.
@@ -94,7 +95,7 @@ impl ScanQueue {
         self.scans
             .iter()
             .fold((0, false), |(n, w), s| match s.state {
-                ScanState::Saving { waiting } => (n + 1, w || waiting),
+                ScanState::Saving { waiting } => (n + 1, w || waiting.is_some()),
                 _ => (n, w),
             })
     }
@@ -130,11 +131,11 @@ impl ScanQueue {
     }
 
     /// Notes that a request of this queue waits for the library's lock.
-    pub fn waiting(&mut self, request: RequestId, id: u64, since: Instant) {
+    pub fn waiting(&mut self, request: RequestId, id: u64, since: Instant, reason: Wait) {
         if let Some(scan) = self.get(id) {
             match &mut scan.state {
-                ScanState::Saving { waiting } => *waiting = true,
-                ScanState::Creating(form) => form.state.mark_waiting(request, since),
+                ScanState::Saving { waiting } => *waiting = Some(reason),
+                ScanState::Creating(form) => form.state.mark_waiting(request, since, reason),
                 ScanState::Problem(_) => {}
             }
         }
@@ -264,7 +265,7 @@ impl ScanQueue {
         for scan in &self.scans {
             // A save in flight is counted on the scan bar; it gets a line of its own only once
             // it waits for another program's lock (then it stays a while).
-            if matches!(scan.state, ScanState::Saving { waiting: false }) {
+            if matches!(scan.state, ScanState::Saving { waiting: None }) {
                 continue;
             }
             ui.push_id(scan.id, |ui| {
@@ -308,15 +309,17 @@ impl ScanQueue {
 fn send(state: SaveState) -> ScanState {
     match state {
         SaveState::Problem(p) => ScanState::Problem(p),
-        _ => ScanState::Saving { waiting: false },
+        _ => ScanState::Saving { waiting: None },
     }
 }
 
 fn scan_line(ui: &mut Ui, scan: &Scan, tz: &TimeZone, actions: &mut Vec<ScanAction>) {
     match &scan.state {
-        ScanState::Saving { waiting: false } => {}
-        ScanState::Saving { waiting: true } => {
-            ui.pending_label(WAITING_TEXT);
+        ScanState::Saving { waiting: None } => {}
+        ScanState::Saving {
+            waiting: Some(reason),
+        } => {
+            ui.pending_label(reason.text());
         }
         ScanState::Problem(Problem::UnknownBarcode(code)) => {
             ui.warning_label(&format!("No copy has barcode {code}."));

@@ -1,13 +1,17 @@
-//! Shared helpers: temporary libraries, a blocking save client, the built binary.
+//! Shared helpers: temporary libraries, a blocking save client, the built binary, throwaway
+//! PostgreSQL servers ([`pg`]) and a proxy that cuts connections on cue ([`proxy`]).
 
 #![allow(dead_code)]
+
+pub mod pg;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use shelfmark::db::{Library, OpenOptions, Reads};
+use shelfmark::db::{Library, Location, OpenOptions, Reads};
 use shelfmark::model::{
     BookDraft, BookId, CollectionDraft, CollectionId, CopyDraft, CopyId, Draft, Op, Outcome,
     PlacementDraft, PlacementId,
@@ -45,6 +49,87 @@ pub fn scratch() -> Scratch {
     Scratch { dir, path }
 }
 
+/// Where a test's library lives: a temporary file, or a fresh database (set up as a library)
+/// on this test process's throwaway PostgreSQL server.
+pub enum Where {
+    File(Scratch),
+    Server { db: String },
+}
+
+impl Where {
+    pub fn file() -> Where {
+        Where::File(scratch())
+    }
+
+    /// A fresh, set-up shared library on the test server (started on first use; installed
+    /// with apt if missing). Panics with the reason if the server cannot be started.
+    pub fn server() -> Where {
+        let db = pg::shared().fresh_database();
+        let w = Where::Server { db };
+        drop(w.open_with(&OpenOptions {
+            set_up: true,
+            ..OpenOptions::default()
+        }));
+        w
+    }
+
+    /// What `--db` is given for this library.
+    pub fn arg(&self) -> String {
+        match self {
+            Where::File(s) => s.path.display().to_string(),
+            Where::Server { db } => pg::shared().url(db),
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        Location::parse(&self.arg()).expect("a location").0
+    }
+
+    pub fn open_with(&self, options: &OpenOptions) -> Library {
+        Library::open_at(&self.location(), None, options).expect("open library")
+    }
+
+    pub fn open(&self) -> Library {
+        self.open_with(&OpenOptions {
+            pool_size: 24,
+            ..OpenOptions::default()
+        })
+    }
+
+    /// An executor on this library.
+    pub fn client(&self) -> Client {
+        Client::on(self.open())
+    }
+
+    /// `shelfmark --db … check` passes.
+    pub fn assert_healthy(&self) {
+        let out = Command::new(EXE)
+            .args(["--db", &self.arg(), "check"])
+            .output()
+            .expect("run check");
+        assert!(
+            out.status.success(),
+            "check failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Runs each named test function (taking a `&Where`) once on a library file and once on a
+/// shared library: `mod file { … }` and `mod server { … }` beside them.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod file {
+            $(#[test] fn $name() { super::$name(&$crate::util::Where::file()) })*
+        }
+        mod server {
+            $(#[test] fn $name() { super::$name(&$crate::util::Where::server()) })*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 pub fn open(path: &Path) -> Library {
     Library::open(
         path,
@@ -64,9 +149,23 @@ pub struct Client {
 
 impl Client {
     pub fn new(path: &Path) -> Client {
-        let library = open(path);
+        Client::on(open(path))
+    }
+
+    pub fn on(library: Library) -> Client {
         let tasks = SaveTasks::start(&library, ChangeFeed::new()).expect("start executor");
         Client { tasks, library }
+    }
+
+    /// Live rows of `table`, as Shelfmark's own check counts them (on either backend).
+    pub fn live(&self, table: &str) -> i64 {
+        let report = self.reads().check().expect("check");
+        report
+            .counts
+            .iter()
+            .find(|(t, _, _)| *t == table)
+            .map(|(_, live, _)| *live)
+            .expect("a table")
     }
 
     pub fn editor(&self) -> Editor<'_> {
@@ -84,7 +183,8 @@ impl Client {
 
     /// A plain connection to the file, outside Shelfmark: what another program sees.
     pub fn conn(&self) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open(self.library.path()).expect("connection");
+        let conn = rusqlite::Connection::open(self.library.path().expect("a library file"))
+            .expect("connection");
         conn.busy_timeout(Duration::from_secs(10))
             .expect("busy timeout");
         conn

@@ -1,0 +1,120 @@
+//! `shelfmark check` on a shared library: do the live-uniqueness invariants hold, are the guards
+//! in place, and is the search column what Shelfmark would compute? It reads only.
+
+use super::{Manager, migrations};
+use crate::db::{CheckReport, DbError};
+use crate::model::sortkey;
+
+/// The invariants, as queries that return one row per violation.
+const INVARIANTS: &[(&str, &str)] = &[
+    (
+        "two live placements of one copy in one collection",
+        "SELECT 'copy ' || copy_id || ' in collection ' || collection_id || ': ' || count(*) || ' live placements'
+         FROM placements WHERE deleted_at IS NULL GROUP BY copy_id, collection_id HAVING count(*) > 1",
+    ),
+    (
+        "two live copies with one barcode",
+        "SELECT 'barcode ' || barcode || ': ' || count(*) || ' live copies'
+         FROM copies WHERE deleted_at IS NULL GROUP BY barcode HAVING count(*) > 1",
+    ),
+    (
+        "two live collections with one name",
+        "SELECT 'collection name ' || name_key || ': ' || count(*) || ' live collections'
+         FROM collections WHERE deleted_at IS NULL GROUP BY name_key HAVING count(*) > 1",
+    ),
+    (
+        "two live books with one ISBN",
+        "SELECT 'ISBN ' || isbn || ': ' || count(*) || ' live books'
+         FROM books WHERE deleted_at IS NULL AND isbn IS NOT NULL GROUP BY isbn HAVING count(*) > 1",
+    ),
+    (
+        "a live copy of a book in the Trash",
+        "SELECT 'copy ' || c.id || ' is live but its book ' || b.id || ' is in the Trash'
+         FROM copies c JOIN books b ON b.id = c.book_id
+         WHERE c.deleted_at IS NULL AND b.deleted_at IS NOT NULL",
+    ),
+    (
+        "a live placement of a copy or in a collection in the Trash",
+        "SELECT 'placement ' || p.id || ' is live but its copy or collection is in the Trash'
+         FROM placements p JOIN copies c ON c.id = p.copy_id JOIN collections k ON k.id = p.collection_id
+         WHERE p.deleted_at IS NULL AND (c.deleted_at IS NOT NULL OR k.deleted_at IS NOT NULL)",
+    ),
+];
+
+const UNIQUE_INDEXES: &[&str] = &[
+    "books_live_isbn",
+    "copies_live_barcode",
+    "collections_live_name",
+    "placements_live_copy_collection",
+];
+
+pub(crate) fn check(conn: &mut r2d2::PooledConnection<Manager>) -> Result<CheckReport, DbError> {
+    let client = &mut conn.client;
+    let version = match migrations::inspect(client)? {
+        migrations::Found::Library(v) => v,
+        _ => 0,
+    };
+    let mut report = CheckReport {
+        schema_version: version,
+        ..CheckReport::default()
+    };
+    for index in UNIQUE_INDEXES {
+        let row = client.query_opt(
+            "SELECT i.indisunique AND i.indisvalid, pg_get_expr(i.indpred, i.indrelid)
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1",
+            &[index],
+        )?;
+        match row {
+            None => report
+                .problems
+                .push(format!("the unique index {index} is missing")),
+            Some(r) => {
+                let predicate: Option<String> = r.get(1);
+                if !r.get::<_, bool>(0)
+                    || !predicate.is_some_and(|p| p.contains("deleted_at IS NULL"))
+                {
+                    report.problems.push(format!(
+                        "the unique index {index} is not a valid unique index of live rows"
+                    ));
+                }
+            }
+        }
+    }
+    for (what, sql) in INVARIANTS {
+        for row in client.query(*sql, &[])? {
+            report
+                .problems
+                .push(format!("{what}: {}", row.get::<_, String>(0)));
+        }
+    }
+    // The search column holds the words Shelfmark computes from the book.
+    let mut stale = 0usize;
+    for row in client.query(
+        "SELECT id, title, authors, coalesce(isbn, ''), publisher, search FROM books
+         WHERE deleted_at IS NULL",
+        &[],
+    )? {
+        let parts: [String; 4] = [row.get(1), row.get(2), row.get(3), row.get(4)];
+        let want = sortkey::search_words(&[&parts[0], &parts[1], &parts[2], &parts[3]]);
+        if row.get::<_, String>(5) != want {
+            stale += 1;
+            if stale <= 5 {
+                report.problems.push(format!(
+                    "the search words of book {} are out of step",
+                    row.get::<_, i64>(0)
+                ));
+            }
+        }
+    }
+    for table in ["books", "copies", "collections", "placements"] {
+        let row = client.query_one(
+            &format!(
+                "SELECT count(*) FILTER (WHERE deleted_at IS NULL),
+                        count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM {table}"
+            ),
+            &[],
+        )?;
+        report.counts.push((table, row.get(0), row.get(1)));
+    }
+    Ok(report)
+}

@@ -1,0 +1,425 @@
+-- The statements of a shared library on PostgreSQL, by name (see `db::engine::catalog`). `:name`
+-- is a parameter; `{table}`, `{order}` and `{cols:KIND}` / `{cols:KIND:ALIAS}` are filled in by
+-- the engine. Stamps are timestamptz; keys are COLLATE "C" columns, so they compare bytewise.
+
+-- ---------------------------------------------------------------------------------------------
+-- Records
+
+-- name: book_by_id
+SELECT {cols:book} FROM books WHERE id = :id
+
+-- name: copy_by_id
+SELECT {cols:copy} FROM copies WHERE id = :id
+
+-- name: collection_by_id
+SELECT {cols:collection} FROM collections WHERE id = :id
+
+-- name: placement_by_id
+SELECT {cols:placement} FROM placements WHERE id = :id
+
+-- name: live_copy_by_barcode
+SELECT {cols:copy} FROM copies WHERE barcode = :barcode AND deleted_at IS NULL
+
+-- name: live_collection_by_key
+SELECT {cols:collection} FROM collections WHERE name_key = :key AND deleted_at IS NULL
+
+-- name: trashed_collection_by_key
+SELECT {cols:collection} FROM collections
+WHERE name_key = :key AND deleted_at IS NOT NULL ORDER BY deleted_at DESC LIMIT 1
+
+-- name: live_book_by_isbn
+SELECT {cols:book} FROM books WHERE isbn = :isbn AND deleted_at IS NULL
+
+-- name: live_placement
+SELECT {cols:placement} FROM placements
+WHERE copy_id = :copy AND collection_id = :collection AND deleted_at IS NULL
+
+-- name: is_live
+SELECT deleted_at IS NULL FROM {table} WHERE id = :id
+
+-- ---------------------------------------------------------------------------------------------
+-- Settings
+
+-- name: get_setting
+SELECT value FROM settings WHERE key = :key
+
+-- name: put_setting
+INSERT INTO settings (key, value) VALUES (:key, :value)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+
+-- ---------------------------------------------------------------------------------------------
+-- Inserts
+
+-- name: insert_book
+INSERT INTO books (title, authors, isbn, publisher, year, nonfiling, title_key, search,
+                   created_at, updated_at, updated_by)
+VALUES (:title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :search,
+        :now, :now, :by)
+RETURNING id
+
+-- name: insert_copy
+INSERT INTO copies (book_id, barcode, created_at, updated_at, updated_by)
+VALUES (:book, :barcode, :now, :now, :by)
+RETURNING id
+
+-- name: insert_collection
+INSERT INTO collections (name, name_key, description, created_at, updated_at, updated_by)
+VALUES (:name, :name_key, :description, :now, :now, :by)
+RETURNING id
+
+-- name: insert_placement
+INSERT INTO placements (copy_id, collection_id, shelf_mark, shelf_key, note,
+                        created_at, updated_at, updated_by)
+VALUES (:copy, :collection, :shelf_mark, :shelf_key, :note, :now, :now, :by)
+RETURNING id
+
+-- ---------------------------------------------------------------------------------------------
+-- Sort keys
+
+-- name: titles_to_refile
+SELECT id, title, nonfiling FROM books
+
+-- name: set_title_key
+UPDATE books SET title_key = :title_key WHERE id = :id
+
+-- name: shelf_marks_to_refile
+SELECT id, shelf_mark FROM placements WHERE shelf_mark <> ''
+
+-- name: set_shelf_key
+UPDATE placements SET shelf_key = :shelf_key WHERE id = :id
+
+-- ---------------------------------------------------------------------------------------------
+-- Edits (version-checked: a changed version or a row in the Trash changes nothing)
+
+-- name: update_book
+UPDATE books SET title = :title, authors = :authors, isbn = :isbn, publisher = :publisher,
+    year = :year, nonfiling = :nonfiling, title_key = :title_key, search = :search,
+    version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NULL
+
+-- name: update_copy
+UPDATE copies SET book_id = :book, barcode = :barcode,
+    version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NULL
+
+-- name: update_collection
+UPDATE collections SET name = :name, name_key = :name_key, description = :description,
+    version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NULL
+
+-- name: update_placement
+UPDATE placements SET copy_id = :copy, collection_id = :collection, shelf_mark = :shelf_mark,
+    shelf_key = :shelf_key, note = :note,
+    version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NULL
+
+-- ---------------------------------------------------------------------------------------------
+-- The Trash: a record and the live children that go with it share one stamp
+
+-- name: soft_delete
+UPDATE {table} SET deleted_at = :now, updated_at = :now, version = version + 1, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NULL
+
+-- name: trash_copies_of_book
+UPDATE copies SET deleted_at = :now, updated_at = :now, version = version + 1, updated_by = :by
+WHERE book_id = :id AND deleted_at IS NULL
+
+-- name: trash_placements_of_trashed_copies
+UPDATE placements SET deleted_at = :now, updated_at = :now, version = version + 1, updated_by = :by
+WHERE deleted_at IS NULL
+  AND copy_id IN (SELECT id FROM copies WHERE book_id = :id AND deleted_at = :now)
+
+-- name: trash_placements_of_copy
+UPDATE placements SET deleted_at = :now, updated_at = :now, version = version + 1, updated_by = :by
+WHERE copy_id = :id AND deleted_at IS NULL
+
+-- name: trash_placements_of_collection
+UPDATE placements SET deleted_at = :now, updated_at = :now, version = version + 1, updated_by = :by
+WHERE collection_id = :id AND deleted_at IS NULL
+
+-- name: copies_trashed_with_book
+SELECT id, version FROM copies WHERE book_id = :id AND deleted_at = :deleted
+
+-- name: placements_trashed_with_book
+SELECT p.id FROM placements p
+JOIN copies c ON c.id = p.copy_id
+JOIN collections k ON k.id = p.collection_id
+WHERE c.book_id = :id AND c.deleted_at = :deleted AND p.deleted_at = :deleted
+  AND k.deleted_at IS NULL
+
+-- name: placements_trashed_with_copy
+SELECT p.id FROM placements p JOIN collections k ON k.id = p.collection_id
+WHERE p.copy_id = :id AND p.deleted_at = :deleted AND k.deleted_at IS NULL
+
+-- name: placements_trashed_with_collection
+SELECT p.id FROM placements p JOIN copies c ON c.id = p.copy_id
+WHERE p.collection_id = :id AND p.deleted_at = :deleted AND c.deleted_at IS NULL
+
+-- name: untrash
+UPDATE {table} SET deleted_at = NULL, updated_at = :now, version = version + 1, updated_by = :by
+WHERE id = :id
+
+-- name: rename_trashed_collection
+UPDATE collections SET name = :name, name_key = :name_key,
+    version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NOT NULL
+
+-- name: rebarcode_trashed_copy
+UPDATE copies SET barcode = :barcode, version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NOT NULL
+
+-- name: drop_isbn_of_trashed_book
+UPDATE books SET isbn = NULL, version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id AND version = :version AND deleted_at IS NOT NULL
+
+-- name: move_copy_to_book
+UPDATE copies SET book_id = :holder, version = version + 1, updated_at = :now, updated_by = :by
+WHERE id = :id
+
+-- name: purge
+DELETE FROM {table} WHERE id = :id AND version = :version AND deleted_at IS NOT NULL
+
+-- ---------------------------------------------------------------------------------------------
+-- The values a row competes for, and their live holders
+
+-- name: isbn_of_book
+SELECT isbn FROM books WHERE id = :id
+
+-- name: barcode_of_copy
+SELECT barcode FROM copies WHERE id = :id
+
+-- name: name_key_of_collection
+SELECT name_key FROM collections WHERE id = :id
+
+-- name: pair_of_placement
+SELECT copy_id, collection_id FROM placements WHERE id = :id
+
+-- name: holder_of_isbn
+SELECT id, title, isbn, created_at, version, updated_by FROM books
+WHERE isbn = :isbn AND deleted_at IS NULL
+
+-- name: holder_of_barcode
+SELECT c.id, c.barcode, b.id, b.title, c.created_at, c.version, c.updated_by
+FROM copies c JOIN books b ON b.id = c.book_id
+WHERE c.barcode = :barcode AND c.deleted_at IS NULL
+
+-- name: holder_of_name_key
+SELECT id, name, created_at, version, updated_by FROM collections
+WHERE name_key = :name_key AND deleted_at IS NULL
+
+-- name: holder_of_placement
+SELECT p.id, p.version, c.id, c.barcode, b.title, k.id, k.name, p.created_at, p.updated_by
+FROM placements p
+JOIN copies c ON c.id = p.copy_id
+JOIN books b ON b.id = c.book_id
+JOIN collections k ON k.id = p.collection_id
+WHERE p.copy_id = :copy AND p.collection_id = :collection AND p.deleted_at IS NULL
+
+-- ---------------------------------------------------------------------------------------------
+-- Import
+
+-- name: book_by_title_authors
+-- The title key finds the candidates through its index.
+SELECT id FROM books
+WHERE title_key = :title_key AND title = :title AND authors = :authors
+  AND isbn IS NULL AND deleted_at IS NULL
+ORDER BY id LIMIT 1
+
+-- ---------------------------------------------------------------------------------------------
+-- Views
+
+-- name: collections_with_counts
+SELECT k.id, k.name, k.description, k.version,
+       (SELECT count(*) FROM placements p WHERE p.collection_id = k.id AND p.deleted_at IS NULL)
+FROM collections k WHERE k.deleted_at IS NULL ORDER BY k.name_key
+
+-- name: collection_names
+SELECT id, name, description, version, 0 FROM collections
+WHERE deleted_at IS NULL ORDER BY name_key
+
+-- name: count_live_placements
+SELECT count(*) FROM placements WHERE collection_id = :collection AND deleted_at IS NULL
+
+-- name: count_matching_placements
+SELECT count(*)
+FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+  AND (c.barcode ILIKE :pattern ESCAPE '\' OR b.title ILIKE :pattern ESCAPE '\'
+       OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
+       OR p.note ILIKE :pattern ESCAPE '\')
+
+-- name: placement_page
+SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
+       p.created_at
+FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+  AND (:all OR c.barcode ILIKE :pattern ESCAPE '\' OR b.title ILIKE :pattern ESCAPE '\'
+       OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
+       OR p.note ILIKE :pattern ESCAPE '\')
+ORDER BY {order} LIMIT :limit OFFSET :offset
+
+-- name: newest_placement_ids
+SELECT id FROM placements p WHERE collection_id = :collection AND deleted_at IS NULL
+ORDER BY {order} LIMIT :limit OFFSET :offset
+
+-- name: placement_row_by_id
+SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
+       p.created_at
+FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+WHERE p.id = :id
+
+-- name: books_containing
+SELECT {cols:book:b},
+       (SELECT string_agg(barcode, ' ' ORDER BY barcode) FROM copies
+         WHERE book_id = b.id AND deleted_at IS NULL)
+FROM books b
+WHERE b.deleted_at IS NULL
+  AND (:all OR b.title ILIKE :pattern ESCAPE '\' OR b.authors ILIKE :pattern ESCAPE '\'
+       OR b.isbn ILIKE :pattern ESCAPE '\' OR b.publisher ILIKE :pattern ESCAPE '\'
+       OR EXISTS (SELECT 1 FROM copies c WHERE c.book_id = b.id
+                  AND c.deleted_at IS NULL AND c.barcode ILIKE :pattern ESCAPE '\'))
+ORDER BY b.title_key, b.id
+LIMIT :limit
+
+-- name: search_books
+-- :words is a tsquery over the folded search column (empty: no word matches); :code and
+-- :lower are matched as prefixes of barcodes and (lower-cased) shelf marks; each source gives
+-- at most :cap books.
+SELECT {cols:book:b},
+       (SELECT string_agg(barcode, ' ' ORDER BY barcode) FROM copies
+         WHERE book_id = b.id AND deleted_at IS NULL)
+FROM books b
+WHERE b.deleted_at IS NULL AND b.id IN (
+    (SELECT id FROM books
+      WHERE deleted_at IS NULL AND :words <> ''
+        AND to_tsvector('simple', search) @@ to_tsquery('simple', :words)
+      LIMIT :cap)
+    UNION
+    (SELECT book_id FROM copies
+      WHERE :code <> '' AND barcode >= :code AND barcode < :code_end AND deleted_at IS NULL
+      LIMIT :cap)
+    UNION
+    (SELECT c.book_id FROM
+        (SELECT copy_id FROM placements
+          WHERE (lower(shelf_mark) COLLATE "C") >= :lower
+            AND (lower(shelf_mark) COLLATE "C") < :lower_end
+            AND deleted_at IS NULL
+          LIMIT :cap) AS p
+        JOIN copies c ON c.id = p.copy_id))
+ORDER BY b.title_key, b.id
+LIMIT :limit
+
+-- name: live_copies_of_book
+SELECT {cols:copy} FROM copies WHERE book_id = :book AND deleted_at IS NULL ORDER BY barcode
+
+-- name: collections_of_copy
+SELECT k.name FROM placements p JOIN collections k ON k.id = p.collection_id
+WHERE p.copy_id = :copy AND p.deleted_at IS NULL ORDER BY k.name_key
+
+-- name: trash
+-- Rows that went to the Trash with their parent are part of the parent's item. Columns: kind,
+-- id, version, when, name, the parent's name, the collection (placements), children.
+SELECT 'book', b.id, b.version, b.deleted_at, b.title, '', '',
+       (SELECT count(*) FROM copies c WHERE c.book_id = b.id AND c.deleted_at = b.deleted_at)
+  FROM books b WHERE b.deleted_at IS NOT NULL
+UNION ALL
+SELECT 'copy', c.id, c.version, c.deleted_at, c.barcode, b.title, '',
+       (SELECT count(*) FROM placements p WHERE p.copy_id = c.id AND p.deleted_at = c.deleted_at)
+  FROM copies c JOIN books b ON b.id = c.book_id
+ WHERE c.deleted_at IS NOT NULL AND (b.deleted_at IS NULL OR b.deleted_at <> c.deleted_at)
+UNION ALL
+SELECT 'collection', k.id, k.version, k.deleted_at, k.name, '', '',
+       (SELECT count(*) FROM placements p WHERE p.collection_id = k.id AND p.deleted_at = k.deleted_at)
+  FROM collections k WHERE k.deleted_at IS NOT NULL
+UNION ALL
+SELECT 'placement', p.id, p.version, p.deleted_at, c.barcode, b.title, k.name, 0
+  FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+  JOIN collections k ON k.id = p.collection_id
+ WHERE p.deleted_at IS NOT NULL
+   AND (c.deleted_at IS NULL OR c.deleted_at <> p.deleted_at)
+   AND (k.deleted_at IS NULL OR k.deleted_at <> p.deleted_at)
+ORDER BY 4 DESC LIMIT :limit
+
+-- name: is_empty
+SELECT NOT EXISTS (SELECT 1 FROM books) AND NOT EXISTS (SELECT 1 FROM collections)
+
+-- name: count_rows
+SELECT count(*) FROM {table}
+
+-- ---------------------------------------------------------------------------------------------
+-- Export: one row per placement (and one per book or copy that has none), in a stable order
+
+-- name: export_all
+SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note
+FROM books b
+LEFT JOIN copies c ON c.book_id = b.id AND c.deleted_at IS NULL
+LEFT JOIN placements p ON p.copy_id = c.id AND p.deleted_at IS NULL
+LEFT JOIN collections k ON k.id = p.collection_id
+WHERE b.deleted_at IS NULL
+ORDER BY b.id, c.id, p.id
+
+-- name: export_collection
+SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note
+FROM placements p
+JOIN copies c ON c.id = p.copy_id
+JOIN books b ON b.id = c.book_id
+JOIN collections k ON k.id = p.collection_id
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+ORDER BY p.id
+
+-- ---------------------------------------------------------------------------------------------
+-- Copying a library row for row (backups of a shared library, moving a file to a server)
+
+-- name: dump_books
+SELECT id, title, authors, isbn, publisher, year, nonfiling, title_key,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM books WHERE id > :after ORDER BY id LIMIT :limit
+
+-- name: dump_copies
+SELECT id, book_id, barcode, version, created_at, updated_at, deleted_at, updated_by
+FROM copies WHERE id > :after ORDER BY id LIMIT :limit
+
+-- name: dump_collections
+SELECT id, name, name_key, description, version, created_at, updated_at, deleted_at, updated_by
+FROM collections WHERE id > :after ORDER BY id LIMIT :limit
+
+-- name: dump_placements
+SELECT id, copy_id, collection_id, shelf_mark, shelf_key, note,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM placements WHERE id > :after ORDER BY id LIMIT :limit
+
+-- name: dump_settings
+SELECT key, value FROM settings ORDER BY key
+
+-- name: load_book
+INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, search,
+                   version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :search,
+        :version, :created_at, :updated_at, :deleted_at, :updated_by)
+
+-- name: load_copy
+INSERT INTO copies (id, book_id, barcode, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :book_id, :barcode, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+
+-- name: load_collection
+INSERT INTO collections (id, name, name_key, description,
+                         version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :name, :name_key, :description,
+        :version, :created_at, :updated_at, :deleted_at, :updated_by)
+
+-- name: load_placement
+INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note,
+                        version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :copy_id, :collection_id, :shelf_mark, :shelf_key, :note,
+        :version, :created_at, :updated_at, :deleted_at, :updated_by)
+
+-- name: finish_load
+-- Ids given by the server follow the largest one copied.
+SELECT setval(pg_get_serial_sequence('books', 'id'),
+              coalesce((SELECT max(id) FROM books), 0) + 1, false),
+       setval(pg_get_serial_sequence('copies', 'id'),
+              coalesce((SELECT max(id) FROM copies), 0) + 1, false),
+       setval(pg_get_serial_sequence('collections', 'id'),
+              coalesce((SELECT max(id) FROM collections), 0) + 1, false),
+       setval(pg_get_serial_sequence('placements', 'id'),
+              coalesce((SELECT max(id) FROM placements), 0) + 1, false)
