@@ -10,12 +10,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use shelfmark::model::Outcome;
 use shelfmark::tasks::{ChangeFeed, Event};
 
-use crate::util::{self, BENCH, Client, LoadSummary, assert_healthy, place_op};
+use shelfmark::db::Library;
+use shelfmark::model::PlacementId;
 
-fn load(path: &Path, mode: &str, threads: usize, pairs: usize, seed: u64, ack: &Path) -> Child {
+use crate::util::{
+    self, BENCH, Client, LoadSummary, Where, assert_healthy, on_both_backends, pg, place_op,
+};
+
+fn load(db: &str, mode: &str, threads: usize, pairs: usize, seed: u64, ack: &Path) -> Child {
     Command::new(BENCH)
         .arg("--db")
-        .arg(path)
+        .arg(db)
         .args(["load", "--mode", mode])
         .args(["--threads", &threads.to_string()])
         .args(["--pairs", &pairs.to_string()])
@@ -39,49 +44,56 @@ fn summary(child: Child) -> LoadSummary {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON summary")
 }
 
-/// Every line of the ack log is in the file: the row exists, for the same pair, at that
+/// Every line of the ack log is in the library: the row exists, for the same pair, at that
 /// version or later (versions only grow).
-fn assert_acks_present(path: &Path, ack: &Path) -> usize {
+fn assert_acks_present(library: &Library, ack: &Path) -> usize {
     let text = std::fs::read_to_string(ack).unwrap_or_default();
-    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut reads = library.reads().unwrap();
     let mut n = 0;
     for line in text.lines() {
         let f: Vec<&str> = line.split(' ').collect();
         assert_eq!(f.len(), 5, "ack line {line:?}");
         assert_eq!(f[0], "placement");
         let id: i64 = f[1].parse().unwrap();
-        let row: Option<(i64, i64, i64)> = conn
-            .query_row(
-                "SELECT copy_id, collection_id, version FROM placements WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .ok();
-        let (copy, collection, version) =
-            row.unwrap_or_else(|| panic!("acknowledged placement {id} is missing"));
-        assert_eq!(copy.to_string(), f[2], "{line}");
-        assert_eq!(collection.to_string(), f[3], "{line}");
+        let p = reads
+            .placement(PlacementId(id))
+            .unwrap()
+            .unwrap_or_else(|| panic!("acknowledged placement {id} is missing"));
+        assert_eq!(p.copy_id.0.to_string(), f[2], "{line}");
+        assert_eq!(p.collection_id.0.to_string(), f[3], "{line}");
         assert!(
-            version >= f[4].parse::<i64>().unwrap(),
-            "{line}: version {version}"
+            p.meta.version >= f[4].parse::<i64>().unwrap(),
+            "{line}: version {}",
+            p.meta.version
         );
         n += 1;
     }
     n
 }
 
-#[test]
-fn four_processes_of_four_threads_all_modes() {
+/// Four `load` processes of four threads each on one library, in every mode: no duplicate,
+/// every acknowledged save present, `check` passes. On a shared library `psql` races them,
+/// inserting live duplicates straight into the tables: the server refuses every one.
+fn four_processes_of_four_threads_all_modes(w: &Where) {
     for mode in ["contention", "distinct", "softdelete"] {
-        let s = util::scratch();
+        let w = match w {
+            Where::File(_) => Where::file(),
+            Where::Server { .. } => Where::server(),
+        };
+        let dir = tempfile::tempdir().unwrap();
         let pairs = 100;
-        let children: Vec<_> = (0..4)
+        let mut children: Vec<_> = (0..4)
             .map(|p| {
                 let seed = if mode == "distinct" { p + 1 } else { 7 };
-                let ack = s.dir.path().join(format!("ack-{p}.txt"));
-                (load(&s.path, mode, 4, pairs, seed, &ack), ack)
+                let ack = dir.path().join(format!("ack-{p}.txt"));
+                (load(&w.arg(), mode, 4, pairs, seed, &ack), ack)
             })
             .collect();
+        let refused = match &w {
+            Where::Server { db } => race_duplicates_with_psql(db, &mut children),
+            Where::File(_) => 0,
+        };
+        let library = w.open();
         let mut saved = 0;
         let mut conflicts = 0;
         for (child, ack) in children {
@@ -89,12 +101,11 @@ fn four_processes_of_four_threads_all_modes() {
             assert_eq!((sum.failed, sum.invalid), (0, 0), "{mode}: {sum:?}");
             saved += sum.saved;
             conflicts += sum.conflicts;
-            let acked = assert_acks_present(&s.path, &ack);
+            let acked = assert_acks_present(&library, &ack);
             assert_eq!(acked as u64, sum.saved, "{mode}: one ack line per save");
         }
-        assert_healthy(&s.path);
-        let conn = rusqlite::Connection::open(&s.path).unwrap();
-        let live = util::live(&conn, "placements");
+        w.assert_healthy();
+        let live = Client::on(library).live("placements");
         match mode {
             // 16 threads raced for the same 100 pairs: one save each, the rest conflicts.
             "contention" => {
@@ -110,8 +121,49 @@ fn four_processes_of_four_threads_all_modes() {
                 "softdelete: {live} live placements for 100 pairs"
             ),
         }
+        if let Where::Server { .. } = &w {
+            assert!(
+                refused > 0 || live == 0,
+                "{mode}: psql found live rows to copy"
+            );
+            println!("{mode}: psql's {refused} live duplicates were all refused");
+        }
     }
 }
+
+/// While the loads run (and a few times after), `psql` copies live placements as new live
+/// rows, by hand: every try must fail on the partial unique index. Returns how many were
+/// refused.
+fn race_duplicates_with_psql(db: &str, children: &mut [(Child, std::path::PathBuf)]) -> usize {
+    let cluster = pg::shared();
+    let mut refused = 0;
+    let mut after = 0;
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while after < 5 && Instant::now() < deadline {
+        let running = children
+            .iter_mut()
+            .any(|(c, _)| c.try_wait().ok().flatten().is_none());
+        if !running {
+            after += 1;
+        }
+        let result = cluster.psql(
+            db,
+            "INSERT INTO placements (copy_id, collection_id, created_at, updated_at)
+             SELECT copy_id, collection_id, now(), now() FROM placements
+             WHERE deleted_at IS NULL ORDER BY random() LIMIT 1",
+        );
+        match result {
+            Err(e) if e.contains("duplicate key") => refused += 1,
+            Err(e) => panic!("psql failed otherwise: {e}"),
+            // Nothing live to copy at that moment: INSERT 0 0.
+            Ok(out) => assert!(out.contains("INSERT 0 0") || out.is_empty(), "{out}"),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    refused
+}
+
+on_both_backends!(four_processes_of_four_threads_all_modes);
 
 #[test]
 fn kill_nine_during_saves_loses_nothing_acknowledged() {
@@ -121,12 +173,12 @@ fn kill_nine_during_saves_loses_nothing_acknowledged() {
     let mut acked = 0;
     for round in 0..20u64 {
         let mode = ["distinct", "softdelete", "contention"][round as usize % 3];
-        let mut child = load(&s.path, mode, 4, 400, round % 4, &ack);
+        let mut child = load(&s.path.display().to_string(), mode, 4, 400, round % 4, &ack);
         std::thread::sleep(Duration::from_millis(rng.u64(60..400)));
         child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
         let _ = child.wait();
         assert_healthy(&s.path);
-        acked = assert_acks_present(&s.path, &ack);
+        acked = assert_acks_present(&util::open(&s.path), &ack);
     }
     assert!(acked > 0, "some saves were acknowledged before the kills");
     println!("20 kills, {acked} acknowledged saves all present");

@@ -15,6 +15,7 @@ mod layers;
 mod migrations;
 mod processes;
 mod restore;
+mod server;
 mod sorting;
 mod ui;
 mod util;

@@ -15,6 +15,8 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use shelfmark::db::Location;
 use std::process::ExitCode;
 use std::sync::Barrier;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -376,9 +378,13 @@ fn work(
     Ok(tally)
 }
 
-pub fn run(path: &Path, durability: Durability, args: &LoadArgs) -> Result<ExitCode, String> {
+pub fn run(
+    location: &Location,
+    durability: Durability,
+    args: &LoadArgs,
+) -> Result<ExitCode, String> {
     let threads = args.threads.max(1);
-    let library = super::open(path, durability, threads as u32 + 2)?;
+    let library = super::open_at(location, durability, threads as u32 + 2)?;
     let acks = AckLog::open(args.ack_log.as_deref())?;
     let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(|e| e.to_string())?;
     let per_thread = setup(&tasks, args)?;

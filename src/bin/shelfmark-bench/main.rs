@@ -10,11 +10,11 @@ mod lock;
 mod scale;
 mod stats;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use shelfmark::db::{Durability, Library, OpenOptions, chain};
+use shelfmark::db::{Durability, Library, Location, OpenOptions, chain};
 
 /// Errors of the tools, in words (with their cause chains), printed once by `main`.
 type Result<T, E = String> = std::result::Result<T, E>;
@@ -23,9 +23,10 @@ type Result<T, E = String> = std::result::Result<T, E>;
 #[derive(Debug, Parser)]
 #[command(name = "shelfmark-bench", version, about)]
 struct Args {
-    /// The library file.
-    #[arg(long, global = true, value_name = "PATH")]
-    db: Option<PathBuf>,
+    /// The library: a file, or a shared library `postgres://USER@HOST[:PORT]/DBNAME` (`load`
+    /// and `bench` work on both).
+    #[arg(long, global = true, value_name = "PATH|postgres://…")]
+    db: Option<String>,
 
     /// `full`: an acknowledged save survives power loss. `normal`: survives a crash of the
     /// program.
@@ -69,17 +70,30 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let Some(path) = args.db.clone() else {
-        eprintln!("shelfmark-bench: --db PATH is required");
+    let Some(db) = args.db.clone() else {
+        eprintln!("shelfmark-bench: --db PATH (or postgres://…) is required");
         return ExitCode::FAILURE;
     };
+    let location = match Location::parse(&db) {
+        Ok((location, _)) => location,
+        Err(e) => {
+            eprintln!("shelfmark-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let durability = args.durability.into();
+    let file = || match &location {
+        Location::File(path) => Ok(path.clone()),
+        Location::Server(_) => Err(format!("{db}: this command works on a library file")),
+    };
     let result = match &args.command {
-        Command::Load(a) => load::run(&path, durability, a),
-        Command::Bench(a) => bench::run(&path, durability, a),
-        Command::Seed(a) => scale::seed(&path, durability, a),
-        Command::BenchCatalog(a) => scale::bench_catalog(&path, durability, a),
-        Command::HoldWriteLock(a) => lock::hold(&path, a),
+        Command::Load(a) => load::run(&location, durability, a),
+        Command::Bench(a) => file().and_then(|path| bench::run(&path, durability, a)),
+        Command::Seed(a) => file().and_then(|path| scale::seed(&path, durability, a)),
+        Command::BenchCatalog(a) => {
+            file().and_then(|path| scale::bench_catalog(&path, durability, a))
+        }
+        Command::HoldWriteLock(a) => file().and_then(|path| lock::hold(&path, a)),
     };
     match result {
         Ok(code) => code,
@@ -90,10 +104,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Opens a library for a tool, the error in words.
+/// Opens a library file for a tool, the error in words.
 fn open(path: &Path, durability: Durability, pool_size: u32) -> Result<Library> {
-    Library::open(
-        path,
+    open_at(&Location::File(path.to_path_buf()), durability, pool_size)
+}
+
+/// Opens a library wherever it lives (a shared library must be set up already).
+fn open_at(location: &Location, durability: Durability, pool_size: u32) -> Result<Library> {
+    Library::open_at(
+        location,
+        None,
         &OpenOptions {
             durability,
             pool_size,
