@@ -21,7 +21,7 @@ fn desk_library(path: &std::path::Path, copies: usize) -> Vec<String> {
 }
 
 /// What a scanner sends for each barcode: one text event per character, then Enter.
-fn scanner_events(codes: &[String]) -> Vec<Event> {
+pub fn scanner_events(codes: &[String]) -> Vec<Event> {
     let key = |pressed| Event::Key {
         key: Key::Enter,
         physical_key: None,
@@ -55,7 +55,7 @@ fn placed(path: &std::path::Path) -> Vec<String> {
 }
 
 /// Feeds `events` to the app in frames of the given sizes (cycled), without any pause.
-fn feed(h: &mut App, events: Vec<Event>, frame_sizes: &[usize]) {
+pub fn feed(h: &mut App, events: Vec<Event>, frame_sizes: &[usize]) {
     let mut rest = events.into_iter().peekable();
     let mut sizes = frame_sizes.iter().cycle();
     while rest.peek().is_some() {

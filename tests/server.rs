@@ -530,3 +530,116 @@ fn a_file_moves_to_a_server_row_for_row_and_a_server_backs_up_to_a_file() {
     assert!(copy_back.reads().unwrap().record(record).unwrap().is_some());
     assert!(crate::util::check(&out).0);
 }
+
+/// The app on an open library, as `tests/ui.rs` drives it.
+fn app_on(library: Library) -> crate::ui::App {
+    egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| shelfmark::ShelfmarkApp::with_library(cc, library).expect("app"))
+}
+
+fn one_scan(h: &mut crate::ui::App, code: &str) {
+    use egui_kittest::kittest::Queryable;
+    h.get_by_label("Scan barcode").focus();
+    h.step();
+    h.input_mut()
+        .events
+        .extend(crate::desk::scanner_events(&[code.to_owned()]));
+}
+
+#[test]
+fn two_computers_adding_the_same_copy_keep_one_row_and_the_second_is_told_who_added_it() {
+    use crate::ui::{open_collection, screen_text, shows, wait_for};
+    let w = Where::server();
+    let c = w.client();
+    let dune = c.book("Dune");
+    c.copy(dune, "0042");
+    c.collection("Rare Books");
+    let at = |name: &str| {
+        w.open_with(&OpenOptions {
+            workstation: name.to_owned(),
+            pool_size: 6,
+            ..OpenOptions::default()
+        })
+    };
+    let mut desk = app_on(at("circulation-desk"));
+    let mut office = app_on(at("cataloguing-office"));
+    open_collection(&mut desk, "Rare Books");
+    open_collection(&mut office, "Rare Books");
+    // Both scan copy 0042 at the same moment.
+    one_scan(&mut desk, "0042");
+    one_scan(&mut office, "0042");
+    desk.step();
+    office.step();
+    let told = |h: &crate::ui::App| shows(h, "is already in Rare Books");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !told(&desk) && !told(&office) {
+        assert!(Instant::now() < deadline, "{}", screen_text(&desk));
+        desk.step();
+        office.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(c.live("placements"), 1, "one row on the server");
+    let (loser, winner) = if told(&desk) {
+        (&mut desk, "cataloguing-office")
+    } else {
+        (&mut office, "circulation-desk")
+    };
+    wait_for(loser, "the conflict naming the other computer", |h| {
+        shows(h, &format!("added by {winner}"))
+    });
+    assert!(
+        shows(
+            loser,
+            "Copy 0042 (Dune) is already in Rare Books — added by"
+        ),
+        "{}",
+        screen_text(loser)
+    );
+}
+
+#[test]
+fn when_the_server_goes_away_saves_wait_in_words_then_land_once_it_is_back() {
+    use crate::ui::{open_collection, screen_text, shows, wait_for};
+    let cluster = Cluster::start("away").expect("a cluster of its own");
+    let db = cluster.fresh_database();
+    drop(open(&cluster.url(&db), true).unwrap());
+    let proxy = Proxy::start(cluster.addr()).expect("proxy");
+    let library = open(&cluster.url_via(proxy.port(), &db), false).unwrap();
+    {
+        let c = Client::on(library.clone());
+        let dune = c.book("Dune");
+        c.copy(dune, "0042");
+        c.collection("Rare Books");
+    }
+    let mut h = app_on(library);
+    open_collection(&mut h, "Rare Books");
+    // The line is cut and the server refuses new connections.
+    proxy.refuse(true).unwrap();
+    proxy.cut_all();
+    one_scan(&mut h, "0042");
+    h.step();
+    wait_for(&mut h, "the waiting notice", |h| {
+        shows(h, "Waiting for the library server — reconnecting")
+    });
+    // The window goes on drawing meanwhile.
+    let started = Instant::now();
+    for _ in 0..20 {
+        h.step();
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    proxy.refuse(false).unwrap();
+    wait_for(&mut h, "the scan to land", |_| {
+        cluster
+            .psql(
+                &db,
+                "SELECT count(*) FROM placements WHERE deleted_at IS NULL",
+            )
+            .unwrap()
+            == "1"
+    });
+    wait_for(&mut h, "the notice to go", |h| {
+        !shows(h, "Waiting for the library server")
+    });
+    assert!(!shows(&h, "Not saved"), "{}", screen_text(&h));
+}

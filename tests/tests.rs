@@ -7,6 +7,7 @@
 
 mod a11y;
 mod catalog;
+mod contract;
 mod desk;
 mod engine;
 mod faults;

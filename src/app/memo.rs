@@ -17,6 +17,9 @@ pub(super) struct Memo {
     /// Where the last file was chosen (import, export, backup).
     #[serde(default)]
     pub last_folder: Option<PathBuf>,
+    /// This computer's name as the librarian set it (saves record it); `None`: the host name.
+    #[serde(default)]
+    pub workstation: Option<String>,
 }
 
 /// An editor window that was open.

@@ -97,7 +97,7 @@ impl ShelfmarkApp {
                     .unwrap_or(Location::File(default)),
             ),
         };
-        let pending = open_in_background(&target, &options.open, &cc.egui_ctx);
+        let pending = open_in_background(&target, &open_options(&options, &memo), &cc.egui_ctx);
         let data_dir = options.data_dir.clone().unwrap_or_else(default_data_dir);
         let instance = InstanceLock::acquire(&data_dir);
         let mut memo = memo;
@@ -211,9 +211,21 @@ impl ShelfmarkApp {
             return;
         };
         if let Some(Choice::Open(target)) = chooser.ui(ui) {
-            let pending = open_in_background(&target, &self.options.open, ui.ctx());
+            let pending =
+                open_in_background(&target, &open_options(&self.options, &self.memo), ui.ctx());
             self.state = State::Opening { target, pending };
         }
+    }
+}
+
+/// How libraries open: as asked, with this computer's name as the librarian set it.
+fn open_options(options: &AppOptions, memo: &Memo) -> OpenOptions {
+    OpenOptions {
+        workstation: memo
+            .workstation
+            .clone()
+            .unwrap_or_else(|| options.open.workstation.clone()),
+        ..options.open.clone()
     }
 }
 
@@ -235,12 +247,28 @@ impl eframe::App for ShelfmarkApp {
             State::Opening { .. } => self.opening_ui(ui),
             State::Choosing { .. } => self.choosing_ui(ui),
             State::Ready(workspace) => {
-                if workspace.ui(ui) == workspace::Next::SwitchLibrary {
+                let next = match workspace.ui(ui) {
+                    workspace::Next::Stay => None,
+                    workspace::Next::SwitchLibrary => {
+                        let target = Target::new(workspace.services().library.location());
+                        Some(State::Choosing(Box::new(Chooser::new(Some(&target), None))))
+                    }
+                    workspace::Next::Open(address, password) => {
+                        let target = Target {
+                            password,
+                            ..Target::new(Location::Server(address))
+                        };
+                        let pending = open_in_background(
+                            &target,
+                            &open_options(&self.options, &workspace.memo()),
+                            ui.ctx(),
+                        );
+                        Some(State::Opening { target, pending })
+                    }
+                };
+                if let Some(next) = next {
                     self.memo = workspace.memo();
-                    let target = Target::new(workspace.services().library.location());
-                    let chooser = Chooser::new(Some(&target), None);
-                    let old =
-                        std::mem::replace(&mut self.state, State::Choosing(Box::new(chooser)));
+                    let old = std::mem::replace(&mut self.state, next);
                     // Closing a library joins its threads: never on the UI thread.
                     if let Ok(closer) = Worker::spawn("shelfmark-close-library", move |_| drop(old))
                     {

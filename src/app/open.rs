@@ -9,9 +9,10 @@ use std::sync::Arc;
 use egui::Ui;
 
 use crate::db::{
-    Library, Location, OpenError, OpenOptions, ServerAddress, TlsMode, chain, default_library_path,
+    Library, Location, OpenError, OpenOptions, ServerAddress, chain, default_library_path,
 };
 use crate::tasks::{Pending, Services, run_once};
+use crate::ui::server_form::ServerForm;
 use crate::ui::widgets::UiExt;
 
 /// Why a library could not be opened in the window.
@@ -92,10 +93,7 @@ enum Trouble {
 #[derive(Debug)]
 pub(super) struct Chooser {
     file: String,
-    host: String,
-    database: String,
-    user: String,
-    password: String,
+    server: ServerForm,
     /// The address as the server form last tried it (for Retry and Set up).
     tried: Option<ServerAddress>,
     trouble: Option<Trouble>,
@@ -111,10 +109,7 @@ impl Chooser {
     pub fn new(target: Option<&Target>, failure: Option<&OpenFailure>) -> Self {
         let mut c = Chooser {
             file: String::new(),
-            host: String::new(),
-            database: String::new(),
-            user: whoami::username().unwrap_or_default(),
-            password: String::new(),
+            server: ServerForm::new(),
             tried: None,
             trouble: None,
         };
@@ -124,13 +119,7 @@ impl Chooser {
                 c.trouble = failure.map(|f| Trouble::File(chain(f)));
             }
             Some(Location::Server(a)) => {
-                c.host = if a.port == 5432 {
-                    a.host.clone()
-                } else {
-                    format!("{}:{}", a.host, a.port)
-                };
-                c.database.clone_from(&a.database);
-                c.user.clone_from(&a.user);
+                c.server = ServerForm::of(a);
                 c.tried = Some(a.clone());
                 c.trouble = failure.map(trouble_of);
             }
@@ -228,31 +217,13 @@ impl Chooser {
             }
             Some(Trouble::File(_) | Trouble::Password(_)) | None => {}
         }
-        egui::Grid::new("server-form")
-            .num_columns(2)
-            .spacing([12.0, 6.0])
-            .show(ui, |ui| {
-                ui.labelled_text("Server", &mut self.host, 300.0)
-                    .on_hover_text("The server's name or address, and :port if it is not 5432");
-                ui.end_row();
-                ui.labelled_text("Database", &mut self.database, 300.0);
-                ui.end_row();
-                ui.labelled_text("User", &mut self.user, 300.0);
-                ui.end_row();
-                let l = ui.label("Password");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.password)
-                        .password(true)
-                        .desired_width(300.0),
-                )
-                .labelled_by(l.id);
-                ui.end_row();
-            });
-        if let Some(Trouble::Password(e)) = &self.trouble {
-            ui.error_label(e);
-        }
+        let password = match &self.trouble {
+            Some(Trouble::Password(e)) => Some(e.as_str()),
+            _ => None,
+        };
+        self.server.ui(ui, "open-server-form", password);
         if ui.button("Open the shared library").clicked() {
-            match self.address() {
+            match self.server.address() {
                 Ok(a) => choice = Some(self.target(a, false)),
                 Err(e) => self.trouble = Some(Trouble::Server(e)),
             }
@@ -263,44 +234,8 @@ impl Chooser {
     fn target(&self, address: ServerAddress, set_up: bool) -> Choice {
         Choice::Open(Target {
             location: Location::Server(address),
-            password: (!self.password.is_empty()).then(|| self.password.clone()),
+            password: self.server.password(),
             set_up,
-        })
-    }
-
-    /// The address the server form describes.
-    fn address(&self) -> Result<ServerAddress, String> {
-        let host = self.host.trim();
-        if host.is_empty() {
-            return Err("Type the server's name or address.".to_owned());
-        }
-        let (host, port) = match host.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') || h.starts_with('[') => (
-                h.trim_start_matches('[').trim_end_matches(']').to_owned(),
-                p.parse::<u16>()
-                    .map_err(|_| format!("{p} is not a port number"))?,
-            ),
-            _ => (host.to_owned(), 5432),
-        };
-        let user = self.user.trim().to_owned();
-        if user.is_empty() {
-            return Err("Type the user name the server knows you by.".to_owned());
-        }
-        let database = match self.database.trim() {
-            "" => user.clone(),
-            d => d.to_owned(),
-        };
-        let (tls, root_cert) = self
-            .tried
-            .as_ref()
-            .map_or((TlsMode::default(), None), |a| (a.tls, a.root_cert.clone()));
-        Ok(ServerAddress {
-            host,
-            port,
-            database,
-            user,
-            tls,
-            root_cert,
         })
     }
 }

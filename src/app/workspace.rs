@@ -23,6 +23,7 @@ use crate::ui::editor::{
     CollectionEditor, Host, SHORTCUT_FIND, SHORTCUT_NEW, SHORTCUT_QUIT, SHORTCUT_UNDO,
 };
 use crate::ui::live::Live;
+use crate::ui::move_dialog::MoveDialog;
 use crate::ui::requests::{Requests, SaveState};
 use crate::ui::settings::SettingsDialog;
 use crate::ui::theme::Tone;
@@ -38,10 +39,12 @@ const SAMPLE: &str = include_str!("../../assets/sample-library.csv");
 
 /// What the app does after a frame of the workspace.
 #[must_use]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Next {
     Stay,
     SwitchLibrary,
+    /// Open this shared library (the library was just moved to it).
+    Open(crate::db::ServerAddress, Option<String>),
 }
 
 /// A collection editor in a native window of its own.
@@ -74,6 +77,7 @@ pub(super) struct Workspace {
     trash: TrashView,
     transfer: TransferPanel,
     settings: SettingsDialog,
+    move_dialog: MoveDialog,
     windows: Vec<EditorWindow>,
     empty: Live<(), bool>,
     sample: SaveState,
@@ -106,6 +110,7 @@ impl Workspace {
             trash: TrashView::new(port()),
             transfer: TransferPanel::new(port()),
             settings: SettingsDialog::new(port()),
+            move_dialog: MoveDialog::new(port()),
             commands,
             inbox,
             view: View::Collection,
@@ -154,6 +159,8 @@ impl Workspace {
                 .collect(),
             selected: self.panel.selected.map(|c| c.0),
             last_folder: self.transfer.last_folder().map(Path::to_path_buf),
+            workstation: Some(self.services.library.workstation().to_string())
+                .filter(|w| *w != crate::db::default_workstation()),
         }
     }
 
@@ -316,6 +323,9 @@ impl Workspace {
         }
         self.transfer.dialogs(&ctx);
         self.settings.show(&ctx);
+        if let Some(open) = self.move_dialog.show(&ctx) {
+            self.next = Next::Open(open.address, open.password);
+        }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         // Above the status bar: coming and going, it never moves what is at the top.
         if self.transfer.visible() {
@@ -399,10 +409,23 @@ impl Workspace {
                 let writable = self.services.library.read_only().is_none();
                 if ui
                     .add_enabled(writable, egui::Button::new("Settings…"))
-                    .on_hover_text("The library's settings: how titles sort")
+                    .on_hover_text("How titles sort, and this computer's name")
                     .clicked()
                 {
                     self.settings.open();
+                }
+                if !self.services.library.is_shared()
+                    && ui
+                        .add_enabled(
+                            idle && !self.move_dialog.is_moving(),
+                            egui::Button::new("Move to a server…"),
+                        )
+                        .on_hover_text(
+                            "Copy this library into a shared library on a PostgreSQL server, for several computers",
+                        )
+                        .clicked()
+                {
+                    self.move_dialog.open();
                 }
                 if ui
                     .add_enabled(idle, egui::Button::new("Back up…"))

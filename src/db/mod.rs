@@ -227,10 +227,18 @@ impl Library {
     }
 
     /// The name this computer's saves are recorded under.
-    pub fn workstation(&self) -> &str {
+    pub fn workstation(&self) -> std::sync::Arc<str> {
         match &self.backend {
             Backend::File(f) => f.workstation(),
             Backend::Server(s) => s.workstation(),
+        }
+    }
+
+    /// Records this computer's saves from now on under `name` (the settings' "This computer").
+    pub fn set_workstation(&self, name: &str) {
+        match &self.backend {
+            Backend::File(f) => f.set_workstation(name),
+            Backend::Server(s) => s.set_workstation(name),
         }
     }
 

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::csv::{COLUMNS, FileError, LineError, protect};
-use crate::db::{BackupError, CheckReport, DbError, ExportError, Library, Reads};
+use crate::db::{
+    BackupError, CheckReport, CopyCounts, CopyError, CopyProgress, DbError, ExportError, Library,
+    OpenError, OpenOptions, Reads, ServerAddress,
+};
 use crate::model::{CollectionId, ExportRow, ImportJob, ImportSummary, Op, Outcome, Problem};
 use crate::tasks::{EditorId, Event, Mailbox, SaveTasks, SubmitError};
 
@@ -51,6 +54,10 @@ pub enum TransferError {
     Thread(#[source] std::io::Error),
     #[error(transparent)]
     Backup(#[from] BackupError),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
 }
 
 /// A file read and checked for import: the rows to apply and the lines that are bad.
@@ -217,4 +224,25 @@ pub fn collection_by_name(
 /// puts it in place. Refuses to overwrite an existing file.
 pub fn backup(library: &Library, out: &Path) -> Result<CheckReport, TransferError> {
     library.backup(out).map_err(TransferError::Backup)
+}
+
+/// Moves a library file into the empty shared library at `address` (set up first if the
+/// database is empty), row for row, checked before it commits. The file is left as it was.
+pub fn move_to_server(
+    library: &Library,
+    address: &ServerAddress,
+    password: Option<&str>,
+    progress: &mut dyn FnMut(CopyProgress),
+) -> Result<CopyCounts, TransferError> {
+    let target = Library::open_server(
+        address,
+        password,
+        &OpenOptions {
+            set_up: true,
+            pool_size: 2,
+            workstation: library.workstation().to_string(),
+            ..OpenOptions::default()
+        },
+    )?;
+    Ok(library.copy_to(&target, progress)?)
 }

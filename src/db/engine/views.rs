@@ -29,10 +29,12 @@ fn collection_names<S: Session>(s: &S) -> Result<Vec<CollectionSummary>, DbError
     s.all(Q::CollectionNames, &[], collection_summary)
 }
 
-/// `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
+/// `LIKE` pattern matching `text` anywhere, in lower case (the queries compare it with lower-cased
+/// columns), with `\` escaping the wildcards.
 fn contains_pattern(text: &str) -> String {
     let escaped = text
         .trim()
+        .to_lowercase()
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");

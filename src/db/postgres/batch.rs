@@ -259,7 +259,7 @@ impl BatchWriter for ServerBatchWriter {
 
     fn save(&mut self, request: Uuid, op: &Op) -> Result<Outcome, SaveFault> {
         let stamp = self.stamp();
-        let by = self.library.workstation().to_owned();
+        let by = self.library.workstation();
         let Some(conn) = self.conn.as_mut().filter(|_| self.open) else {
             return Err(SaveFault::Retry);
         };

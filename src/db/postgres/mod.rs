@@ -78,7 +78,7 @@ struct Inner {
     tls: MakeTlsConnector,
     pool: Pool,
     read_only: Option<String>,
-    workstation: Arc<str>,
+    workstation: parking_lot::RwLock<Arc<str>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -186,7 +186,7 @@ impl ServerLibrary {
                 tls,
                 pool,
                 read_only,
-                workstation: Arc::from(options.workstation.as_str()),
+                workstation: parking_lot::RwLock::new(Arc::from(options.workstation.as_str())),
             }),
         })
     }
@@ -199,8 +199,13 @@ impl ServerLibrary {
         self.inner.read_only.as_deref()
     }
 
-    pub(crate) fn workstation(&self) -> &str {
-        &self.inner.workstation
+    pub(crate) fn workstation(&self) -> Arc<str> {
+        Arc::clone(&self.inner.workstation.read())
+    }
+
+    /// Records saves from now on under `name`.
+    pub(crate) fn set_workstation(&self, name: &str) {
+        *self.inner.workstation.write() = Arc::from(name);
     }
 
     /// A pooled connection. Never on the UI thread.
@@ -228,7 +233,7 @@ impl ServerLibrary {
     }
 
     pub(crate) fn bulk(&self) -> Result<bulk::ServerBulk, DbError> {
-        bulk::ServerBulk::begin(self.connect()?, self.workstation())
+        bulk::ServerBulk::begin(self.connect()?, &self.workstation())
     }
 
     pub(crate) fn backup(

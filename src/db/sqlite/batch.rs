@@ -149,7 +149,8 @@ impl BatchWriter for FileBatchWriter {
         let Some(conn) = self.conn() else {
             return Err(SaveFault::Retry);
         };
-        match save_one(conn, stamp, self.library.workstation(), op) {
+        let by = self.library.workstation();
+        match save_one(conn, stamp, &by, op) {
             Ok(outcome) => Ok(outcome),
             Err(e) if conn.is_autocommit() => {
                 // SQLite rolled back the whole transaction.

@@ -56,7 +56,7 @@ pub(crate) struct FileLibrary {
     /// The largest size the writer may grow the file to, in pages (0: no limit).
     max_pages: Arc<AtomicU64>,
     /// The name saves are recorded under (`updated_by`).
-    workstation: Arc<str>,
+    workstation: Arc<parking_lot::RwLock<Arc<str>>>,
 }
 
 impl FileLibrary {
@@ -141,7 +141,9 @@ impl FileLibrary {
             pool,
             read_only,
             max_pages: Arc::new(AtomicU64::new(0)),
-            workstation: Arc::from(options.workstation.as_str()),
+            workstation: Arc::new(parking_lot::RwLock::new(Arc::from(
+                options.workstation.as_str(),
+            ))),
         })
     }
 
@@ -150,8 +152,13 @@ impl FileLibrary {
     }
 
     /// The name saves are recorded under.
-    pub(crate) fn workstation(&self) -> &str {
-        &self.workstation
+    pub(crate) fn workstation(&self) -> Arc<str> {
+        Arc::clone(&self.workstation.read())
+    }
+
+    /// Records saves from now on under `name`.
+    pub(crate) fn set_workstation(&self, name: &str) {
+        *self.workstation.write() = Arc::from(name);
     }
 
     /// Why nothing can be saved, if the library is read-only ("the file is read-only").
@@ -190,7 +197,7 @@ impl FileLibrary {
     }
 
     pub(crate) fn bulk(&self) -> Result<bulk::FileBulk, DbError> {
-        bulk::FileBulk::begin(self.connection()?, &self.workstation)
+        bulk::FileBulk::begin(self.connection()?, &self.workstation())
     }
 
     pub(crate) fn backup(&self, out: &Path) -> Result<CheckReport, super::BackupError> {
@@ -301,7 +308,28 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
         synchronous(durability)
     ))?;
     conn.set_prepared_statement_cache_capacity(64);
-    Ok(())
+    register_functions(conn)
+}
+
+/// `casefold(text)`: the text in lower case by Unicode's rules (SQLite's own `lower` and `LIKE`
+/// fold ASCII only), so a filter for "GÖDEL" finds "Gödel" as it does on a server.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "casefold",
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => {
+                    Some(String::from_utf8_lossy(t).to_lowercase())
+                }
+                _ => None,
+            })
+        },
+    )
 }
 
 /// WAL lets readers (every window) go on while one writer commits. Set once; it is persistent.

@@ -245,18 +245,18 @@ SELECT count(*) FROM placements WHERE collection_id = :collection AND deleted_at
 SELECT count(*)
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
 WHERE p.collection_id = :collection AND p.deleted_at IS NULL
-  AND (c.barcode LIKE :pattern ESCAPE '\' OR b.title LIKE :pattern ESCAPE '\'
-       OR b.authors LIKE :pattern ESCAPE '\' OR p.shelf_mark LIKE :pattern ESCAPE '\'
-       OR p.note LIKE :pattern ESCAPE '\')
+  AND (casefold(c.barcode) LIKE :pattern ESCAPE '\' OR casefold(b.title) LIKE :pattern ESCAPE '\'
+       OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
+       OR casefold(p.note) LIKE :pattern ESCAPE '\')
 
 -- name: placement_page
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
        p.created_at
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
 WHERE p.collection_id = :collection AND p.deleted_at IS NULL
-  AND (:all OR c.barcode LIKE :pattern ESCAPE '\' OR b.title LIKE :pattern ESCAPE '\'
-       OR b.authors LIKE :pattern ESCAPE '\' OR p.shelf_mark LIKE :pattern ESCAPE '\'
-       OR p.note LIKE :pattern ESCAPE '\')
+  AND (:all OR casefold(c.barcode) LIKE :pattern ESCAPE '\' OR casefold(b.title) LIKE :pattern ESCAPE '\'
+       OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
+       OR casefold(p.note) LIKE :pattern ESCAPE '\')
 ORDER BY {order} LIMIT :limit OFFSET :offset
 
 -- name: newest_placement_ids
@@ -277,10 +277,10 @@ SELECT {cols:book:b},
             ORDER BY barcode))
 FROM books b
 WHERE b.deleted_at IS NULL
-  AND (:all OR b.title LIKE :pattern ESCAPE '\' OR b.authors LIKE :pattern ESCAPE '\'
-       OR b.isbn LIKE :pattern ESCAPE '\' OR b.publisher LIKE :pattern ESCAPE '\'
+  AND (:all OR casefold(b.title) LIKE :pattern ESCAPE '\' OR casefold(b.authors) LIKE :pattern ESCAPE '\'
+       OR casefold(b.isbn) LIKE :pattern ESCAPE '\' OR casefold(b.publisher) LIKE :pattern ESCAPE '\'
        OR EXISTS (SELECT 1 FROM copies c WHERE c.book_id = b.id
-                  AND c.deleted_at IS NULL AND c.barcode LIKE :pattern ESCAPE '\'))
+                  AND c.deleted_at IS NULL AND casefold(c.barcode) LIKE :pattern ESCAPE '\'))
 ORDER BY b.title_key, b.id
 LIMIT :limit
 

@@ -1,0 +1,193 @@
+//! The backends agree: the same import, saves, deletes and restores on a library file and on a
+//! shared library give the same views — search, every order of the editor, the catalog, the
+//! Trash, counts — and byte-identical exports. (The engine tests in `engine.rs` run on both
+//! backends too; this checks what the views show.)
+
+use std::path::Path;
+
+use shelfmark::db::Reads;
+use shelfmark::model::{CollectionId, Kind, Op, PageQuery, RecordRef, SortKey};
+use shelfmark::transfer::{self, Imported};
+
+use crate::util::{Client, Where};
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample-library.csv");
+
+/// Imports the sample library, then edits, deletes and restores a little, the same way on any
+/// backend.
+fn workload(client: &Client) {
+    let prepared = transfer::prepare_import(Path::new(SAMPLE)).unwrap();
+    let summary = match transfer::run_import(&client.tasks, &prepared.job, |_, _| {}).unwrap() {
+        Imported::Done(s) => s,
+        Imported::Refused(why) => panic!("{why}"),
+    };
+    assert_eq!(summary.books_created, 20);
+    // The Trash: a copy with its placement, and a collection with its placements.
+    let mut reads = client.reads();
+    let copy = reads.live_copy_by_barcode("0002").unwrap().unwrap();
+    assert!(
+        client
+            .save(Op::Delete {
+                target: copy.id.into(),
+                version: copy.meta.version
+            })
+            .is_saved()
+    );
+    let rare = reads
+        .live_collection_by_name("rare books")
+        .unwrap()
+        .unwrap();
+    assert!(
+        client
+            .save(Op::Delete {
+                target: rare.id.into(),
+                version: 1
+            })
+            .is_saved()
+    );
+    assert!(
+        client
+            .save(Op::Restore {
+                target: RecordRef {
+                    kind: Kind::Collection,
+                    id: rare.id.0
+                },
+                version: 2
+            })
+            .is_saved()
+    );
+    assert_eq!(
+        client.save(Op::SetArticles(vec![
+            "the".into(),
+            "a".into(),
+            "der".into()
+        ])),
+        shelfmark::model::Outcome::Settings
+    );
+}
+
+/// Everything the windows read, as text, to compare.
+fn views(reads: &mut dyn Reads) -> Vec<String> {
+    let mut out = Vec::new();
+    let collections = reads.collections().unwrap();
+    out.push(format!("{collections:?}"));
+    for q in [
+        "",
+        "dune",
+        "dune ",
+        "Herb",
+        "marquez",
+        "Márquez",
+        "GÖDEL",
+        "0-441-17271",
+        "978-0-14",
+        "0004",
+        "r-00",
+        "QA76",
+        "qa76.6",
+        "ps35",
+        "computer programs",
+        "the hobbit",
+        "zzz",
+        "*",
+        "'; DROP",
+    ] {
+        let titles: Vec<String> = reads
+            .search_books(q, 50)
+            .unwrap()
+            .into_iter()
+            .map(|b| format!("{}:{:?}", b.book.title, b.barcodes))
+            .collect();
+        out.push(format!("search {q:?}: {titles:?}"));
+        let titles: Vec<String> = reads
+            .books_containing(q, 50)
+            .unwrap()
+            .into_iter()
+            .map(|b| b.book.title)
+            .collect();
+        out.push(format!("containing {q:?}: {titles:?}"));
+    }
+    for c in &collections {
+        for sort in [
+            SortKey::Added,
+            SortKey::Title,
+            SortKey::Barcode,
+            SortKey::ShelfMark,
+        ] {
+            for ascending in [true, false] {
+                for filter in ["", "pr", "c.2"] {
+                    let rows = reads
+                        .placement_page(&PageQuery {
+                            collection: CollectionId(c.id.0),
+                            filter: filter.into(),
+                            sort,
+                            ascending,
+                            offset: 1,
+                            limit: 5,
+                        })
+                        .unwrap();
+                    let rows: Vec<String> = rows
+                        .iter()
+                        .map(|r| format!("{} {} {}", r.barcode, r.title, r.shelf_mark))
+                        .collect();
+                    let n = reads.placement_count(c.id, filter).unwrap();
+                    out.push(format!(
+                        "{} {sort:?} {ascending} {filter:?} {n}: {rows:?}",
+                        c.name
+                    ));
+                }
+            }
+        }
+    }
+    let trash: Vec<String> = reads
+        .trash(50)
+        .unwrap()
+        .into_iter()
+        .map(|t| format!("{:?} {} v{}", t.record.kind, t.description, t.version))
+        .collect();
+    out.push(format!("trash: {trash:?}"));
+    out.push(format!("counts: {:?}", reads.counts().unwrap()));
+    out.push(format!("articles: {:?}", reads.articles().unwrap()));
+    out.push(format!("empty: {}", reads.is_empty().unwrap()));
+    let dune = reads.live_book_by_isbn("9780441172719").unwrap().unwrap();
+    let copies: Vec<String> = reads
+        .copies_of(dune.id)
+        .unwrap()
+        .into_iter()
+        .map(|c| format!("{} {:?}", c.copy.barcode, c.collections))
+        .collect();
+    out.push(format!("copies of Dune: {copies:?}"));
+    out
+}
+
+#[test]
+fn a_file_and_a_shared_library_show_the_same_and_export_the_same_bytes() {
+    let (file, server) = (Where::file(), Where::server());
+    let (a, b) = (file.client(), server.client());
+    workload(&a);
+    workload(&b);
+    let (left, right) = (views(&mut *a.reads()), views(&mut *b.reads()));
+    for (l, r) in left.iter().zip(&right) {
+        assert_eq!(l, r, "the backends disagree");
+    }
+    assert_eq!(left.len(), right.len());
+    // Spot checks that the views say what a librarian expects.
+    let joined = left.join("\n");
+    assert!(
+        joined.contains("search \"marquez\": [\"One Hundred Years of Solitude"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("search \"the hobbit\": [\"The Hobbit"),
+        "{joined}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let export = |client: &Client, name: &str| {
+        let out = dir.path().join(name);
+        transfer::export(&mut *client.reads(), None, &out, false).unwrap();
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(export(&a, "file.csv"), export(&b, "server.csv"));
+    file.assert_healthy();
+    server.assert_healthy();
+}
