@@ -1,8 +1,12 @@
 //! `shelfmark-bench bench`: save throughput and latency of the three `load` workloads, run as separate
-//! `load` processes, against two raw baselines measured in the same run on the same disk (one
-//! connection, one INSERT per transaction, no executor): `raw_full` (synchronous=FULL) and
-//! `raw_normal` (synchronous=NORMAL). Ratios to the baseline of the same durability make figures
-//! comparable between noisy, shared machines.
+//! `load` processes, against raw baselines measured in the same run on the same disk or server
+//! (one connection, one INSERT per transaction, no executor). On a file: `raw_full`
+//! (synchronous=FULL) and `raw_normal` (synchronous=NORMAL). On a server: `raw_full` with
+//! `synchronous_commit = on` (`raw_normal` is not measured there). Ratios to the baseline of the
+//! same durability make figures comparable between noisy, shared machines.
+//!
+//! Every workload runs on a scratch library of its own: files in a scratch folder beside the
+//! library, or scratch databases made on the server (the role needs CREATEDB) and dropped after.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -13,7 +17,7 @@ use rusqlite::{Connection, params};
 
 use super::load::{LoadSummary, Mode};
 use super::stats::percentiles;
-use shelfmark::db::Durability;
+use shelfmark::db::{Durability, Location, ServerAddress};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct BenchArgs {
@@ -60,7 +64,7 @@ struct Row {
 }
 
 /// One connection, one INSERT per transaction: what SQLite does without Shelfmark.
-fn raw_baseline(dir: &Path, durability: Durability, saves: usize) -> Result<f64, String> {
+fn raw_file_baseline(dir: &Path, durability: Durability, saves: usize) -> Result<f64, String> {
     let path = dir.join(format!("raw-{}.sqlite3", durability.name()));
     let library = super::open(&path, durability, 2)?;
     drop(library); // schema is in place; the baseline uses a plain connection
@@ -111,15 +115,17 @@ fn raw_baseline(dir: &Path, durability: Durability, saves: usize) -> Result<f64,
     Ok((saves as f64 / started.elapsed().as_secs_f64()).round())
 }
 
-/// Runs one workload as `processes` separate `load` processes on a fresh file.
+/// Runs one workload as `processes` separate `load` processes on a fresh library.
 fn workload(
-    dir: &Path,
+    site: &mut Site,
     mode: Mode,
     durability: Durability,
     args: &BenchArgs,
 ) -> Result<(LoadSummary, f64, Vec<Duration>, bool), String> {
-    let file = dir.join(format!("{}-{}.sqlite3", mode.name(), durability.name()));
-    drop(super::open(&file, durability, 2)?);
+    let location = site.fresh(mode.name(), durability)?;
+    let dir = site.dir().to_path_buf();
+    let dir = dir.as_path();
+    let file = location.to_string();
     let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
     let mut children = Vec::new();
     for p in 0..args.processes {
@@ -179,7 +185,7 @@ fn workload(
         );
     }
     let seconds = last.saturating_sub(first) as f64 / 1000.0;
-    let healthy = super::open(&file, durability, 2)?
+    let healthy = super::open_at(&location, durability, 2)?
         .reads()
         .and_then(|mut r| r.check())
         .map_err(|e| super::words(&e))?
@@ -187,18 +193,17 @@ fn workload(
     Ok((total, seconds, latencies, healthy))
 }
 
-pub fn run(library: &Path, durability: Durability, args: &BenchArgs) -> Result<ExitCode, String> {
-    let parent = library
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let scratch = tempfile::Builder::new()
-        .prefix("shelfmark-bench-")
-        .tempdir_in(parent)
-        .map_err(|e| format!("cannot make a scratch folder in {}: {e}", parent.display()))?;
-    let dir = scratch.path();
-    let raw_full = raw_baseline(dir, Durability::Full, args.raw_saves)?;
-    let raw_normal = raw_baseline(dir, Durability::Normal, args.raw_saves)?;
+pub fn run(
+    library: &Location,
+    durability: Durability,
+    args: &BenchArgs,
+) -> Result<ExitCode, String> {
+    let mut site = Site::new(library)?;
+    let raw_full = site.raw(Durability::Full, args.raw_saves)?;
+    let raw_normal = match site {
+        Site::Files(_) => site.raw(Durability::Normal, args.raw_saves)?,
+        Site::Server { .. } => 0.0,
+    };
     if !args.json {
         println!(
             "raw baselines (1 connection, 1 INSERT per transaction): full {raw_full:.0} saves/s, normal {raw_normal:.0} saves/s"
@@ -221,7 +226,7 @@ pub fn run(library: &Path, durability: Durability, args: &BenchArgs) -> Result<E
     }
     let mut all_ok = true;
     for mode in [Mode::Distinct, Mode::Contention, Mode::Softdelete] {
-        let (total, seconds, mut latencies, healthy) = workload(dir, mode, durability, args)?;
+        let (total, seconds, mut latencies, healthy) = workload(&mut site, mode, durability, args)?;
         let p = percentiles(&mut latencies);
         let saves_per_s = (total.requests as f64 / seconds.max(0.001)).round();
         let baseline = match durability {
@@ -232,7 +237,7 @@ pub fn run(library: &Path, durability: Durability, args: &BenchArgs) -> Result<E
             workload: mode.name(),
             processes: args.processes,
             threads: args.threads,
-            durability: durability.name(),
+            durability: site.durability(durability),
             requests: total.requests,
             saved: total.saved,
             conflicts: total.conflicts,
@@ -272,12 +277,205 @@ pub fn run(library: &Path, durability: Durability, args: &BenchArgs) -> Result<E
             );
         }
     }
-    if args.keep {
-        println!("scratch files kept in {}", scratch.keep().display());
-    }
+    site.finish(args.keep);
     Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Where the scratch libraries of a run live.
+enum Site {
+    Files(tempfile::TempDir),
+    Server {
+        address: ServerAddress,
+        password: Option<String>,
+        /// For latency logs and the like.
+        dir: tempfile::TempDir,
+        /// Scratch databases made so far (dropped at the end).
+        made: Vec<String>,
+    },
+}
+
+impl Site {
+    fn new(library: &Location) -> Result<Site, String> {
+        Ok(match library {
+            Location::File(path) => {
+                let parent = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                Site::Files(
+                    tempfile::Builder::new()
+                        .prefix("shelfmark-bench-")
+                        .tempdir_in(parent)
+                        .map_err(|e| {
+                            format!("cannot make a scratch folder in {}: {e}", parent.display())
+                        })?,
+                )
+            }
+            Location::Server(address) => Site::Server {
+                address: address.clone(),
+                password: address.stored_password(),
+                dir: tempfile::tempdir().map_err(|e| format!("scratch folder: {e}"))?,
+                made: Vec::new(),
+            },
+        })
+    }
+
+    fn dir(&self) -> &Path {
+        match self {
+            Site::Files(d) | Site::Server { dir: d, .. } => d.path(),
+        }
+    }
+
+    fn durability(&self, durability: Durability) -> &'static str {
+        match self {
+            Site::Files(_) => durability.name(),
+            Site::Server { .. } => "server",
+        }
+    }
+
+    /// A plain client to the server's maintenance connection (the library's own database).
+    fn admin(
+        address: &ServerAddress,
+        password: Option<&str>,
+        db: &str,
+    ) -> Result<postgres::Client, String> {
+        let mut c = postgres::Config::new();
+        c.host(&address.host)
+            .port(address.port)
+            .user(&address.user)
+            .dbname(db)
+            .application_name("shelfmark-bench");
+        if let Some(p) = password {
+            c.password(p);
+        }
+        c.connect(postgres::NoTls)
+            .map_err(|e| format!("{}: {}", address.display_name(), shelfmark::db::chain(&e)))
+    }
+
+    /// A fresh, set-up library for one workload.
+    fn fresh(&mut self, name: &str, durability: Durability) -> Result<Location, String> {
+        match self {
+            Site::Files(dir) => {
+                let path = dir
+                    .path()
+                    .join(format!("{name}-{}.sqlite3", durability.name()));
+                drop(super::open(&path, durability, 2)?);
+                Ok(Location::File(path))
+            }
+            Site::Server {
+                address,
+                password,
+                made,
+                ..
+            } => {
+                let db = format!("shelfmark_bench_{}_{}", std::process::id(), made.len());
+                let mut admin = Site::admin(address, password.as_deref(), &address.database)?;
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {db}"))
+                    .map_err(|e| format!("cannot make a scratch database (needs CREATEDB): {e}"))?;
+                made.push(db.clone());
+                let scratch = ServerAddress {
+                    database: db,
+                    ..address.clone()
+                };
+                shelfmark::db::Library::open_server(
+                    &scratch,
+                    password.as_deref(),
+                    &shelfmark::db::OpenOptions {
+                        set_up: true,
+                        pool_size: 2,
+                        ..shelfmark::db::OpenOptions::default()
+                    },
+                )
+                .map_err(|e| shelfmark::db::chain(&e))?;
+                Ok(Location::Server(scratch))
+            }
+        }
+    }
+
+    /// The raw baseline of this site.
+    fn raw(&mut self, durability: Durability, saves: usize) -> Result<f64, String> {
+        match self {
+            Site::Files(dir) => raw_file_baseline(dir.path(), durability, saves),
+            Site::Server { .. } => {
+                let Location::Server(scratch) = self.fresh("raw", durability)? else {
+                    unreachable!("a server site makes server libraries")
+                };
+                let Site::Server { password, .. } = self else {
+                    unreachable!()
+                };
+                raw_server_baseline(&scratch, password.as_deref(), saves)
+            }
+        }
+    }
+
+    /// Drops the scratch databases (unless kept) and says where the rest is.
+    fn finish(self, keep: bool) {
+        match self {
+            Site::Files(dir) => {
+                if keep {
+                    println!("scratch files kept in {}", dir.keep().display());
+                }
+            }
+            Site::Server {
+                address,
+                password,
+                made,
+                ..
+            } => {
+                if keep {
+                    println!("scratch databases kept: {}", made.join(", "));
+                    return;
+                }
+                if let Ok(mut admin) = Site::admin(&address, password.as_deref(), &address.database)
+                {
+                    for db in made {
+                        let _ = admin
+                            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One connection, one INSERT per transaction (autocommit, `synchronous_commit = on`): what the
+/// server does without Shelfmark.
+fn raw_server_baseline(
+    address: &ServerAddress,
+    password: Option<&str>,
+    saves: usize,
+) -> Result<f64, String> {
+    let err = |e: postgres::Error| format!("raw baseline: {e}");
+    let mut c = Site::admin(address, password, &address.database)?;
+    c.batch_execute("SET synchronous_commit = on")
+        .map_err(err)?;
+    c.batch_execute(
+        "INSERT INTO books (title, created_at, updated_at) VALUES ('Raw', now(), now());
+         INSERT INTO collections (name, name_key, created_at, updated_at)
+         VALUES ('Raw', 'raw', now(), now());",
+    )
+    .map_err(err)?;
+    let n = saves as i64;
+    c.execute(
+        "INSERT INTO copies (book_id, barcode, created_at, updated_at)
+         SELECT 1, 'R' || g, now(), now() FROM generate_series(1, $1::bigint) g",
+        &[&n],
+    )
+    .map_err(err)?;
+    let insert = c
+        .prepare(
+            "INSERT INTO placements (copy_id, collection_id, shelf_mark, note, created_at, updated_at)
+             VALUES ($1, 1, '', '', now(), now())",
+        )
+        .map_err(err)?;
+    let started = Instant::now();
+    for i in 0..n {
+        c.execute(&insert, &[&(i + 1)]).map_err(err)?;
+    }
+    Ok((saves as f64 / started.elapsed().as_secs_f64()).round())
 }

@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     };
     let result = match &args.command {
         Command::Load(a) => load::run(&location, durability, a),
-        Command::Bench(a) => file().and_then(|path| bench::run(&path, durability, a)),
+        Command::Bench(a) => bench::run(&location, durability, a),
         Command::Seed(a) => file().and_then(|path| scale::seed(&path, durability, a)),
         Command::BenchCatalog(a) => {
             file().and_then(|path| scale::bench_catalog(&path, durability, a))

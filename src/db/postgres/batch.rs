@@ -81,10 +81,9 @@ impl ServerBatchWriter {
         let clean = self.cleaned.is_none_or(|t| t.elapsed() > CLEAN_EVERY);
         let conn = self.connected(waiting)?;
         conn.client.batch_execute("BEGIN")?;
-        let row = conn.client.query_one(
-            "SELECT pg_try_advisory_xact_lock($1), clock_timestamp()",
-            &[&WRITE_LOCK],
-        )?;
+        conn.held = false;
+        let lock = conn.own("SELECT pg_try_advisory_xact_lock($1), clock_timestamp()")?;
+        let row = conn.client.query_one(&lock, &[&WRITE_LOCK])?;
         let mut now: jiff::Timestamp = row.get(1);
         if !row.get::<_, bool>(0) {
             // Another computer is saving: the server queues us.
@@ -163,10 +162,8 @@ fn is_retry(e: &DbError) -> bool {
 
 /// What a request recorded, as the outcome it had.
 fn recorded(conn: &mut PgConn, request: Uuid) -> Result<Option<Outcome>, DbError> {
-    let row = conn.client.query_opt(
-        "SELECT kind, record_id, version FROM requests WHERE id = $1",
-        &[&request],
-    )?;
+    let asked = conn.own("SELECT kind, record_id, version FROM requests WHERE id = $1")?;
+    let row = conn.client.query_opt(&asked, &[&request])?;
     Ok(row.map(|r| {
         let kind: String = r.get(0);
         let (id, version): (i64, i64) = (r.get(1), r.get(2));
@@ -191,10 +188,11 @@ fn record(conn: &mut PgConn, request: Uuid, at: Stamp, outcome: &Outcome) -> Res
         Outcome::Imported(_) => ("import", 0, 0),
         _ => ("settings", 0, 0),
     };
-    conn.client.execute(
+    let insert = conn.own(
         "INSERT INTO requests (id, at, kind, record_id, version) VALUES ($1, $2, $3, $4, $5)",
-        &[&request, &at.0, &kind, &id, &version],
     )?;
+    conn.client
+        .execute(&insert, &[&request, &at.0, &kind, &id, &version])?;
     Ok(())
 }
 
@@ -206,9 +204,15 @@ fn save_one(
     by: &str,
     op: &Op,
 ) -> Result<(Outcome, bool), DbError> {
-    conn.client.batch_execute("SAVEPOINT save")?;
+    // The previous save's savepoint is released in the same round trip.
+    if std::mem::take(&mut conn.held) {
+        conn.client
+            .batch_execute("RELEASE SAVEPOINT save; SAVEPOINT save")?;
+    } else {
+        conn.client.batch_execute("SAVEPOINT save")?;
+    }
     if let Some(outcome) = recorded(conn, request)? {
-        conn.client.batch_execute("RELEASE SAVEPOINT save")?;
+        conn.held = true;
         return Ok((outcome, false));
     }
     let result = {
@@ -218,7 +222,7 @@ fn save_one(
     match result {
         Ok(outcome) if outcome.wrote() => {
             record(conn, request, stamp, &outcome)?;
-            conn.client.batch_execute("RELEASE SAVEPOINT save")?;
+            conn.held = true;
             Ok((outcome, true))
         }
         Ok(outcome) => {

@@ -24,6 +24,11 @@ pub(crate) static CATALOG: LazyLock<Catalog> =
 pub(crate) struct PgConn {
     pub(crate) client: Client,
     prepared: HashMap<Stmt, Statement>,
+    /// The writer's own statements (not in the catalog), prepared once.
+    own: HashMap<&'static str, Statement>,
+    /// Whether the last save's savepoint is still to be released (with the next one's
+    /// `SAVEPOINT`, or by `COMMIT`: one round trip fewer per save).
+    pub(crate) held: bool,
 }
 
 impl std::fmt::Debug for PgConn {
@@ -39,7 +44,19 @@ impl PgConn {
         PgConn {
             client,
             prepared: HashMap::new(),
+            own: HashMap::new(),
+            held: false,
         }
+    }
+
+    /// `sql` prepared on this connection, once.
+    pub(crate) fn own(&mut self, sql: &'static str) -> Result<Statement, DbError> {
+        if let Some(s) = self.own.get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.client.prepare(sql)?;
+        self.own.insert(sql, prepared.clone());
+        Ok(prepared)
     }
 
     fn statement(&mut self, stmt: Stmt) -> Result<(Statement, Arc<Sql>), DbError> {
