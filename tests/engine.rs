@@ -475,7 +475,85 @@ fn one_conflict_in_a_group_commit_rolls_back_only_that_save(w: &Where) {
     assert_eq!(client.live("placements"), expected_saved as i64);
 }
 
+/// A bulk load (the seed generator's path) is invisible until it is finished, then whole and
+/// healthy, with the same keys a save computes; a save afterwards gets an id after the load's.
+fn a_bulk_load_is_seen_whole_and_saves_follow_it(w: &Where) {
+    use shelfmark::model::{Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement};
+    // Past the server's 10 000-row blocks of ids and rows.
+    const COPIES: usize = 12_345;
+    let client = w.client();
+    let mut bulk = client.library.bulk().expect("bulk");
+    let at = Stamp::now().truncated();
+    let collection = bulk
+        .insert_collection(
+            &ValidCollection {
+                name: "Stacks".into(),
+                name_key: shelfmark::model::name_key("Stacks"),
+                description: "tab\there\nand a backslash \\".into(),
+            },
+            at,
+        )
+        .expect("collection");
+    let book = bulk
+        .insert_book(
+            &ValidBook {
+                title: "The Tab\tand\nNewline Book".into(),
+                authors: "Gödel, Kurt".into(),
+                isbn: Some("9780306406157".into()),
+                publisher: "Line\nBreak".into(),
+                year: Some(1931),
+                nonfiling: None,
+            },
+            at,
+        )
+        .expect("book");
+    let mut last = 0;
+    for i in 0..COPIES {
+        let copy = bulk
+            .insert_copy(
+                &ValidCopy {
+                    book_id: book,
+                    barcode: format!("B{i:06}"),
+                },
+                at,
+            )
+            .expect("copy");
+        let placement = bulk
+            .insert_placement(
+                &ValidPlacement {
+                    copy_id: copy,
+                    collection_id: collection,
+                    shelf_mark: format!("QA76.{} .C65", i % 20),
+                    note: String::new(),
+                },
+                at,
+            )
+            .expect("placement");
+        last = last.max(copy.0);
+        let _ = placement;
+    }
+    assert_eq!(
+        client.live("copies"),
+        0,
+        "nothing is visible before the load ends"
+    );
+    bulk.finish().expect("finish");
+    assert_eq!(client.live("copies"), COPIES as i64);
+    assert_eq!(client.live("placements"), COPIES as i64);
+    w.assert_healthy();
+    // The words and keys are those of a save: the book is found by a folded word of its authors.
+    let found = client.reads().search_books("godel", 10).expect("search");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].book.title, "The Tab\tand\nNewline Book");
+    let later = client.copy(book, "AFTER-THE-LOAD");
+    assert!(
+        later.0 > last,
+        "a save after the load gets a later id: {later:?} vs {last}"
+    );
+}
+
 on_both_backends!(
+    a_bulk_load_is_seen_whole_and_saves_follow_it,
     sixteen_threads_same_placements_give_one_live_row_each,
     sixteen_threads_same_barcodes_give_one_live_copy_each,
     sixteen_threads_same_collection_names_give_one_live_collection_each,

@@ -286,7 +286,7 @@ pub fn run(
 }
 
 /// Where the scratch libraries of a run live.
-enum Site {
+pub(crate) enum Site {
     Files(tempfile::TempDir),
     Server {
         address: ServerAddress,
@@ -299,7 +299,7 @@ enum Site {
 }
 
 impl Site {
-    fn new(library: &Location) -> Result<Site, String> {
+    pub(crate) fn new(library: &Location) -> Result<Site, String> {
         Ok(match library {
             Location::File(path) => {
                 let parent = path
@@ -357,7 +357,7 @@ impl Site {
     }
 
     /// A fresh, set-up library for one workload.
-    fn fresh(&mut self, name: &str, durability: Durability) -> Result<Location, String> {
+    pub(crate) fn fresh(&mut self, name: &str, durability: Durability) -> Result<Location, String> {
         match self {
             Site::Files(dir) => {
                 let path = dir
@@ -414,7 +414,7 @@ impl Site {
     }
 
     /// Drops the scratch databases (unless kept) and says where the rest is.
-    fn finish(self, keep: bool) {
+    pub(crate) fn finish(self, keep: bool) {
         match self {
             Site::Files(dir) => {
                 if keep {

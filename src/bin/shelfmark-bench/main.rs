@@ -89,10 +89,8 @@ fn main() -> ExitCode {
     let result = match &args.command {
         Command::Load(a) => load::run(&location, durability, a),
         Command::Bench(a) => bench::run(&location, durability, a),
-        Command::Seed(a) => file().and_then(|path| scale::seed(&path, durability, a)),
-        Command::BenchCatalog(a) => {
-            file().and_then(|path| scale::bench_catalog(&path, durability, a))
-        }
+        Command::Seed(a) => scale::seed(&location, durability, a),
+        Command::BenchCatalog(a) => scale::bench_catalog(&location, durability, a),
         Command::HoldWriteLock(a) => file().and_then(|path| lock::hold(&path, a)),
     };
     match result {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shelfmark::db::{Durability, Library, OpenOptions, Reads};
+use shelfmark::db::{Durability, Library, Location, OpenOptions, Reads};
 use shelfmark::model::{
     CollectionId, PageQuery, SortKey, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement,
     isbn, name_key,
@@ -247,8 +247,23 @@ fn barcode(i: usize) -> String {
     format!("3{i:013}")
 }
 
-pub fn seed(path: &Path, durability: Durability, args: &SeedArgs) -> super::Result<ExitCode> {
-    let library = super::open(path, durability, 2)?;
+pub fn seed(
+    location: &Location,
+    durability: Durability,
+    args: &SeedArgs,
+) -> super::Result<ExitCode> {
+    // An empty shared database is set up first, as `shelfmark --db URL init` would.
+    let library = Library::open_at(
+        location,
+        None,
+        &OpenOptions {
+            durability,
+            pool_size: 2,
+            set_up: true,
+            ..OpenOptions::default()
+        },
+    )
+    .map_err(|e| words(&e))?;
     let started = Instant::now();
     let err = |e: shelfmark::db::DbError| words(&e);
     let mut bulk = library.bulk().map_err(err)?;
@@ -470,7 +485,7 @@ struct Figures {
 }
 
 pub fn bench_catalog(
-    path: &Path,
+    location: &Location,
     durability: Durability,
     args: &BenchCatalogArgs,
 ) -> Result<ExitCode, String> {
@@ -478,8 +493,9 @@ pub fn bench_catalog(
     // 1. Open and show the first frame's data: the collections, and the first page of the
     //    largest one (what the main window shows first).
     let started = Instant::now();
-    let library = Library::open(
-        path,
+    let library = Library::open_at(
+        location,
+        None,
         &OpenOptions {
             durability,
             ..OpenOptions::default()
@@ -524,12 +540,15 @@ pub fn bench_catalog(
     //    and how long after a scroll step the rows in view have arrived.
     scroll(&services, largest.id, &mut f);
 
-    // 5. Import a generated CSV into a scratch library; 6. export the whole library.
+    // 5. Import a generated CSV into a scratch library (a file beside the library, or a
+    //    scratch database on the same server); 6. export the whole library.
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
     let csv_file = scratch.path().join("import.csv");
     generated_csv(args.import_rows, &csv_file)?;
-    let target = Library::open(
-        &scratch.path().join("import.sqlite3"),
+    let mut site = super::bench::Site::new(location)?;
+    let target = Library::open_at(
+        &site.fresh("import", Durability::Full)?,
+        None,
         &OpenOptions::default(),
     )
     .map_err(|e| words(&e))?;
@@ -550,7 +569,9 @@ pub fn bench_catalog(
     f.import_rows = args.import_rows;
     f.import_rows_per_s = (args.import_rows as f64 / t.elapsed().as_secs_f64()).round();
     drop(tasks);
+    drop(target);
     drop(prepared);
+    site.finish(false);
     let mut reads = services.library.reads().map_err(|e| words(&e))?;
     let t = Instant::now();
     f.export_rows = transfer::export(&mut *reads, None, &scratch.path().join("export.csv"), false)

@@ -193,8 +193,10 @@ pub(crate) fn copy<A: Session, B: Session>(
             let rows = chunk(from, table, after)?;
             let Some(last) = rows.last() else { break };
             after = id_of(last);
-            for row in &rows {
-                load(to, table, row)?;
+            if !load_all(to, table, &rows)? {
+                for row in &rows {
+                    load(to, table, row)?;
+                }
             }
             counts[t] += rows.len() as u64;
             progress(CopyProgress {
@@ -210,6 +212,30 @@ pub(crate) fn copy<A: Session, B: Session>(
     to.resume_search(paused)?;
     to.one(Q::FinishLoad, &[], |_: &dyn Row| Ok(()))?;
     Ok(counts)
+}
+
+/// A chunk in one stream, where the destination has one (with the server's search column
+/// computed as a save computes it); `false` if it has none.
+fn load_all<S: Session>(to: &S, table: &Table, rows: &[Vec<Cell>]) -> Result<bool, DbError> {
+    if to.dialect() != super::Dialect::Postgres {
+        return Ok(false);
+    }
+    let mut columns: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+    if table.dump != Q::DumpBooks {
+        return to.copy_in(table.name, &columns, rows);
+    }
+    columns.push("search");
+    let rows: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|row| {
+            let text = |i: usize| row.get(i).map_or("", Cell::text);
+            let search = sortkey::search_words(&[text(1), text(2), text(3), text(4)]);
+            let mut row = row.clone();
+            row.push(Cell::Text(search));
+            row
+        })
+        .collect();
+    to.copy_in(table.name, &columns, &rows)
 }
 
 fn load<S: Session>(to: &S, table: &Table, row: &[Cell]) -> Result<(), DbError> {

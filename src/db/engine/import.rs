@@ -24,8 +24,11 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
         rows: job.rows.len(),
         ..ImportSummary::default()
     };
-    let paused = tx.pause_search()?;
     let articles = articles(tx)?;
+    if let Some(outcome) = tx.staged_import(job, tx.now, tx.by, &articles)? {
+        return Ok(outcome);
+    }
+    let paused = tx.pause_search()?;
     let mut books: HashMap<(String, String, Option<String>), BookId> = HashMap::new();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
     for (i, row) in job.rows.iter().enumerate() {

@@ -152,6 +152,30 @@ pub(crate) trait Session {
         Ok(())
     }
 
+    /// Writes `rows` (values in `columns` order) into `table` in one stream where the backend
+    /// has one (PostgreSQL's COPY), inside the open transaction; `false` where it has none (the
+    /// caller then writes row by row, which on SQLite is as fast).
+    fn copy_in(
+        &self,
+        _table: &str,
+        _columns: &[&str],
+        _rows: &[Vec<copy::Cell>],
+    ) -> Result<bool, DbError> {
+        Ok(false)
+    }
+
+    /// Applies an import in a way of the backend's own (set-based, on PostgreSQL) with the same
+    /// rules and outcome as [`import::apply`]'s rows; `None` where the backend has none.
+    fn staged_import(
+        &self,
+        _job: &crate::model::ImportJob,
+        _now: Stamp,
+        _by: &str,
+        _articles: &[String],
+    ) -> Result<Option<crate::model::Outcome>, DbError> {
+        Ok(None)
+    }
+
     /// The first row, if any.
     fn one<T>(
         &self,

@@ -57,6 +57,23 @@ impl<S: Session> Session for WriteTx<'_, S> {
     fn resume_search(&self, paused: i64) -> Result<(), DbError> {
         self.s.resume_search(paused)
     }
+    fn copy_in(
+        &self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<super::copy::Cell>],
+    ) -> Result<bool, DbError> {
+        self.s.copy_in(table, columns, rows)
+    }
+    fn staged_import(
+        &self,
+        job: &crate::model::ImportJob,
+        now: Stamp,
+        by: &str,
+        articles: &[String],
+    ) -> Result<Option<Outcome>, DbError> {
+        self.s.staged_import(job, now, by, articles)
+    }
 }
 
 /// Applies one save.

@@ -53,5 +53,6 @@ pub(crate) fn copy_from<S: Session>(
     conn.client
         .batch_execute("COMMIT")
         .map_err(|e| write(e.into()))?;
+    super::bulk::tidy_after_load(&mut conn);
     Ok(counts)
 }

@@ -162,6 +162,28 @@ impl Session for PgSession<'_> {
         Ok(conn.client.execute(&prepared, &values)?)
     }
 
+    fn copy_in(
+        &self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<crate::db::engine::copy::Cell>],
+    ) -> Result<bool, DbError> {
+        let mut conn = self.conn.lock();
+        super::copy_in::copy_in(&mut conn, table, columns, rows)?;
+        Ok(true)
+    }
+
+    fn staged_import(
+        &self,
+        job: &crate::model::ImportJob,
+        now: Stamp,
+        by: &str,
+        articles: &[String],
+    ) -> Result<Option<crate::model::Outcome>, DbError> {
+        let mut conn = self.conn.lock();
+        super::import::apply(&mut conn, job, now, by, articles).map(Some)
+    }
+
     fn recover(&self) -> Result<(), DbError> {
         // An error aborts the whole transaction on PostgreSQL until it is rolled back to a
         // savepoint; the save's own savepoint is the one.
