@@ -125,7 +125,54 @@ pub(crate) fn open_error(address: &ServerAddress, e: &postgres::Error) -> OpenEr
     if detail.contains("password missing") {
         return OpenError::PasswordNeeded { server, user };
     }
-    OpenError::Unreachable { server, detail }
+    OpenError::Unreachable {
+        server,
+        detail: unreachable_words(address, e).unwrap_or(detail),
+    }
+}
+
+/// Why nothing answered, in a librarian's words, where the cause is one of the usual ones.
+fn unreachable_words(address: &ServerAddress, e: &postgres::Error) -> Option<String> {
+    use std::io::ErrorKind;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            let place = format!("{}, port {}", address.host, address.port);
+            return Some(match io.kind() {
+                ErrorKind::ConnectionRefused => format!(
+                    "nothing answers at {place}. Is the server running, and are the server and port right?"
+                ),
+                ErrorKind::TimedOut => format!(
+                    "{place} did not answer within {} seconds. Is this computer on the network?",
+                    config::CONNECT_TIMEOUT.as_secs()
+                ),
+                ErrorKind::NotFound => format!(
+                    "no computer named {} was found. Is the server's name right?",
+                    address.host
+                ),
+                ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable => format!(
+                    "this computer has no way to {}. Is it on the network?",
+                    address.host
+                ),
+                _ if io.to_string().contains("lookup address") => format!(
+                    "no computer named {} was found. Is the server's name right?",
+                    address.host
+                ),
+                _ => return None,
+            });
+        }
+        source = s.source();
+    }
+    let text = e.to_string();
+    if text.contains("timed out") {
+        return Some(format!(
+            "{}, port {} did not answer within {} seconds. Is this computer on the network?",
+            address.host,
+            address.port,
+            config::CONNECT_TIMEOUT.as_secs()
+        ));
+    }
+    None
 }
 
 impl ServerLibrary {
