@@ -9,14 +9,13 @@
 //!   for each save of the batch (and never earlier than this writer's last stamp). Writers hold
 //!   the lock in turn, so every computer's saves are stamped in commit order by one clock.
 //! - Exactly once: a save's request id (a UUID made where the save was made) is recorded in the
-//!   save's transaction with what it saved. A save whose id is already recorded is answered
+//!   save's own savepoint with what it saved. A save whose id is already recorded is answered
 //!   from the record, not applied again. When the connection drops around COMMIT, the writer
 //!   reconnects and asks whether the batch's ids are there: then the batch landed; if not, it
 //!   is tried again. No save is reported failed when it landed, or saved when it did not.
 //! - The server away: connecting is retried for as long as it takes, the editors told that
 //!   their saves wait for the server; they land once each, in order, when it is back.
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
@@ -83,7 +82,6 @@ impl ServerBatchWriter {
         let conn = self.connected(waiting)?;
         conn.client.batch_execute("BEGIN")?;
         conn.held = false;
-        conn.pending_record = None;
         let lock = conn.own("SELECT pg_try_advisory_xact_lock($1), clock_timestamp()")?;
         let row = conn.client.query_one(&lock, &[&WRITE_LOCK])?;
         let mut now: jiff::Timestamp = row.get(1);
@@ -163,41 +161,42 @@ fn is_retry(e: &DbError) -> bool {
 }
 
 /// What a request recorded, as the outcome it had.
-fn outcome_of(kind: &str, id: i64, version: i64) -> Outcome {
-    let record = |kind| Outcome::Saved {
-        record: RecordRef { kind, id },
-        version,
-    };
-    match kind {
-        "book" => record(Kind::Book),
-        "copy" => record(Kind::Copy),
-        "collection" => record(Kind::Collection),
-        "placement" => record(Kind::Placement),
-        "import" => Outcome::Imported(ImportSummary::default()),
-        _ => Outcome::Settings,
-    }
+fn recorded(conn: &mut PgConn, request: Uuid) -> Result<Option<Outcome>, DbError> {
+    let asked = conn.own("SELECT kind, record_id, version FROM requests WHERE id = $1")?;
+    let row = conn.client.query_opt(&asked, &[&request])?;
+    Ok(row.map(|r| {
+        let kind: String = r.get(0);
+        let (id, version): (i64, i64) = (r.get(1), r.get(2));
+        let record = |kind| Outcome::Saved {
+            record: RecordRef { kind, id },
+            version,
+        };
+        match kind.as_str() {
+            "book" => record(Kind::Book),
+            "copy" => record(Kind::Copy),
+            "collection" => record(Kind::Collection),
+            "placement" => record(Kind::Placement),
+            "import" => Outcome::Imported(ImportSummary::default()),
+            _ => Outcome::Settings,
+        }
+    }))
 }
 
-/// The statement that records a request with what it saved. Every value is a literal that
-/// cannot hold a quote: a UUID, a stamp in ISO form, a fixed noun, two numbers.
-fn record_sql(request: Uuid, at: Stamp, outcome: &Outcome) -> String {
+fn record(conn: &mut PgConn, request: Uuid, at: Stamp, outcome: &Outcome) -> Result<(), DbError> {
     let (kind, id, version) = match outcome {
         Outcome::Saved { record, version } => (record.kind.noun(), record.id, *version),
         Outcome::Imported(_) => ("import", 0, 0),
         _ => ("settings", 0, 0),
     };
-    format!(
-        "INSERT INTO requests (id, at, kind, record_id, version) \
-         VALUES ('{request}', '{}', '{kind}', {id}, {version}); ",
-        at.to_sql()
-    )
+    let insert = conn.own(
+        "INSERT INTO requests (id, at, kind, record_id, version) VALUES ($1, $2, $3, $4, $5)",
+    )?;
+    conn.client
+        .execute(&insert, &[&request, &at.0, &kind, &id, &version])?;
+    Ok(())
 }
 
 /// One save in its own savepoint: kept (with its request id) if it wrote, undone otherwise.
-///
-/// Its first round trip carries what is left of the previous save (its request record and
-/// the release of its savepoint), this save's `SAVEPOINT`, and the question whether this
-/// request already landed; its request record goes with the next round trip.
 fn save_one(
     conn: &mut PgConn,
     request: Uuid,
@@ -205,26 +204,16 @@ fn save_one(
     by: &str,
     op: &Op,
 ) -> Result<(Outcome, bool), DbError> {
-    let mut sql = conn.pending_record.take().unwrap_or_default();
+    // The previous save's savepoint is released in the same round trip.
     if std::mem::take(&mut conn.held) {
-        sql.push_str("RELEASE SAVEPOINT save; ");
+        conn.client
+            .batch_execute("RELEASE SAVEPOINT save; SAVEPOINT save")?;
+    } else {
+        conn.client.batch_execute("SAVEPOINT save")?;
     }
-    let _ = write!(
-        sql,
-        "SAVEPOINT save; SELECT kind, record_id, version FROM requests WHERE id = '{request}'"
-    );
-    let answers = conn.client.simple_query(&sql)?;
-    let landed = answers.iter().find_map(|m| match m {
-        postgres::SimpleQueryMessage::Row(r) => Some((
-            r.get(0).unwrap_or("").to_owned(),
-            r.get(1).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
-            r.get(2).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
-        )),
-        _ => None,
-    });
-    if let Some((kind, id, version)) = landed {
+    if let Some(outcome) = recorded(conn, request)? {
         conn.held = true;
-        return Ok((outcome_of(&kind, id, version), false));
+        return Ok((outcome, false));
     }
     let result = {
         let session = PgSession::in_savepoint(conn, "save");
@@ -232,7 +221,7 @@ fn save_one(
     };
     match result {
         Ok(outcome) if outcome.wrote() => {
-            conn.pending_record = Some(record_sql(request, stamp, &outcome));
+            record(conn, request, stamp, &outcome)?;
             conn.held = true;
             Ok((outcome, true))
         }
@@ -302,13 +291,7 @@ impl BatchWriter for ServerBatchWriter {
         let Some(conn) = self.conn.as_mut().filter(|_| self.open) else {
             return Err(SaveFault::Retry);
         };
-        // The last save's request record, then COMMIT on its own (one round trip a batch).
-        let result = match conn.pending_record.take() {
-            Some(record) => conn.client.batch_execute(&record),
-            None => Ok(()),
-        }
-        .and_then(|()| conn.client.batch_execute("COMMIT"))
-        .map_err(DbError::from);
+        let result = conn.client.batch_execute("COMMIT").map_err(DbError::from);
         self.open = false;
         let written = std::mem::take(&mut self.written);
         match result {

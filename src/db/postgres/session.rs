@@ -29,9 +29,6 @@ pub(crate) struct PgConn {
     /// Whether the last save's savepoint is still to be released (with the next one's
     /// `SAVEPOINT`, or by `COMMIT`: one round trip fewer per save).
     pub(crate) held: bool,
-    /// The last save's request record, sent with the next round trip (the next save's
-    /// savepoint, or COMMIT): it is in the same transaction either way.
-    pub(crate) pending_record: Option<String>,
 }
 
 impl std::fmt::Debug for PgConn {
@@ -49,7 +46,6 @@ impl PgConn {
             prepared: HashMap::new(),
             own: HashMap::new(),
             held: false,
-            pending_record: None,
         }
     }
 
