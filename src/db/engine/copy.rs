@@ -9,7 +9,6 @@
 use super::{Param, Q, Row, Session, Value, params};
 use crate::db::DbError;
 use crate::model::Stamp;
-use crate::model::sortkey;
 
 /// A value as it is stored, for copying and comparing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,10 +227,8 @@ fn load_all<S: Session>(to: &S, table: &Table, rows: &[Vec<Cell>]) -> Result<boo
     let rows: Vec<Vec<Cell>> = rows
         .iter()
         .map(|row| {
-            let text = |i: usize| row.get(i).map_or("", Cell::text);
-            let search = sortkey::search_words(&[text(1), text(2), text(3), text(4)]);
             let mut row = row.clone();
-            row.push(Cell::Text(search));
+            row.push(Cell::Text(book_row_words(&row)));
             row
         })
         .collect();
@@ -248,12 +245,17 @@ fn load<S: Session>(to: &S, table: &Table, row: &[Cell]) -> Result<(), DbError> 
     // The server keeps a book's words in a column of its own, computed as a save computes it.
     let search;
     if table.dump == Q::DumpBooks && to.dialect() == super::Dialect::Postgres {
-        let text = |i: usize| row.get(i).map_or("", Cell::text);
-        search = sortkey::search_words(&[text(1), text(2), text(3), text(4)]);
+        search = book_row_words(row);
         params.push(("search", Value::Text(&search)));
     }
     to.execute(table.load.into(), &params)?;
     Ok(())
+}
+
+/// The search words of a dumped book row (title, authors, ISBN, publisher are its cells 1–4).
+fn book_row_words(row: &[Cell]) -> String {
+    let text = |i: usize| row.get(i).map_or("", Cell::text);
+    super::write::book_words(text(1), text(2), text(3), text(4))
 }
 
 fn settings<S: Session>(s: &S) -> Result<Vec<(String, String)>, DbError> {

@@ -10,11 +10,13 @@
 //! the same assertions on both backends.
 
 pub(crate) mod catalog;
+pub(crate) mod check;
 pub(crate) mod conflict;
 pub(crate) mod copy;
 pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod read;
+pub(crate) mod reads;
 pub(crate) mod views;
 pub(crate) mod write;
 

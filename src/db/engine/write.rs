@@ -250,15 +250,21 @@ pub(crate) fn title_key_of(title: &str, nonfiling: Option<u8>, articles: &[Strin
     sortkey::title_key(title, skip)
 }
 
-/// The words a book is found by (PostgreSQL's search column; the file indexes them itself).
+/// The words a book is found by: its title, authors, ISBN and publisher, folded (PostgreSQL's
+/// search column; the file's FTS index folds them itself).
+pub(crate) fn book_words(title: &str, authors: &str, isbn: &str, publisher: &str) -> String {
+    sortkey::search_words(&[title, authors, isbn, publisher])
+}
+
+/// [`book_words`] of a book, where the backend stores them.
 fn search_words<S: Session>(s: &S, v: &ValidBook) -> Option<String> {
     (s.dialect() == Dialect::Postgres).then(|| {
-        sortkey::search_words(&[
+        book_words(
             &v.title,
             &v.authors,
             v.isbn.as_deref().unwrap_or(""),
             &v.publisher,
-        ])
+        )
     })
 }
 

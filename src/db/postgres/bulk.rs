@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use super::{PgConn, PgSession, WRITE_LOCK, copy_in::copy_in};
 use crate::db::engine::copy::Cell;
-use crate::db::engine::write::{articles, title_key_of};
+use crate::db::engine::write::{articles, book_words, title_key_of};
 use crate::db::{Bulk, DbError};
 use crate::model::{
     BookId, CollectionId, CopyId, PlacementId, Stamp, ValidBook, ValidCollection, ValidCopy,
@@ -173,12 +173,12 @@ fn text(s: &str) -> Cell {
 impl Bulk for ServerBulk {
     fn insert_book(&mut self, v: &ValidBook, at: Stamp) -> Result<BookId, DbError> {
         let key = title_key_of(&v.title, v.nonfiling, &self.articles);
-        let search = sortkey::search_words(&[
+        let search = book_words(
             &v.title,
             &v.authors,
             v.isbn.as_deref().unwrap_or(""),
             &v.publisher,
-        ]);
+        );
         let values = vec![
             text(&v.title),
             text(&v.authors),

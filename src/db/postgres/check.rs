@@ -2,44 +2,9 @@
 //! in place, and is the search column what Shelfmark would compute? It reads only.
 
 use super::{Manager, migrations};
+use crate::db::engine::check::LIVE_INVARIANTS;
+use crate::db::engine::write::book_words;
 use crate::db::{CheckReport, DbError};
-use crate::model::sortkey;
-
-/// The invariants, as queries that return one row per violation.
-const INVARIANTS: &[(&str, &str)] = &[
-    (
-        "two live placements of one copy in one collection",
-        "SELECT 'copy ' || copy_id || ' in collection ' || collection_id || ': ' || count(*) || ' live placements'
-         FROM placements WHERE deleted_at IS NULL GROUP BY copy_id, collection_id HAVING count(*) > 1",
-    ),
-    (
-        "two live copies with one barcode",
-        "SELECT 'barcode ' || barcode || ': ' || count(*) || ' live copies'
-         FROM copies WHERE deleted_at IS NULL GROUP BY barcode HAVING count(*) > 1",
-    ),
-    (
-        "two live collections with one name",
-        "SELECT 'collection name ' || name_key || ': ' || count(*) || ' live collections'
-         FROM collections WHERE deleted_at IS NULL GROUP BY name_key HAVING count(*) > 1",
-    ),
-    (
-        "two live books with one ISBN",
-        "SELECT 'ISBN ' || isbn || ': ' || count(*) || ' live books'
-         FROM books WHERE deleted_at IS NULL AND isbn IS NOT NULL GROUP BY isbn HAVING count(*) > 1",
-    ),
-    (
-        "a live copy of a book in the Trash",
-        "SELECT 'copy ' || c.id || ' is live but its book ' || b.id || ' is in the Trash'
-         FROM copies c JOIN books b ON b.id = c.book_id
-         WHERE c.deleted_at IS NULL AND b.deleted_at IS NOT NULL",
-    ),
-    (
-        "a live placement of a copy or in a collection in the Trash",
-        "SELECT 'placement ' || p.id || ' is live but its copy or collection is in the Trash'
-         FROM placements p JOIN copies c ON c.id = p.copy_id JOIN collections k ON k.id = p.collection_id
-         WHERE p.deleted_at IS NULL AND (c.deleted_at IS NOT NULL OR k.deleted_at IS NOT NULL)",
-    ),
-];
 
 const UNIQUE_INDEXES: &[&str] = &[
     "books_live_isbn",
@@ -80,7 +45,7 @@ pub(crate) fn check(conn: &mut r2d2::PooledConnection<Manager>) -> Result<CheckR
             }
         }
     }
-    for (what, sql) in INVARIANTS {
+    for (what, sql) in LIVE_INVARIANTS {
         for row in client.query(*sql, &[])? {
             report
                 .problems
@@ -95,7 +60,7 @@ pub(crate) fn check(conn: &mut r2d2::PooledConnection<Manager>) -> Result<CheckR
         &[],
     )? {
         let parts: [String; 4] = [row.get(1), row.get(2), row.get(3), row.get(4)];
-        let want = sortkey::search_words(&[&parts[0], &parts[1], &parts[2], &parts[3]]);
+        let want = book_words(&parts[0], &parts[1], &parts[2], &parts[3]);
         if row.get::<_, String>(5) != want {
             stale += 1;
             if stale <= 5 {

@@ -11,7 +11,7 @@ use super::PgConn;
 use super::copy_in::copy_in;
 use crate::db::DbError;
 use crate::db::engine::copy::Cell;
-use crate::db::engine::write::title_key_of;
+use crate::db::engine::write::{book_words, title_key_of};
 use crate::model::{
     Failure, FailureKind, Field, FieldError, ImportJob, ImportSummary, Outcome, Stamp, sortkey,
 };
@@ -93,12 +93,12 @@ pub(crate) fn apply(
                     Some(isbn) => format!("i{isbn}"),
                     None => format!("t{}\u{1f}{}", b.title, b.authors),
                 };
-                let search = sortkey::search_words(&[
+                let search = book_words(
                     &b.title,
                     &b.authors,
                     b.isbn.as_deref().unwrap_or(""),
                     &b.publisher,
-                ]);
+                );
                 vec![
                     Cell::Int((c * CHUNK + i) as i64),
                     Cell::Int(row.line as i64),

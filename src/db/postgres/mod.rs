@@ -270,7 +270,7 @@ impl ServerLibrary {
     }
 
     pub(crate) fn reads(&self) -> Result<reads::ServerReads, DbError> {
-        Ok(reads::ServerReads::new(self.pooled()?))
+        Ok(crate::db::engine::reads::EngineReads(self.pooled()?))
     }
 
     pub(crate) fn batch_writer(&self) -> batch::ServerBatchWriter {

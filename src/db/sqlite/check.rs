@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::db::engine::check::LIVE_INVARIANTS;
 use rusqlite::Connection;
 
 /// What `check` found. Empty `problems` means healthy.
@@ -41,40 +42,8 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// The invariants, as queries that return one row per violation (and a description).
-const INVARIANTS: &[(&str, &str)] = &[
-    (
-        "two live placements of one copy in one collection",
-        "SELECT 'copy ' || copy_id || ' in collection ' || collection_id || ': ' || count(*) || ' live placements'
-         FROM placements WHERE deleted_at IS NULL GROUP BY copy_id, collection_id HAVING count(*) > 1",
-    ),
-    (
-        "two live copies with one barcode",
-        "SELECT 'barcode ' || barcode || ': ' || count(*) || ' live copies'
-         FROM copies WHERE deleted_at IS NULL GROUP BY barcode HAVING count(*) > 1",
-    ),
-    (
-        "two live collections with one name",
-        "SELECT 'collection name ' || name_key || ': ' || count(*) || ' live collections'
-         FROM collections WHERE deleted_at IS NULL GROUP BY name_key HAVING count(*) > 1",
-    ),
-    (
-        "two live books with one ISBN",
-        "SELECT 'ISBN ' || isbn || ': ' || count(*) || ' live books'
-         FROM books WHERE deleted_at IS NULL AND isbn IS NOT NULL GROUP BY isbn HAVING count(*) > 1",
-    ),
-    (
-        "a live copy of a book in the Trash",
-        "SELECT 'copy ' || c.id || ' is live but its book ' || b.id || ' is in the Trash'
-         FROM copies c JOIN books b ON b.id = c.book_id
-         WHERE c.deleted_at IS NULL AND b.deleted_at IS NOT NULL",
-    ),
-    (
-        "a live placement of a copy or in a collection in the Trash",
-        "SELECT 'placement ' || p.id || ' is live but its copy or collection is in the Trash'
-         FROM placements p JOIN copies c ON c.id = p.copy_id JOIN collections k ON k.id = p.collection_id
-         WHERE p.deleted_at IS NULL AND (c.deleted_at IS NOT NULL OR k.deleted_at IS NOT NULL)",
-    ),
+/// The file's own invariants, beside the live ones every backend keeps.
+const FILE_INVARIANTS: &[(&str, &str)] = &[
     (
         "a collection whose name key does not match its name",
         "SELECT 'collection ' || id || ' has name key ' || quote(name_key) || ' for name ' || quote(name)
@@ -164,7 +133,8 @@ pub(crate) fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
                 .push(format!("the unique index {index} is missing"));
         }
     }
-    violations(conn, INVARIANTS, &mut report)?;
+    violations(conn, LIVE_INVARIANTS, &mut report)?;
+    violations(conn, FILE_INVARIANTS, &mut report)?;
     if report.schema_version >= 2 {
         // FTS5's own check is spelled as an INSERT; it changes nothing, but needs the write
         // lock, so on a busy or read-only file it is skipped (the queries below still run).

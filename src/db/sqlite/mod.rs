@@ -185,7 +185,7 @@ impl FileLibrary {
     }
 
     pub(crate) fn reads(&self) -> Result<reads::FileReads, DbError> {
-        Ok(reads::FileReads::new(self.connection()?))
+        Ok(crate::db::engine::reads::EngineReads(self.connection()?))
     }
 
     pub(crate) fn batch_writer(&self) -> batch::FileBatchWriter {

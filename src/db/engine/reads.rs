@@ -1,0 +1,119 @@
+//! The read seam, answered once for every backend: [`EngineReads`] puts each [`Reads`]
+//! question to the engine over the session of one pooled connection (each statement its own
+//! short read transaction). A backend says only how to make a session of its connection and
+//! how to check its library.
+
+use super::{Session, export, read, views, write};
+use crate::db::{CheckReport, DbError, ExportError, Reads};
+use crate::model::{
+    Book, BookId, BookRow, Collection, CollectionId, CollectionSummary, Copy, CopyId, CopyRow,
+    Counts, ExportRow, PageQuery, Placement, PlacementRow, Record, RecordRef, TrashRow,
+};
+
+/// A backend's pooled connection, as reads need it.
+pub(crate) trait ReadConn {
+    type S<'a>: Session
+    where
+        Self: 'a;
+    /// A session on this connection, outside any write transaction.
+    fn session(&mut self) -> Self::S<'_>;
+    /// The backend's own `check` (integrity, foreign keys, live uniqueness, search index).
+    fn check(&mut self) -> Result<CheckReport, DbError>;
+}
+
+/// Reads on one pooled connection of any backend.
+pub(crate) struct EngineReads<C>(pub(crate) C);
+
+impl<C: ReadConn + Send> Reads for EngineReads<C> {
+    fn record(&mut self, target: RecordRef) -> Result<Option<Record>, DbError> {
+        read::record(&self.0.session(), target)
+    }
+
+    fn live_copy_by_barcode(&mut self, barcode: &str) -> Result<Option<Copy>, DbError> {
+        read::live_copy_by_barcode(&self.0.session(), barcode)
+    }
+
+    fn live_collection_by_name(&mut self, name: &str) -> Result<Option<Collection>, DbError> {
+        read::live_collection_by_name(&self.0.session(), name)
+    }
+
+    fn trashed_collection_named(&mut self, name: &str) -> Result<Option<Collection>, DbError> {
+        read::trashed_collection_named(&self.0.session(), name)
+    }
+
+    fn live_book_by_isbn(&mut self, isbn: &str) -> Result<Option<Book>, DbError> {
+        read::live_book_by_isbn(&self.0.session(), isbn)
+    }
+
+    fn live_placement(
+        &mut self,
+        copy: CopyId,
+        collection: CollectionId,
+    ) -> Result<Option<Placement>, DbError> {
+        read::live_placement(&self.0.session(), copy, collection)
+    }
+
+    fn collections(&mut self) -> Result<Vec<CollectionSummary>, DbError> {
+        views::collections(&self.0.session())
+    }
+
+    fn placement_count(
+        &mut self,
+        collection: CollectionId,
+        filter: &str,
+    ) -> Result<usize, DbError> {
+        views::placement_count(&self.0.session(), collection, filter)
+    }
+
+    fn placement_page(&mut self, query: &PageQuery) -> Result<Vec<PlacementRow>, DbError> {
+        views::placement_page(&self.0.session(), query)
+    }
+
+    fn books_containing(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {
+        views::books(&self.0.session(), text, limit)
+    }
+
+    fn search_books(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {
+        views::search_books(&self.0.session(), text, limit)
+    }
+
+    fn search_collections(
+        &mut self,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<CollectionSummary>, DbError> {
+        views::search_collections(&self.0.session(), text, limit)
+    }
+
+    fn copies_of(&mut self, book: BookId) -> Result<Vec<CopyRow>, DbError> {
+        views::copies_of(&self.0.session(), book)
+    }
+
+    fn trash(&mut self, limit: usize) -> Result<Vec<TrashRow>, DbError> {
+        views::trash(&self.0.session(), limit)
+    }
+
+    fn is_empty(&mut self) -> Result<bool, DbError> {
+        views::is_empty(&self.0.session())
+    }
+
+    fn counts(&mut self) -> Result<Counts, DbError> {
+        views::counts(&self.0.session())
+    }
+
+    fn export(
+        &mut self,
+        collection: Option<CollectionId>,
+        row: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
+    ) -> Result<usize, ExportError> {
+        export::rows(&self.0.session(), collection, row)
+    }
+
+    fn articles(&mut self) -> Result<Vec<String>, DbError> {
+        write::articles(&self.0.session())
+    }
+
+    fn check(&mut self) -> Result<CheckReport, DbError> {
+        self.0.check()
+    }
+}
