@@ -14,24 +14,8 @@ use shelfmark::db::Library;
 use shelfmark::model::PlacementId;
 
 use crate::util::{
-    self, BENCH, Client, LoadSummary, Where, assert_healthy, on_both_backends, pg, place_op,
+    self, BENCH, Client, LoadSummary, Where, assert_healthy, load, on_both_backends, pg, place_op,
 };
-
-fn load(db: &str, mode: &str, threads: usize, pairs: usize, seed: u64, ack: &Path) -> Child {
-    Command::new(BENCH)
-        .arg("--db")
-        .arg(db)
-        .args(["load", "--mode", mode])
-        .args(["--threads", &threads.to_string()])
-        .args(["--pairs", &pairs.to_string()])
-        .args(["--seed", &seed.to_string()])
-        .arg("--ack-log")
-        .arg(ack)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn load")
-}
 
 fn summary(child: Child) -> LoadSummary {
     let out = child.wait_with_output().expect("load finished");

@@ -4,8 +4,7 @@
 //! moving a file to a server and backing a server up to a file.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use shelfmark::db::{
@@ -16,7 +15,7 @@ use shelfmark::tasks::ChangeFeed;
 
 use crate::util::pg::{self, Cluster, PasswordKind};
 use crate::util::proxy::Proxy;
-use crate::util::{BENCH, Client, EXE, LoadSummary, Where, place_op, saved_id};
+use crate::util::{self, Client, EXE, LoadSummary, Where, place_op, saved_id};
 
 fn address(url: &str) -> ServerAddress {
     match Location::parse(url).unwrap().0 {
@@ -286,20 +285,6 @@ fn a_read_only_role_opens_read_only_and_saves_are_refused_in_words() {
     assert_eq!(client.reads().counts().unwrap().books, 0);
 }
 
-fn load(db: &str, threads: usize, pairs: usize, seed: u64, ack: &Path) -> Child {
-    Command::new(BENCH)
-        .args(["--db", db, "load", "--mode", "distinct"])
-        .args(["--threads", &threads.to_string()])
-        .args(["--pairs", &pairs.to_string()])
-        .args(["--seed", &seed.to_string()])
-        .arg("--ack-log")
-        .arg(ack)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn load")
-}
-
 #[test]
 fn the_server_crash_restarted_mid_load_loses_no_acknowledged_save() {
     let cluster = Cluster::start("restart").expect("a cluster of its own");
@@ -310,7 +295,7 @@ fn the_server_crash_restarted_mid_load_loses_no_acknowledged_save() {
     let children: Vec<_> = (0..2)
         .map(|p| {
             let ack = dir.path().join(format!("ack-{p}"));
-            (load(&url, 4, 300, p + 1, &ack), ack)
+            (util::load(&url, "distinct", 4, 300, p + 1, &ack), ack)
         })
         .collect();
     // Let some saves land, then crash the server (no checkpoint) and let it recover.
@@ -511,7 +496,7 @@ fn a_file_moves_to_a_server_row_for_row_and_a_server_backs_up_to_a_file() {
     let out = dir.path().join("backup.sqlite3");
     let report = target.backup(&out).expect("backup");
     assert!(report.is_ok(), "{report}");
-    let copy_back = crate::util::open(&out);
+    let copy_back = util::open(&out);
     let back = copy_back
         .reads()
         .unwrap()
@@ -528,7 +513,7 @@ fn a_file_moves_to_a_server_row_for_row_and_a_server_backs_up_to_a_file() {
         id: next.0,
     };
     assert!(copy_back.reads().unwrap().record(record).unwrap().is_some());
-    assert!(crate::util::check(&out).0);
+    assert!(util::check(&out).0);
 }
 
 /// The app on an open library, as `tests/ui.rs` drives it.

@@ -7,7 +7,7 @@ pub mod pg;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
@@ -310,4 +310,21 @@ pub fn live(conn: &rusqlite::Connection, table: &str) -> i64 {
         |r| r.get(0),
     )
     .expect("count")
+}
+
+/// Starts a `shelfmark-bench load` process on `db` that appends each acknowledged save to `ack`.
+pub fn load(db: &str, mode: &str, threads: usize, pairs: usize, seed: u64, ack: &Path) -> Child {
+    Command::new(BENCH)
+        .arg("--db")
+        .arg(db)
+        .args(["load", "--mode", mode])
+        .args(["--threads", &threads.to_string()])
+        .args(["--pairs", &pairs.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .arg("--ack-log")
+        .arg(ack)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn load")
 }
