@@ -14,6 +14,7 @@ mod faults;
 mod input;
 mod layers;
 mod migrations;
+mod offline;
 mod processes;
 mod restore;
 mod server;

@@ -225,6 +225,8 @@ fn open_options(options: &AppOptions, memo: &Memo) -> OpenOptions {
             .workstation
             .clone()
             .unwrap_or_else(|| options.open.workstation.clone()),
+        // A shared library keeps working offline on this computer's replica.
+        replica_dir: Some(options.data_dir.clone().unwrap_or_else(default_data_dir)),
         ..options.open.clone()
     }
 }

@@ -27,6 +27,9 @@ pub enum DbError {
         #[source]
         source: std::io::Error,
     },
+    /// A shared library's server does not answer (this computer works on its replica).
+    #[error("the library server cannot be reached")]
+    Offline,
     /// The library holds something this build cannot make sense of.
     #[error("the library holds an unexpected value: {0}")]
     Data(String),
@@ -112,6 +115,10 @@ pub enum OpenError {
         supported: i64,
         why: String,
     },
+    #[error(
+        "{0} is this computer's copy of a shared library, kept for working offline; open the shared library itself (postgres://…) to use it"
+    )]
+    Replica(PathBuf),
     #[error("{path} is damaged: {detail}")]
     Damaged { path: PathBuf, detail: String },
     #[error("cannot read {path}")]

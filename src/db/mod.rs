@@ -14,8 +14,10 @@
 mod engine;
 mod error;
 mod postgres;
+pub(crate) mod replica;
 mod sqlite;
 
+use std::ops::Not as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ pub use engine::views::{MATCH_CAP, fts5_query, tsquery};
 pub(crate) use error::Violation;
 pub use error::{DbError, OpenError, chain, failure_of};
 pub use postgres::{AddressError, ServerAddress, TlsMode};
+pub use replica::DecideError;
 pub use sqlite::{APPLICATION_ID, CheckReport, LATEST_VERSION};
 
 /// The schema version a shared library of this build has.
@@ -71,6 +74,10 @@ pub struct OpenOptions {
     /// Set up an empty shared database as a library (asked for in the window, or `init`).
     /// Without it, opening an empty database says that it needs setting up.
     pub set_up: bool,
+    /// Where this computer keeps its replicas of shared libraries (the data directory). With
+    /// one, a shared library keeps working while its server is away; without one (`None`),
+    /// saves wait for the server.
+    pub replica_dir: Option<PathBuf>,
 }
 
 impl Default for OpenOptions {
@@ -81,6 +88,7 @@ impl Default for OpenOptions {
             read_only: false,
             workstation: default_workstation(),
             set_up: false,
+            replica_dir: None,
         }
     }
 }
@@ -164,6 +172,8 @@ pub struct Library {
 enum Backend {
     File(sqlite::FileLibrary),
     Server(postgres::ServerLibrary),
+    /// A shared library with this computer's replica, for working offline.
+    Shared(replica::SharedLibrary),
 }
 
 impl Library {
@@ -183,6 +193,15 @@ impl Library {
         password: Option<&str>,
         options: &OpenOptions,
     ) -> Result<Library, OpenError> {
+        if let Some(dir) = &options.replica_dir
+            && options.read_only.not()
+        {
+            return Ok(Library {
+                backend: Backend::Shared(replica::SharedLibrary::open(
+                    address, password, options, dir,
+                )?),
+            });
+        }
         Ok(Library {
             backend: Backend::Server(postgres::ServerLibrary::open(address, password, options)?),
         })
@@ -205,19 +224,20 @@ impl Library {
         match &self.backend {
             Backend::File(f) => Location::File(f.path().to_path_buf()),
             Backend::Server(s) => Location::Server(s.address().clone()),
+            Backend::Shared(s) => Location::Server(s.server().address().clone()),
         }
     }
 
     /// Whether the library is shared on a server.
     pub fn is_shared(&self) -> bool {
-        matches!(self.backend, Backend::Server(_))
+        matches!(self.backend, Backend::Server(_) | Backend::Shared(_))
     }
 
     /// The library file, if the library is one.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {
             Backend::File(f) => Some(f.path()),
-            Backend::Server(_) => None,
+            Backend::Server(_) | Backend::Shared(_) => None,
         }
     }
 
@@ -231,6 +251,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => f.workstation(),
             Backend::Server(s) => s.workstation(),
+            Backend::Shared(s) => s.server().workstation(),
         }
     }
 
@@ -239,6 +260,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => f.set_workstation(name),
             Backend::Server(s) => s.set_workstation(name),
+            Backend::Shared(s) => s.set_workstation(name),
         }
     }
 
@@ -247,6 +269,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => f.read_only(),
             Backend::Server(s) => s.read_only(),
+            Backend::Shared(s) => s.server().read_only(),
         }
     }
 
@@ -256,7 +279,7 @@ impl Library {
     pub fn limit_size(&self, bytes: Option<u64>) {
         match &self.backend {
             Backend::File(f) => f.limit_size(bytes),
-            Backend::Server(_) => {}
+            Backend::Server(_) | Backend::Shared(_) => {}
         }
     }
 
@@ -265,6 +288,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => Ok(Box::new(f.reads()?)),
             Backend::Server(s) => Ok(Box::new(s.reads()?)),
+            Backend::Shared(s) => s.reads(),
         }
     }
 
@@ -273,6 +297,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => Box::new(f.batch_writer()),
             Backend::Server(s) => Box::new(s.batch_writer()),
+            Backend::Shared(s) => Box::new(s.batch_writer()),
         }
     }
 
@@ -281,6 +306,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => Box::new(f.change_source(interval)),
             Backend::Server(s) => Box::new(s.change_source(interval)),
+            Backend::Shared(s) => Box::new(s.change_source(interval)),
         }
     }
 
@@ -290,6 +316,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => Ok(Box::new(f.bulk()?)),
             Backend::Server(s) => Ok(Box::new(s.bulk()?)),
+            Backend::Shared(s) => Ok(Box::new(s.server().bulk()?)),
         }
     }
 
@@ -300,6 +327,7 @@ impl Library {
         match &self.backend {
             Backend::File(f) => f.backup(out),
             Backend::Server(s) => s.backup(out),
+            Backend::Shared(s) => s.server().backup(out),
         }
     }
 
@@ -311,14 +339,69 @@ impl Library {
         target: &Library,
         progress: &mut dyn FnMut(CopyProgress),
     ) -> Result<CopyCounts, CopyError> {
-        let Backend::Server(to) = &target.backend else {
-            return Err(CopyError::NotAServer);
+        let to = match &target.backend {
+            Backend::Server(to) => to,
+            Backend::Shared(s) => s.server(),
+            Backend::File(_) => return Err(CopyError::NotAServer),
         };
         match &self.backend {
             Backend::File(f) => f
                 .read_snapshot(|from| to.copy_from(from, progress))
                 .map_err(CopyError::Read)?,
-            Backend::Server(_) => Err(CopyError::NotAFile),
+            Backend::Server(_) | Backend::Shared(_) => Err(CopyError::NotAFile),
+        }
+    }
+
+    /// How this computer stands with a shared library's server (`None`: not a shared library
+    /// with a replica). Kept in memory: cheap on any thread, the UI's included.
+    pub fn sync_status(&self) -> Option<crate::model::SyncStatus> {
+        match &self.backend {
+            Backend::Shared(s) => Some(s.status()),
+            _ => None,
+        }
+    }
+
+    /// The saves made on this computer that wait for a librarian's decision. Not on the UI
+    /// thread.
+    pub fn attention(&self) -> Result<Vec<crate::model::Attention>, DbError> {
+        match &self.backend {
+            Backend::Shared(s) => s.attention(),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Carries out a decision on a save that waits in Needs attention. Not on the UI thread.
+    pub fn decide(&self, seq: i64, decision: &crate::model::Decision) -> Result<(), DecideError> {
+        match &self.backend {
+            Backend::Shared(s) => s.decide(seq, decision),
+            _ => Err(DecideError::Words(
+                "this library has no saves waiting".to_owned(),
+            )),
+        }
+    }
+
+    /// This computer's replica of the shared library, if it has one.
+    pub fn replica_file(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Shared(s) => Some(s.replica_file()),
+            _ => None,
+        }
+    }
+
+    /// Where the replica and the server differ, row for row (empty: they hold the same). Not on
+    /// the UI thread.
+    pub fn replica_differences(&self, limit: usize) -> Result<Vec<String>, DbError> {
+        match &self.backend {
+            Backend::Shared(s) => s.differences(limit),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Asks a shared library to look at its server now (replay, catch up) instead of at its
+    /// next heartbeat.
+    pub fn sync_now(&self) {
+        if let Backend::Shared(s) = &self.backend {
+            s.sync_now();
         }
     }
 }

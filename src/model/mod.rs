@@ -10,6 +10,7 @@
 mod conflict;
 mod import;
 pub mod isbn;
+mod offline;
 mod rows;
 pub mod sortkey;
 mod time;
@@ -20,6 +21,7 @@ use std::fmt;
 
 pub use conflict::{By, Conflict, Holder};
 pub use import::{ImportJob, ImportRow, ImportSummary};
+pub use offline::{Attention, AttentionKind, Decision, SyncStatus, refusal};
 pub use rows::{
     BookRow, CollectionSummary, CopyRow, Counts, ExportRow, PageQuery, PlacementRow, SortKey,
     TrashRow,
@@ -318,7 +320,7 @@ impl Field {
 }
 
 /// What a user typed for a book, before validation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BookDraft {
     pub title: String,
     pub authors: String,
@@ -330,21 +332,21 @@ pub struct BookDraft {
 }
 
 /// What a user typed for a copy, before validation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CopyDraft {
     pub book_id: BookId,
     pub barcode: String,
 }
 
 /// What a user typed for a collection, before validation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CollectionDraft {
     pub name: String,
     pub description: String,
 }
 
 /// A copy to place in a collection, with its shelf mark and note, before validation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlacementDraft {
     pub copy_id: CopyId,
     pub collection_id: CollectionId,
@@ -393,7 +395,7 @@ impl From<&Placement> for PlacementDraft {
 }
 
 /// A draft of any kind.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Draft {
     Book(BookDraft),
     Copy(CopyDraft),
@@ -473,7 +475,7 @@ impl Op {
 }
 
 /// How a record comes back from the Trash when its own value is taken meanwhile.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RestoreChange {
     /// A collection, under this name.
     Rename(String),

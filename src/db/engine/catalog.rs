@@ -111,6 +111,14 @@ queries! {
     LoadCollection = "load_collection",
     LoadPlacement = "load_placement",
     FinishLoad = "finish_load",
+    RowsBooks = "rows_books",
+    RowsCopies = "rows_copies",
+    RowsCollections = "rows_collections",
+    RowsPlacements = "rows_placements",
+    UpsertBook = "upsert_book",
+    UpsertCopy = "upsert_copy",
+    UpsertCollection = "upsert_collection",
+    UpsertPlacement = "upsert_placement",
 }
 
 /// A statement to run: its name, and the table or order it is written for (if its text has

@@ -64,6 +64,9 @@ struct Table {
     name: &'static str,
     dump: Q,
     load: Q,
+    /// The rows with given ids (a replica's pull), and writing one over what is there.
+    rows: Q,
+    upsert: Q,
     columns: &'static [(&'static str, Col)],
 }
 
@@ -85,6 +88,8 @@ const TABLES: [Table; 4] = [
     Table {
         name: "books",
         dump: Q::DumpBooks,
+        rows: Q::RowsBooks,
+        upsert: Q::UpsertBook,
         load: Q::LoadBook,
         columns: with_meta!(
             ("id", Col::Int),
@@ -100,6 +105,8 @@ const TABLES: [Table; 4] = [
     Table {
         name: "copies",
         dump: Q::DumpCopies,
+        rows: Q::RowsCopies,
+        upsert: Q::UpsertCopy,
         load: Q::LoadCopy,
         columns: with_meta!(
             ("id", Col::Int),
@@ -110,6 +117,8 @@ const TABLES: [Table; 4] = [
     Table {
         name: "collections",
         dump: Q::DumpCollections,
+        rows: Q::RowsCollections,
+        upsert: Q::UpsertCollection,
         load: Q::LoadCollection,
         columns: with_meta!(
             ("id", Col::Int),
@@ -121,6 +130,8 @@ const TABLES: [Table; 4] = [
     Table {
         name: "placements",
         dump: Q::DumpPlacements,
+        rows: Q::RowsPlacements,
+        upsert: Q::UpsertPlacement,
         load: Q::LoadPlacement,
         columns: with_meta!(
             ("id", Col::Int),
@@ -236,6 +247,42 @@ fn load_all<S: Session>(to: &S, table: &Table, rows: &[Vec<Cell>]) -> Result<boo
 }
 
 fn load<S: Session>(to: &S, table: &Table, row: &[Cell]) -> Result<(), DbError> {
+    write_row(to, table, table.load, row)
+}
+
+/// The tables in the order a copy (or a pull) writes them: parents before children.
+pub(crate) const TABLE_NAMES: [&str; 4] = ["books", "copies", "collections", "placements"];
+
+/// The rows of table `t` (an index into [`TABLE_NAMES`]) whose ids are `ids`, in id order;
+/// ids that are not there are left out.
+pub(crate) fn rows_by_id<S: Session>(
+    s: &S,
+    t: usize,
+    ids: &[i64],
+) -> Result<Vec<Vec<Cell>>, DbError> {
+    let table = &TABLES[t];
+    let mut out = Vec::with_capacity(ids.len());
+    for part in ids.chunks(CHUNK) {
+        let list = serde_json::to_string(part).map_err(|e| DbError::Data(e.to_string()))?;
+        out.extend(s.all(table.rows, params!(ids: &list), |r: &dyn Row| {
+            read_row(r, table.columns)
+        })?);
+    }
+    Ok(out)
+}
+
+/// Writes `row` of table `t` over the row with its id (or as a new row).
+pub(crate) fn upsert<S: Session>(to: &S, t: usize, row: &[Cell]) -> Result<(), DbError> {
+    let table = &TABLES[t];
+    write_row(to, table, table.upsert, row)
+}
+
+/// The id of a row as [`rows_by_id`] gives it.
+pub(crate) fn row_id(row: &[Cell]) -> i64 {
+    id_of(row)
+}
+
+fn write_row<S: Session>(to: &S, table: &Table, stmt: Q, row: &[Cell]) -> Result<(), DbError> {
     let mut params: Vec<Param<'_>> = table
         .columns
         .iter()
@@ -248,7 +295,7 @@ fn load<S: Session>(to: &S, table: &Table, row: &[Cell]) -> Result<(), DbError> 
         search = book_row_words(row);
         params.push(("search", Value::Text(&search)));
     }
-    to.execute(table.load.into(), &params)?;
+    to.execute(stmt.into(), &params)?;
     Ok(())
 }
 

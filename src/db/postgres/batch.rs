@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use postgres::error::SqlState;
 use uuid::Uuid;
 
-use super::{PgConn, PgSession, ServerLibrary, WRITE_LOCK};
+use super::{PgConn, PgSession, ServerLibrary, WRITE_LOCK, abandon};
 use crate::db::engine::write::{WriteTx, apply};
 use crate::db::{BatchWriter, DbError, SaveFault, Wait, failure_of};
 use crate::model::{ImportSummary, Kind, Op, Outcome, RecordRef, Stamp};
@@ -42,6 +42,9 @@ pub(crate) struct ServerBatchWriter {
     /// The stamp the next save gets.
     next: Stamp,
     cleaned: Option<Instant>,
+    /// Set while the server is known to be away (a replica takes the saves): then the writer
+    /// gives up waiting for it instead of waiting for as long as it takes.
+    give_up: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ServerBatchWriter {
@@ -53,7 +56,25 @@ impl ServerBatchWriter {
             written: Vec::new(),
             next: Stamp(jiff::Timestamp::UNIX_EPOCH),
             cleaned: None,
+            give_up: None,
         }
+    }
+
+    /// A writer that stops waiting for the server once `offline` is set.
+    pub(crate) fn giving_up_when(
+        library: ServerLibrary,
+        offline: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        ServerBatchWriter {
+            give_up: Some(offline),
+            ..ServerBatchWriter::new(library)
+        }
+    }
+
+    fn gave_up(&self) -> bool {
+        self.give_up
+            .as_ref()
+            .is_some_and(|g| g.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// Connects (again), for as long as it takes; `waiting` hears that saves wait for the
@@ -61,9 +82,17 @@ impl ServerBatchWriter {
     fn connected(&mut self, waiting: &mut dyn FnMut(Wait)) -> Result<&mut PgConn, DbError> {
         let mut pause = Duration::from_millis(50);
         while self.conn.is_none() {
-            match self.library.connect() {
+            let attempt = if self.give_up.is_some() {
+                self.library.connect_within(super::config::CONNECT_TIMEOUT)
+            } else {
+                self.library.connect()
+            };
+            match attempt {
                 Ok(c) => self.conn = Some(c),
-                Err(e) if is_disconnect(&e) => {
+                Err(e) if is_disconnect(&e) || matches!(e, DbError::Offline) => {
+                    if self.gave_up() {
+                        return Err(DbError::Offline);
+                    }
                     waiting(Wait::Server);
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(MAX_PAUSE);
@@ -121,7 +150,7 @@ impl ServerBatchWriter {
 
     /// Drops the connection after a fault that may have broken it.
     fn lose(&mut self) {
-        self.conn = None;
+        abandon(self.conn.take());
         self.open = false;
     }
 }
@@ -247,8 +276,15 @@ impl BatchWriter for ServerBatchWriter {
         loop {
             match self.try_begin(waiting) {
                 Ok(()) => return Ok(()),
+                Err(DbError::Offline) => {
+                    self.lose();
+                    return Err(DbError::Offline);
+                }
                 Err(e) if is_disconnect(&e) || is_retry(&e) => {
                     self.lose();
+                    if self.gave_up() {
+                        return Err(DbError::Offline);
+                    }
                     waiting(Wait::Server);
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(MAX_PAUSE);
@@ -303,9 +339,13 @@ impl BatchWriter for ServerBatchWriter {
                     return Err(SaveFault::Retry);
                 }
                 loop {
-                    let conn = self
-                        .connected(waiting)
-                        .map_err(|e| SaveFault::Aborted(failure_of(&e)))?;
+                    let conn = match self.connected(waiting) {
+                        Ok(conn) => conn,
+                        // Unknown whether it landed: the saves go to the outbox under the same
+                        // request ids, and land once whichever way it was.
+                        Err(DbError::Offline) => return Err(SaveFault::Retry),
+                        Err(e) => return Err(SaveFault::Aborted(failure_of(&e))),
+                    };
                     if let Ok(row) = conn.client.query_one(
                         "SELECT count(*) FROM requests WHERE id = ANY($1)",
                         &[&written],
@@ -335,7 +375,7 @@ impl BatchWriter for ServerBatchWriter {
             if let Some(conn) = self.conn.as_mut()
                 && conn.client.batch_execute("ROLLBACK").is_err()
             {
-                self.conn = None;
+                abandon(self.conn.take());
             }
         }
     }

@@ -150,8 +150,12 @@ impl ServerAddress {
             .user(&self.user)
             .application_name(application)
             .connect_timeout(CONNECT_TIMEOUT)
+            // A line that went dead (no reset, no answer) is noticed within seconds, not hours.
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_idle(Duration::from_secs(2))
+            .keepalives_interval(Duration::from_secs(1))
+            .keepalives_retries(2)
+            .tcp_user_timeout(Duration::from_secs(5))
             .ssl_mode(match self.tls {
                 TlsMode::Disable => postgres::config::SslMode::Disable,
                 TlsMode::Prefer => postgres::config::SslMode::Prefer,

@@ -57,7 +57,7 @@ impl ChangeLog {
             Some(row.get(0))
         } else {
             // Reconnect next time.
-            self.conn = None;
+            super::abandon(self.conn.take());
             None
         }
     }
@@ -92,7 +92,7 @@ impl ChangeSource for ChangeLog {
             match heard {
                 Ok(true) => woken = true,
                 Ok(false) => {}
-                Err(_) => self.conn = None,
+                Err(_) => super::abandon(self.conn.take()),
             }
             if sleep(Duration::ZERO) {
                 return false;

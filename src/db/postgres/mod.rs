@@ -29,9 +29,11 @@ use postgres_openssl::MakeTlsConnector;
 use r2d2::ManageConnection;
 use r2d2_postgres::PostgresConnectionManager;
 
+pub(crate) use batch::{ServerBatchWriter, is_disconnect};
 pub use config::{AddressError, ServerAddress, TlsMode};
+pub(crate) use feed::ChangeLog as ChangeLogSource;
 pub use migrations::LATEST_VERSION;
-pub(crate) use session::{PgConn, PgSession};
+pub(crate) use session::{PgConn, PgSession, abandon};
 
 use super::{DbError, OpenError, OpenOptions};
 
@@ -211,18 +213,57 @@ impl ServerLibrary {
             _ => migrations::migrate(&mut client, address, options.set_up && !options.read_only)?,
         }
         drop(client);
+        Self::with_pool(address, config, tls, read_only, options, true)
+    }
+
+    /// The shared library at `address` while its server cannot be reached (this computer works
+    /// on its replica): nothing is asked of the server until it answers again, and then
+    /// [`verify`](Self::verify) says whether this build can work with it.
+    pub(crate) fn open_offline(
+        address: &ServerAddress,
+        password: Option<&str>,
+        options: &OpenOptions,
+    ) -> Result<ServerLibrary, OpenError> {
+        let server = address.display_name();
+        let password = password
+            .map(str::to_owned)
+            .or_else(|| address.stored_password());
+        let application = format!("shelfmark {}", options.workstation);
+        let config = address.config(password.as_deref(), &application);
+        let tls = address.tls_connector().map_err(|e| OpenError::Refused {
+            server: server.clone(),
+            reason: format!("TLS cannot be set up: {e}"),
+        })?;
+        let read_only = options
+            .read_only
+            .then(|| "it was opened read-only".to_owned());
+        Self::with_pool(address, config, tls, read_only, options, false)
+    }
+
+    fn with_pool(
+        address: &ServerAddress,
+        config: postgres::Config,
+        tls: MakeTlsConnector,
+        read_only: Option<String>,
+        options: &OpenOptions,
+        reachable: bool,
+    ) -> Result<ServerLibrary, OpenError> {
+        let server = address.display_name();
         let manager = Manager(PostgresConnectionManager::new(config.clone(), tls.clone()));
-        let pool = r2d2::Pool::builder()
+        let builder = r2d2::Pool::builder()
             .max_size(options.pool_size.max(2))
-            .min_idle(Some(1))
+            .min_idle(Some(u32::from(reachable)))
             // A connection the server dropped (a restart) is found out before it is used.
             .test_on_check_out(true)
-            .connection_timeout(config::CONNECT_TIMEOUT + Duration::from_secs(1))
-            .build(manager)
-            .map_err(|e| OpenError::Unreachable {
+            .connection_timeout(config::CONNECT_TIMEOUT + Duration::from_secs(1));
+        let pool = if reachable {
+            builder.build(manager).map_err(|e| OpenError::Unreachable {
                 server: server.clone(),
                 detail: super::chain(&e),
-            })?;
+            })?
+        } else {
+            builder.build_unchecked(manager)
+        };
         let read_only = if options.read_only {
             Some("it was opened read-only".to_owned())
         } else {
@@ -237,6 +278,18 @@ impl ServerLibrary {
                 read_only,
                 workstation: parking_lot::RwLock::new(Arc::from(options.workstation.as_str())),
             }),
+        })
+    }
+
+    /// On a connection to the server that answers again: whether this build can work with the
+    /// library there (the same schema), in words if not.
+    pub(crate) fn verify(conn: &mut PgConn) -> Result<Result<(), String>, DbError> {
+        Ok(match migrations::inspect(&mut conn.client)? {
+            migrations::Found::Library(v) if v == LATEST_VERSION => Ok(()),
+            migrations::Found::Library(v) => Err(format!(
+                "the shared library has schema version {v}; this build works with {LATEST_VERSION}"
+            )),
+            _ => Err("the database on the server is no longer this library".to_owned()),
         })
     }
 
@@ -269,12 +322,37 @@ impl ServerLibrary {
         ))
     }
 
+    /// A connection of its own, given up after `limit` (the handshake included: on a dead line
+    /// the TCP connect may succeed and the server's answer never come). The attempt goes on in
+    /// the background until the line gives up, and is then dropped.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a detached attempt: given up on after `limit`, it ends when the line does"
+    )]
+    pub(crate) fn connect_within(&self, limit: Duration) -> Result<PgConn, DbError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (config, tls) = (self.inner.config.clone(), self.inner.tls.clone());
+        std::thread::Builder::new()
+            .name("shelfmark-connect".to_owned())
+            .spawn(move || {
+                let _ = tx.send(config.connect(tls));
+            })
+            .map_err(|e| DbError::Io {
+                path: std::path::PathBuf::from(self.inner.address.display_name()),
+                source: e,
+            })?;
+        match rx.recv_timeout(limit) {
+            Ok(client) => Ok(PgConn::new(client?)),
+            Err(_) => Err(DbError::Offline),
+        }
+    }
+
     pub(crate) fn reads(&self) -> Result<reads::ServerReads, DbError> {
         Ok(crate::db::engine::reads::EngineReads(self.pooled()?))
     }
 
-    pub(crate) fn batch_writer(&self) -> batch::ServerBatchWriter {
-        batch::ServerBatchWriter::new(self.clone())
+    pub(crate) fn batch_writer(&self) -> ServerBatchWriter {
+        ServerBatchWriter::new(self.clone())
     }
 
     pub(crate) fn change_source(&self, interval: Duration) -> feed::ChangeLog {

@@ -423,3 +423,46 @@ SELECT setval(pg_get_serial_sequence('books', 'id'),
               coalesce((SELECT max(id) FROM collections), 0) + 1, false),
        setval(pg_get_serial_sequence('placements', 'id'),
               coalesce((SELECT max(id) FROM placements), 0) + 1, false)
+
+-- ---------------------------------------------------------------------------------------------
+-- A replica's pulls: the rows with these ids (a JSON array), and writing one over what is there
+
+-- name: rows_books
+SELECT id, title, authors, isbn, publisher, year, nonfiling, title_key,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM books WHERE id IN (SELECT jsonb_array_elements_text(:ids::text::jsonb)::bigint) ORDER BY id
+
+-- name: rows_copies
+SELECT id, book_id, barcode,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM copies WHERE id IN (SELECT jsonb_array_elements_text(:ids::text::jsonb)::bigint) ORDER BY id
+
+-- name: rows_collections
+SELECT id, name, name_key, description,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM collections WHERE id IN (SELECT jsonb_array_elements_text(:ids::text::jsonb)::bigint) ORDER BY id
+
+-- name: rows_placements
+SELECT id, copy_id, collection_id, shelf_mark, shelf_key, note,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM placements WHERE id IN (SELECT jsonb_array_elements_text(:ids::text::jsonb)::bigint) ORDER BY id
+
+-- name: upsert_book
+INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, search, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :search, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET title = excluded.title, authors = excluded.authors, isbn = excluded.isbn, publisher = excluded.publisher, year = excluded.year, nonfiling = excluded.nonfiling, title_key = excluded.title_key, search = excluded.search, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+
+-- name: upsert_copy
+INSERT INTO copies (id, book_id, barcode, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :book_id, :barcode, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET book_id = excluded.book_id, barcode = excluded.barcode, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+
+-- name: upsert_collection
+INSERT INTO collections (id, name, name_key, description, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :name, :name_key, :description, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, description = excluded.description, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+
+-- name: upsert_placement
+INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :copy_id, :collection_id, :shelf_mark, :shelf_key, :note, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET copy_id = excluded.copy_id, collection_id = excluded.collection_id, shelf_mark = excluded.shelf_mark, shelf_key = excluded.shelf_key, note = excluded.note, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by

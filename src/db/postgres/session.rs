@@ -39,6 +39,20 @@ impl std::fmt::Debug for PgConn {
     }
 }
 
+/// Lets go of a connection that may be on a dead line without waiting: closing one sends the
+/// server a goodbye and waits for the socket, which on a cut cable takes as long as TCP does.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a detached closer: nothing waits for it, and it ends when the socket does"
+)]
+pub(crate) fn abandon(conn: Option<PgConn>) {
+    if let Some(conn) = conn {
+        let _ = std::thread::Builder::new()
+            .name("shelfmark-close".to_owned())
+            .spawn(move || drop(conn));
+    }
+}
+
 impl PgConn {
     pub(crate) fn new(client: Client) -> Self {
         PgConn {

@@ -96,6 +96,17 @@ pub(crate) fn write_copy<S: Session>(
     out: &Path,
     progress: &mut dyn FnMut(CopyProgress),
 ) -> Result<CheckReport, BackupError> {
+    write_copy_then(from, out, progress, &|_| Ok(()))
+}
+
+/// [`write_copy`], with `finish` run in the copy's transaction before it commits (a replica adds
+/// its own tables there, so that a replica file is whole or not there at all).
+pub(crate) fn write_copy_then<S: Session>(
+    from: &S,
+    out: &Path,
+    progress: &mut dyn FnMut(CopyProgress),
+    finish: &dyn Fn(&Connection) -> Result<(), DbError>,
+) -> Result<CheckReport, BackupError> {
     write_checked(out, |tmp| {
         let mut dst = Connection::open(tmp).map_err(copy_err)?;
         dst.execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = DELETE;")
@@ -103,6 +114,7 @@ pub(crate) fn write_copy<S: Session>(
         migrations::migrate(&mut dst).map_err(BackupError::Copy)?;
         dst.execute_batch("BEGIN IMMEDIATE").map_err(copy_err)?;
         engine::copy::copy(from, &FileSession::new(&dst), progress).map_err(BackupError::Copy)?;
+        finish(&dst).map_err(BackupError::Copy)?;
         dst.execute_batch("COMMIT").map_err(copy_err)?;
         check::check(&dst).map_err(copy_err)
     })

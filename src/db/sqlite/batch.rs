@@ -142,15 +142,23 @@ impl BatchWriter for FileBatchWriter {
         Ok(())
     }
 
-    fn save(&mut self, _request: uuid::Uuid, op: &Op) -> Result<Outcome, SaveFault> {
+    fn save(&mut self, request: uuid::Uuid, op: &Op) -> Result<Outcome, SaveFault> {
         // A file has no ambiguous commits (the answer cannot be lost on the way), and a save
-        // is sent to it once: the request id is not needed here.
+        // is sent to it once: the request id is only kept by a replica's outbox, which sends
+        // the save on to the server under it.
         let stamp = self.next_stamp();
         let Some(conn) = self.conn() else {
             return Err(SaveFault::Retry);
         };
         let by = self.library.workstation();
-        match save_one(conn, stamp, &by, op) {
+        let queue = self.library.is_replica().then_some(request);
+        if queue.is_some() && crate::db::replica::outbox::Queued::from_op(op).is_none() {
+            return Ok(Outcome::Failed(crate::model::Failure {
+                kind: crate::model::FailureKind::Other,
+                message: "this needs the library server, which cannot be reached now; try again when it is back".to_owned(),
+            }));
+        }
+        match save_one(conn, stamp, &by, op, queue) {
             Ok(outcome) => Ok(outcome),
             Err(e) if conn.is_autocommit() => {
                 // SQLite rolled back the whole transaction.
@@ -193,12 +201,25 @@ impl BatchWriter for FileBatchWriter {
 }
 
 /// One save inside its own savepoint: kept if saved, rolled back otherwise.
-fn save_one(conn: &Connection, stamp: Stamp, by: &str, op: &Op) -> Result<Outcome, DbError> {
+/// On a replica (`queue`: the save's request id) a save that wrote also goes to the outbox.
+fn save_one(
+    conn: &Connection,
+    stamp: Stamp,
+    by: &str,
+    op: &Op,
+    queue: Option<uuid::Uuid>,
+) -> Result<Outcome, DbError> {
     conn.prepare_cached("SAVEPOINT save")?.execute([])?;
     let session = FileSession::new(conn);
-    let result = apply(&WriteTx::new(&session, stamp, by), op);
+    let mut result = apply(&WriteTx::new(&session, stamp, by), op);
     if conn.is_autocommit() {
         return result; // the transaction is gone; the caller sees why
+    }
+    if let (Some(request), Ok(outcome)) = (queue, &result)
+        && outcome.wrote()
+        && let Err(e) = crate::db::replica::outbox::queue(conn, request, op, outcome, stamp, by)
+    {
+        result = Err(e);
     }
     match &result {
         Ok(o) if o.wrote() => {

@@ -82,6 +82,21 @@ pub(crate) fn refuse_foreign_or_newer(conn: &Connection, path: &Path) -> Result<
     Ok(())
 }
 
+/// A shared library's replica (made for working offline) is not a library of its own.
+pub(crate) fn refuse_replica(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let replica: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'replica_state'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| OpenError::from_sqlite(path, e))?;
+    if replica {
+        return Err(OpenError::Replica(path.to_path_buf()));
+    }
+    Ok(())
+}
+
 /// A read-only file can only be opened if it needs no migration.
 pub(crate) fn refuse_outdated(conn: &Connection, path: &Path, why: &str) -> Result<(), OpenError> {
     let version: i64 = conn

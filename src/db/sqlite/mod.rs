@@ -12,7 +12,7 @@ mod bulk;
 mod check;
 mod migrations;
 mod reads;
-mod session;
+pub(crate) mod session;
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -24,9 +24,11 @@ use std::time::{Duration, Instant};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
-pub(crate) use backup::write_copy;
+pub(crate) use backup::{write_copy, write_copy_then};
+pub(crate) use batch::FileBatchWriter;
 pub use check::CheckReport;
 pub use migrations::{APPLICATION_ID, LATEST_VERSION};
+pub(crate) use reads::DataVersion as DataVersionSource;
 
 use super::error::{DbError, OpenError, is_busy};
 use super::{Durability, OpenOptions};
@@ -57,6 +59,9 @@ pub(crate) struct FileLibrary {
     max_pages: Arc<AtomicU64>,
     /// The name saves are recorded under (`updated_by`).
     workstation: Arc<parking_lot::RwLock<Arc<str>>>,
+    /// This computer's replica of a shared library: new rows get provisional (negative) ids and
+    /// every save is also written to the outbox, in its own transaction.
+    replica: bool,
 }
 
 impl FileLibrary {
@@ -64,6 +69,23 @@ impl FileLibrary {
     /// file that cannot be written (read-only file, folder or disk) opens read-only, if its
     /// schema is current.
     pub(crate) fn open(path: &Path, options: &OpenOptions) -> Result<FileLibrary, OpenError> {
+        Self::open_as(path, options, false)
+    }
+
+    /// Opens this computer's replica of a shared library (see [`crate::db::replica`]); a
+    /// replica is refused by [`open`](Self::open), so nobody edits it as a library of its own.
+    pub(crate) fn open_replica(
+        path: &Path,
+        options: &OpenOptions,
+    ) -> Result<FileLibrary, OpenError> {
+        Self::open_as(path, options, true)
+    }
+
+    fn open_as(
+        path: &Path,
+        options: &OpenOptions,
+        replica: bool,
+    ) -> Result<FileLibrary, OpenError> {
         let path = refuse_unusable_path(path)?;
         let read_only = if options.read_only {
             Some("it was opened read-only".to_owned())
@@ -108,6 +130,9 @@ impl FileLibrary {
                 .busy_timeout(BUSY_TIMEOUT)
                 .map_err(|e| OpenError::from_sqlite(&path, e))?;
             migrations::refuse_foreign_or_newer(&probe, &path)?;
+            if !replica {
+                migrations::refuse_replica(&probe, &path)?;
+            }
         }
         {
             let mut conn = Connection::open_with_flags(&target, flags)
@@ -125,7 +150,7 @@ impl FileLibrary {
         let durability = options.durability;
         let manager = SqliteConnectionManager::file(&target)
             .with_flags(flags)
-            .with_init(move |c| configure(c, durability));
+            .with_init(move |c| configure(c, durability, replica));
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(2))
             .min_idle(Some(1))
@@ -144,7 +169,18 @@ impl FileLibrary {
             workstation: Arc::new(parking_lot::RwLock::new(Arc::from(
                 options.workstation.as_str(),
             ))),
+            replica,
         })
+    }
+
+    /// Whether this is a replica (its saves also go to the outbox).
+    pub(crate) fn is_replica(&self) -> bool {
+        self.replica
+    }
+
+    /// A pooled connection for the replica's own bookkeeping (its outbox, its pulls).
+    pub(crate) fn pooled(&self) -> Result<PooledConnection, DbError> {
+        self.connection()
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -188,8 +224,8 @@ impl FileLibrary {
         Ok(crate::db::engine::reads::EngineReads(self.connection()?))
     }
 
-    pub(crate) fn batch_writer(&self) -> batch::FileBatchWriter {
-        batch::FileBatchWriter::new(self.clone())
+    pub(crate) fn batch_writer(&self) -> FileBatchWriter {
+        FileBatchWriter::new(self.clone())
     }
 
     pub(crate) fn change_source(&self, interval: Duration) -> reads::DataVersion {
@@ -298,7 +334,7 @@ fn open_flags() -> OpenFlags {
 }
 
 /// Per-connection settings, applied to every pooled connection when it is made.
-fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+fn configure(conn: &Connection, durability: Durability, replica: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON;
@@ -308,7 +344,15 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
         synchronous(durability)
     ))?;
     conn.set_prepared_statement_cache_capacity(64);
-    register_functions(conn)
+    register_functions(conn)?;
+    // New rows of a replica take ids below every id the server gives out (see the inserts).
+    conn.create_scalar_function(
+        "provisional_ids",
+        0,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8
+            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        move |_| Ok(i64::from(replica)),
+    )
 }
 
 /// `casefold(text)`: the text in lower case by Unicode's rules (SQLite's own `lower` and `LIKE`

@@ -52,25 +52,29 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 -- Inserts
 
 -- name: insert_book
-INSERT INTO books (title, authors, isbn, publisher, year, nonfiling, title_key,
+INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key,
                    created_at, updated_at, updated_by)
-VALUES (:title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :now, :now, :by)
+VALUES (CASE WHEN provisional_ids() THEN (SELECT min(coalesce(min(id), 0), 0) - 1 FROM books) END,
+        :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :now, :now, :by)
 RETURNING id
 
 -- name: insert_copy
-INSERT INTO copies (book_id, barcode, created_at, updated_at, updated_by)
-VALUES (:book, :barcode, :now, :now, :by)
+INSERT INTO copies (id, book_id, barcode, created_at, updated_at, updated_by)
+VALUES (CASE WHEN provisional_ids() THEN (SELECT min(coalesce(min(id), 0), 0) - 1 FROM copies) END,
+        :book, :barcode, :now, :now, :by)
 RETURNING id
 
 -- name: insert_collection
-INSERT INTO collections (name, name_key, description, created_at, updated_at, updated_by)
-VALUES (:name, :name_key, :description, :now, :now, :by)
+INSERT INTO collections (id, name, name_key, description, created_at, updated_at, updated_by)
+VALUES (CASE WHEN provisional_ids() THEN (SELECT min(coalesce(min(id), 0), 0) - 1 FROM collections) END,
+        :name, :name_key, :description, :now, :now, :by)
 RETURNING id
 
 -- name: insert_placement
-INSERT INTO placements (copy_id, collection_id, shelf_mark, shelf_key, note,
+INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note,
                         created_at, updated_at, updated_by)
-VALUES (:copy, :collection, :shelf_mark, :shelf_key, :note, :now, :now, :by)
+VALUES (CASE WHEN provisional_ids() THEN (SELECT min(coalesce(min(id), 0), 0) - 1 FROM placements) END,
+        :copy, :collection, :shelf_mark, :shelf_key, :note, :now, :now, :by)
 RETURNING id
 
 -- ---------------------------------------------------------------------------------------------
@@ -415,3 +419,46 @@ VALUES (:id, :copy_id, :collection_id, :shelf_mark, :shelf_key, :note,
 -- name: finish_load
 -- Nothing to do in a file: its ids follow the largest one by themselves.
 SELECT 0
+
+-- ---------------------------------------------------------------------------------------------
+-- A replica's pulls: the rows with these ids (a JSON array), and writing one over what is there
+
+-- name: rows_books
+SELECT id, title, authors, isbn, publisher, year, nonfiling, title_key,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM books WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: rows_copies
+SELECT id, book_id, barcode,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM copies WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: rows_collections
+SELECT id, name, name_key, description,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM collections WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: rows_placements
+SELECT id, copy_id, collection_id, shelf_mark, shelf_key, note,
+       version, created_at, updated_at, deleted_at, updated_by
+FROM placements WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: upsert_book
+INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET title = excluded.title, authors = excluded.authors, isbn = excluded.isbn, publisher = excluded.publisher, year = excluded.year, nonfiling = excluded.nonfiling, title_key = excluded.title_key, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+
+-- name: upsert_copy
+INSERT INTO copies (id, book_id, barcode, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :book_id, :barcode, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET book_id = excluded.book_id, barcode = excluded.barcode, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+
+-- name: upsert_collection
+INSERT INTO collections (id, name, name_key, description, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :name, :name_key, :description, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, description = excluded.description, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+
+-- name: upsert_placement
+INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :copy_id, :collection_id, :shelf_mark, :shelf_key, :note, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET copy_id = excluded.copy_id, collection_id = excluded.collection_id, shelf_mark = excluded.shelf_mark, shelf_key = excluded.shelf_key, note = excluded.note, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by

@@ -1,0 +1,409 @@
+//! A shared library while its server is away: each computer works on its replica, saves wait in
+//! a durable outbox and land later exactly once, and what the server refuses waits in Needs
+//! attention for a decision (tests start their own PostgreSQL servers, see `util::pg`).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use shelfmark::db::{Library, Location, OpenError, OpenOptions, ServerAddress};
+use shelfmark::model::{
+    AttentionKind, CopyDraft, Decision, Draft, Kind, Op, PlacementDraft, RecordRef, SyncStatus,
+};
+
+use crate::util::pg::Cluster;
+use crate::util::proxy::Proxy;
+use crate::util::{Client, place_op, saved_id};
+
+fn address(url: &str) -> ServerAddress {
+    match Location::parse(url).unwrap().0 {
+        Location::Server(a) => a,
+        Location::File(_) => panic!("{url} is not a server"),
+    }
+}
+
+/// A computer: its own data directory (replica and outbox), its own name.
+fn computer(url: &str, dir: &Path, name: &str) -> Result<Library, OpenError> {
+    Library::open_server(
+        &address(url),
+        None,
+        &OpenOptions {
+            workstation: name.to_owned(),
+            replica_dir: Some(dir.to_path_buf()),
+            ..OpenOptions::default()
+        },
+    )
+}
+
+fn set_up(cluster: &Cluster) -> String {
+    let db = cluster.fresh_database();
+    drop(
+        Library::open_server(
+            &address(&cluster.url(&db)),
+            None,
+            &OpenOptions {
+                set_up: true,
+                ..OpenOptions::default()
+            },
+        )
+        .unwrap(),
+    );
+    db
+}
+
+fn status(library: &Library) -> SyncStatus {
+    library
+        .sync_status()
+        .expect("a shared library with a replica")
+}
+
+/// Waits (nudging the monitor) until `ok`; panics after `limit` with what was seen.
+fn wait_until(what: &str, limit: Duration, library: &Library, ok: impl Fn(&SyncStatus) -> bool) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let s = status(library);
+        if ok(&s) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: still {s:?}");
+        library.sync_now();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Online, nothing waiting to be sent, and the replica caught up with the server.
+fn settled(library: &Library) {
+    let deadline = Instant::now() + Duration::from_mins(1);
+    loop {
+        wait_until("settled", Duration::from_mins(1), library, |s| {
+            s.online && s.waiting == 0
+        });
+        let differences = library.replica_differences(5).unwrap_or_default();
+        if differences.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica differs: {differences:?}"
+        );
+        library.sync_now();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn psql(cluster: &Cluster, db: &str, sql: &str) -> String {
+    cluster.psql(db, sql).unwrap()
+}
+
+/// The server's own check passes, and the replica equals the server row for row.
+fn all_healthy(cluster: &Cluster, db: &str, computers: &[&Library]) {
+    let server =
+        Library::open_server(&address(&cluster.url(db)), None, &OpenOptions::default()).unwrap();
+    let report = server.reads().unwrap().check().unwrap();
+    assert!(report.is_ok(), "check on the server: {report}");
+    for c in computers {
+        let differences = c.replica_differences(20).unwrap();
+        assert!(differences.is_empty(), "replica differs: {differences:?}");
+    }
+}
+
+#[test]
+fn two_computers_offline_keep_one_row_each_and_the_other_decides_in_needs_attention() {
+    let cluster = Cluster::start("offline-two").expect("a cluster of its own");
+    let db = set_up(&cluster);
+    let url = cluster.url(&db);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Client::on(computer(&url, dir_a.path(), "circulation-desk").unwrap());
+    let dune = a.book("Dune");
+    let c42 = a.copy(dune, "0042");
+    let c99 = a.copy(dune, "0099");
+    let rare = a.collection("Rare Books");
+    let p99 = saved_id(&a.save(place_op(c99, rare, "QA 1")));
+    let b = Client::on(computer(&url, dir_b.path(), "cataloguing-office").unwrap());
+    settled(&a.library);
+    settled(&b.library);
+    assert!(b.library.replica_differences(5).unwrap().is_empty());
+
+    cluster.stop().unwrap();
+    let stopped = Instant::now();
+    wait_until("A offline", Duration::from_secs(10), &a.library, |s| {
+        !s.online
+    });
+    wait_until("B offline", Duration::from_secs(10), &b.library, |s| {
+        !s.online
+    });
+    println!(
+        "both noticed the stopped server within {:?}",
+        stopped.elapsed()
+    );
+
+    // Both place copy 0042 in Rare Books, both make a copy with barcode NEW1, and one edits
+    // the shelf mark of 0099 while the other moves that placement to the Trash.
+    let placed = |c: &Client, mark: &str| c.save(place_op(c42, rare, mark));
+    assert!(placed(&a, "A shelf").is_saved());
+    assert!(placed(&b, "B shelf").is_saved());
+    let new1 = |c: &Client| {
+        c.save(Op::Create(Draft::Copy(CopyDraft {
+            book_id: dune,
+            barcode: "NEW1".into(),
+        })))
+    };
+    assert!(new1(&a).is_saved());
+    assert!(new1(&b).is_saved());
+    let target = RecordRef {
+        kind: Kind::Placement,
+        id: p99,
+    };
+    assert!(
+        a.save(Op::Update {
+            target,
+            version: 1,
+            draft: Draft::Placement(PlacementDraft {
+                copy_id: c99,
+                collection_id: rare,
+                shelf_mark: "QA 2".into(),
+                note: String::new(),
+            }),
+        })
+        .is_saved()
+    );
+    assert!(b.save(Op::Delete { target, version: 1 }).is_saved());
+    for c in [&a, &b] {
+        let s = status(&c.library);
+        assert_eq!(s.waiting, 3, "{s:?}");
+        assert!(s.kept.iter().any(|r| r.id < 0), "provisional ids: {s:?}");
+    }
+
+    cluster.start_again().unwrap();
+    settled(&a.library);
+    settled(&b.library);
+    let one = |sql: &str| psql(&cluster, &db, sql);
+    assert_eq!(
+        one(
+            "SELECT count(*) FROM placements WHERE copy_id = (SELECT id FROM copies WHERE barcode = '0042') AND deleted_at IS NULL"
+        ),
+        "1"
+    );
+    assert_eq!(
+        one("SELECT count(*) FROM copies WHERE barcode = 'NEW1' AND deleted_at IS NULL"),
+        "1"
+    );
+    // One computer's replay went first, whole; the other's three wait for a decision.
+    let (winner, loser, loser_name, winner_name) = if status(&a.library).attention > 0 {
+        (&b, &a, "circulation-desk", "cataloguing-office")
+    } else {
+        (&a, &b, "cataloguing-office", "circulation-desk")
+    };
+    assert_eq!(status(&winner.library).attention, 0);
+    let items = loser.library.attention().unwrap();
+    assert_eq!(items.len(), 3, "{items:#?}");
+    for item in &items {
+        assert!(
+            item.words.contains(winner_name) && item.words.contains("while you were offline"),
+            "names the winner: {item:?}"
+        );
+        assert_eq!(item.made_by, loser_name);
+    }
+    let find = |kind: AttentionKind, what: &str| {
+        items
+            .iter()
+            .find(|i| i.kind == kind && i.what.contains(what))
+            .unwrap_or_else(|| panic!("{kind:?} {what}: {items:#?}"))
+            .clone()
+    };
+    let placement = find(AttentionKind::Conflict, "Place copy 0042");
+    assert!(
+        placement
+            .words
+            .starts_with("Copy 0042 (Dune) was placed in Rare Books by"),
+        "{placement:?}"
+    );
+    let barcode = find(AttentionKind::Conflict, "New copy NEW1");
+    assert!(
+        barcode
+            .words
+            .starts_with("Barcode NEW1 was given to a copy of Dune by")
+    );
+
+    let mine_edited = loser_name == "circulation-desk";
+    decide_each(&loser.library, &items, &placement, &barcode, mine_edited);
+    settled(&loser.library);
+    wait_until("decided", Duration::from_secs(30), &loser.library, |s| {
+        s.attention == 0 && s.waiting == 0
+    });
+    let loser_mark = if mine_edited { "A shelf" } else { "B shelf" };
+    assert_eq!(
+        one(
+            "SELECT shelf_mark FROM placements WHERE copy_id = (SELECT id FROM copies WHERE barcode = '0042') AND deleted_at IS NULL"
+        ),
+        loser_mark
+    );
+    assert_eq!(
+        one("SELECT count(*) FROM copies WHERE barcode IN ('NEW1', 'NEW2') AND deleted_at IS NULL"),
+        "2"
+    );
+    assert_eq!(
+        one(&format!(
+            "SELECT shelf_mark || ' ' || (deleted_at IS NULL) FROM placements WHERE id = {p99}"
+        )),
+        "QA 2 true",
+        "the edit stands, and the placement is live"
+    );
+    settled(&winner.library);
+    all_healthy(&cluster, &db, &[&a.library, &b.library]);
+}
+
+/// The loser's decisions: Keep mine for the placement (my shelf mark on theirs), Put it
+/// elsewhere for the barcode, and for the edit against the delete: Restore (mine was the edit,
+/// theirs is in the Trash) or Take theirs (mine was the delete, theirs was edited).
+fn decide_each(
+    loser: &Library,
+    items: &[shelfmark::model::Attention],
+    placement: &shelfmark::model::Attention,
+    barcode: &shelfmark::model::Attention,
+    mine_edited: bool,
+) {
+    assert!(placement.decisions().contains(&Decision::KeepMine));
+    loser.decide(placement.seq, &Decision::KeepMine).unwrap();
+    loser
+        .decide(barcode.seq, &Decision::Elsewhere("NEW2".into()))
+        .unwrap();
+    let third = items
+        .iter()
+        .find(|i| i.seq != placement.seq && i.seq != barcode.seq)
+        .unwrap();
+    if mine_edited {
+        assert_eq!(third.kind, AttentionKind::Deleted, "{third:?}");
+        loser.decide(third.seq, &Decision::Restore).unwrap();
+    } else {
+        assert_eq!(third.kind, AttentionKind::Stale, "{third:?}");
+        loser.decide(third.seq, &Decision::TakeTheirs).unwrap();
+    }
+}
+
+#[test]
+fn a_dead_line_is_noticed_within_seconds_and_a_replay_cut_around_commit_lands_once() {
+    let cluster = Cluster::start("offline-line").expect("a cluster of its own");
+    let db = set_up(&cluster);
+    let proxy = Proxy::start(cluster.addr()).expect("proxy");
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::on(computer(&cluster.url_via(proxy.port(), &db), dir.path(), "desk").unwrap());
+    let dune = c.book("Dune");
+    let shelf = c.collection("Stacks");
+    settled(&c.library);
+    let rounds = 8;
+    for round in 0..rounds {
+        // A cut cable: nothing answers, nothing is reset.
+        proxy.blackhole(true);
+        let cut = Instant::now();
+        wait_until("offline", Duration::from_secs(10), &c.library, |s| {
+            !s.online
+        });
+        let noticed = cut.elapsed();
+        assert!(
+            noticed < Duration::from_secs(6),
+            "round {round}: {noticed:?}"
+        );
+        proxy.cut_all();
+        for i in 0..3 {
+            let copy = c.copy(dune, &format!("R{round}C{i}"));
+            assert!(c.place(copy, shelf).is_saved());
+        }
+        assert_eq!(status(&c.library).waiting, 6);
+        if round % 2 == 0 {
+            proxy.cut_after_next_commit();
+        } else {
+            proxy.cut_before_next_commit();
+        }
+        proxy.blackhole(false);
+        let back = Instant::now();
+        settled(&c.library);
+        println!(
+            "round {round}: offline noticed after {noticed:?}, back and replayed after {:?}",
+            back.elapsed()
+        );
+        proxy.disarm();
+    }
+    assert!(proxy.cuts_after_commit() + proxy.cuts_before_commit() >= 2);
+    assert_eq!(
+        psql(
+            &cluster,
+            &db,
+            "SELECT count(*) FROM copies WHERE barcode LIKE 'R%C%'"
+        ),
+        (rounds * 3).to_string(),
+        "each copy once"
+    );
+    assert_eq!(
+        psql(
+            &cluster,
+            &db,
+            "SELECT count(*) FROM placements WHERE deleted_at IS NULL"
+        ),
+        (rounds * 3).to_string(),
+        "each placement once"
+    );
+    assert_eq!(
+        psql(
+            &cluster,
+            &db,
+            "SELECT count(*) - count(DISTINCT id) FROM requests"
+        ),
+        "0"
+    );
+    all_healthy(&cluster, &db, &[&c.library]);
+}
+
+#[test]
+fn a_thousand_offline_saves_across_restarts_all_land_and_the_replica_equals_the_server() {
+    let cluster = Cluster::start("offline-many").expect("a cluster of its own");
+    let db = set_up(&cluster);
+    let url = cluster.url(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let (book, shelf) = {
+        let c = Client::on(computer(&url, dir.path(), "desk").unwrap());
+        let ids = (c.book("Dune"), c.collection("Stacks"));
+        settled(&c.library);
+        ids
+    };
+    cluster.stop().unwrap();
+    let runs = 4;
+    let per_run = 125;
+    for run in 0..runs {
+        // The app closed and opened again, the server still away: it opens on the replica.
+        let c = Client::on(computer(&url, dir.path(), "desk").unwrap());
+        assert!(!status(&c.library).online);
+        for i in 0..per_run {
+            let copy = c.copy(book, &format!("M{run}-{i:03}"));
+            assert!(c.place(copy, shelf).is_saved());
+        }
+        assert_eq!(status(&c.library).waiting, (run + 1) * per_run * 2);
+    }
+    // Opening while the server is away, with nothing on this computer yet, says so.
+    let empty = tempfile::tempdir().unwrap();
+    let refused = computer(&url, empty.path(), "desk").unwrap_err();
+    assert!(
+        refused.to_string().contains("no copy of it yet"),
+        "{refused}"
+    );
+    cluster.start_again().unwrap();
+    let c = Client::on(computer(&url, dir.path(), "desk").unwrap());
+    settled(&c.library);
+    assert_eq!(status(&c.library).attention, 0);
+    assert_eq!(
+        psql(
+            &cluster,
+            &db,
+            "SELECT count(*) FROM placements WHERE deleted_at IS NULL"
+        ),
+        (runs * per_run).to_string()
+    );
+    assert_eq!(
+        psql(&cluster, &db, "SELECT count(*) FROM copies"),
+        (runs * per_run).to_string()
+    );
+    all_healthy(&cluster, &db, &[&c.library]);
+    // The replica is not a library of its own.
+    let replica = c.library.replica_file().unwrap().to_path_buf();
+    let err = Library::open(&replica, &OpenOptions::default()).unwrap_err();
+    assert!(matches!(err, OpenError::Replica(_)), "{err}");
+}
