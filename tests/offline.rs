@@ -407,3 +407,173 @@ fn a_thousand_offline_saves_across_restarts_all_land_and_the_replica_equals_the_
     let err = Library::open(&replica, &OpenOptions::default()).unwrap_err();
     assert!(matches!(err, OpenError::Replica(_)), "{err}");
 }
+
+#[test]
+fn the_window_shows_offline_saved_here_and_needs_attention_inline_and_each_action_resolves() {
+    use crate::ui::{open_collection, scan, screen_text, shows, wait_for};
+    use egui_kittest::kittest::Queryable;
+    let cluster = Cluster::start("offline-ui").expect("a cluster of its own");
+    let db = set_up(&cluster);
+    let proxy = Proxy::start(cluster.addr()).expect("proxy");
+    let dir = tempfile::tempdir().unwrap();
+    let desk = computer(&cluster.url_via(proxy.port(), &db), dir.path(), "desk").unwrap();
+    // Another computer, straight to the server.
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = Client::on(computer(&cluster.url(&db), office_dir.path(), "office").unwrap());
+    let dune = office.book("Dune");
+    let c42 = office.copy(dune, "0042");
+    office.copy(dune, "0043");
+    let rare = office.collection("Rare Books");
+    office.collection("Stacks");
+    settled(&desk);
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(|cc| shelfmark::ShelfmarkApp::with_library(cc, desk.clone()).expect("app"));
+    open_collection(&mut h, "Rare Books");
+
+    // The line goes: the window says so and goes on working on this computer's replica.
+    proxy.refuse(true).unwrap();
+    proxy.cut_all();
+    wait_for(&mut h, "the offline banner", |h| {
+        shows(
+            h,
+            "Offline — changes are kept on this computer and sent when the server is back (as of",
+        )
+    });
+    scan(&mut h, "0043");
+    scan(&mut h, "0042");
+    wait_for(&mut h, "saved here, not yet sent", |h| {
+        shows(h, "2 changes waiting for the server")
+            && h.query_all_by_label("Not yet sent").count() == 2
+    });
+    assert!(!shows(&h, "All changes saved"), "{}", screen_text(&h));
+
+    // Meanwhile the office places 0042 in Rare Books, with its own shelf mark.
+    assert!(office.save(place_op(c42, rare, "PS 1")).is_saved());
+    proxy.refuse(false).unwrap();
+    wait_for(
+        &mut h,
+        "back online, 0043 landed, 0042 waiting for a decision",
+        |h| {
+            !shows(h, "Offline —")
+                && shows(h, "1 change needs your decision")
+                && h.query_all_by_label("Needs decision").count() == 1
+                && h.query_all_by_label("Not yet sent").count() == 0
+        },
+    );
+    h.get_by_label("Needs attention (1)").click();
+    wait_for(&mut h, "the Needs attention view", |h| {
+        shows(h, "Copy 0042 (Dune) was placed in Rare Books by office")
+            && shows(h, "while you were offline")
+    });
+    assert!(
+        shows(&h, "Place copy 0042 in Rare Books"),
+        "{}",
+        screen_text(&h)
+    );
+    assert!(shows(&h, "PS 1"), "theirs shown: {}", screen_text(&h));
+    // Put it elsewhere: in Stacks instead.
+    h.get_by_label("New collection").focus();
+    h.step();
+    h.get_by_label("New collection").type_text("Stacks");
+    h.step();
+    h.get_by_label("Put it elsewhere").click();
+    wait_for(&mut h, "the decision to land", |h| {
+        shows(h, "Nothing needs your attention")
+    });
+    let one = |sql: &str| psql(&cluster, &db, sql);
+    assert_eq!(
+        one(
+            "SELECT string_agg(k.name, ',' ORDER BY k.name) FROM placements p
+             JOIN copies c ON c.id = p.copy_id JOIN collections k ON k.id = p.collection_id
+             WHERE c.barcode = '0042' AND p.deleted_at IS NULL"
+        ),
+        "Rare Books,Stacks"
+    );
+    assert_eq!(
+        one(
+            "SELECT count(*) FROM placements p JOIN copies c ON c.id = p.copy_id
+             WHERE c.barcode = '0043' AND p.deleted_at IS NULL"
+        ),
+        "1"
+    );
+    settled(&desk);
+    all_healthy(&cluster, &db, &[&desk]);
+}
+
+#[test]
+fn take_theirs_keep_mine_and_discard_each_resolve_on_the_server() {
+    let cluster = Cluster::start("offline-decide").expect("a cluster of its own");
+    let db = set_up(&cluster);
+    let proxy = Proxy::start(cluster.addr()).expect("proxy");
+    let dir = tempfile::tempdir().unwrap();
+    let desk =
+        Client::on(computer(&cluster.url_via(proxy.port(), &db), dir.path(), "desk").unwrap());
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = Client::on(computer(&cluster.url(&db), office_dir.path(), "office").unwrap());
+    let dune = office.book("Dune");
+    let shelf = office.collection("Stacks");
+    let copies: Vec<_> = (0..3)
+        .map(|i| office.copy(dune, &format!("K{i}")))
+        .collect();
+    let placements: Vec<i64> = copies
+        .iter()
+        .map(|c| saved_id(&office.save(place_op(*c, shelf, "old"))))
+        .collect();
+    settled(&desk.library);
+    proxy.refuse(true).unwrap();
+    proxy.cut_all();
+    wait_until("offline", Duration::from_secs(10), &desk.library, |s| {
+        !s.online
+    });
+    let edit = |c: &Client, i: usize, mark: &str| {
+        c.save(Op::Update {
+            target: RecordRef {
+                kind: Kind::Placement,
+                id: placements[i],
+            },
+            version: 1,
+            draft: Draft::Placement(PlacementDraft {
+                copy_id: copies[i],
+                collection_id: shelf,
+                shelf_mark: mark.into(),
+                note: String::new(),
+            }),
+        })
+    };
+    for i in 0..3 {
+        assert!(edit(&desk, i, "mine").is_saved());
+        assert!(edit(&office, i, "theirs").is_saved());
+    }
+    proxy.refuse(false).unwrap();
+    wait_until(
+        "three stale edits held",
+        Duration::from_secs(30),
+        &desk.library,
+        |s| s.online && s.attention == 3 && s.waiting == 0,
+    );
+    let items = desk.library.attention().unwrap();
+    assert!(
+        items
+            .iter()
+            .all(|i| i.kind == AttentionKind::Stale
+                && i.words.starts_with("It was changed by office"))
+    );
+    let decisions = [Decision::KeepMine, Decision::TakeTheirs, Decision::Discard];
+    for (item, decision) in items.iter().zip(&decisions) {
+        assert!(item.decisions().contains(decision), "{item:?}");
+        desk.library.decide(item.seq, decision).unwrap();
+    }
+    wait_until("decided", Duration::from_secs(30), &desk.library, |s| {
+        s.attention == 0 && s.waiting == 0
+    });
+    let marks = psql(
+        &cluster,
+        &db,
+        "SELECT string_agg(shelf_mark, ',' ORDER BY id) FROM placements",
+    );
+    assert_eq!(marks, "mine,theirs,theirs");
+    settled(&desk.library);
+    settled(&office.library);
+    all_healthy(&cluster, &db, &[&desk.library, &office.library]);
+}

@@ -16,6 +16,7 @@ use super::memo::{Memo, WindowMemo};
 use crate::model::{CollectionId, ImportJob, Op, Outcome};
 use crate::tasks::{Event, Port, Services};
 use crate::transfer::csv;
+use crate::ui::attention::AttentionView;
 use crate::ui::catalog::CatalogView;
 use crate::ui::collections::CollectionsPanel;
 use crate::ui::command::{AppCommand, Commands};
@@ -59,6 +60,8 @@ enum View {
     Collection,
     Catalog,
     Trash,
+    /// A shared library's saves made here that wait for a decision.
+    Attention,
 }
 
 /// Everything on screen for one open library.
@@ -75,6 +78,7 @@ pub(super) struct Workspace {
     parked: HashMap<CollectionId, CollectionEditor>,
     catalog: CatalogView,
     trash: TrashView,
+    attention: AttentionView,
     transfer: TransferPanel,
     settings: SettingsDialog,
     move_dialog: MoveDialog,
@@ -108,6 +112,7 @@ impl Workspace {
             panel: CollectionsPanel::new(port(), commands.clone()),
             catalog: CatalogView::new(port(), commands.clone()),
             trash: TrashView::new(port()),
+            attention: AttentionView::new(port()),
             transfer: TransferPanel::new(port()),
             settings: SettingsDialog::new(port()),
             move_dialog: MoveDialog::new(port()),
@@ -321,6 +326,18 @@ impl Workspace {
                 ui.add_space(4.0);
             });
         }
+        let sync = self.services.library.sync_status();
+        if let Some(banner) = sync.as_ref().and_then(|s| s.banner(self.port.tz())) {
+            egui::Panel::top("offline").show(ui, |ui| {
+                ui.add_space(4.0);
+                ui.warning_label(&banner);
+                ui.add_space(4.0);
+            });
+        }
+        if sync.is_some() {
+            // The banner and the counts follow the server coming and going.
+            ctx.request_repaint_after(Duration::from_secs(1));
+        }
         self.transfer.dialogs(&ctx);
         self.settings.show(&ctx);
         if let Some(open) = self.move_dialog.show(&ctx) {
@@ -345,6 +362,17 @@ impl Workspace {
                         self.view = view;
                     }
                 }
+                if let Some(s) = &sync
+                    && (s.attention > 0 || self.view == View::Attention)
+                {
+                    let label = format!("Needs attention ({})", s.attention);
+                    if ui
+                        .selectable_label(self.view == View::Attention, label)
+                        .clicked()
+                    {
+                        self.view = View::Attention;
+                    }
+                }
                 ui.separator();
                 // Only the view on show looks chosen.
                 self.panel.ui(ui, self.view == View::Collection);
@@ -353,6 +381,7 @@ impl Workspace {
         egui::CentralPanel::default().show(ui, |ui| match self.view {
             View::Catalog => self.catalog.ui(ui),
             View::Trash => self.trash.ui(ui),
+            View::Attention => self.attention.ui(ui),
             View::Collection => {
                 if self.is_empty() == Some(true) || self.editor.is_none() {
                     self.welcome(ui);
@@ -553,8 +582,28 @@ impl Workspace {
         ui.ctx().request_repaint_after(Duration::from_millis(100));
     }
 
-    fn status_bar(&self, ui: &mut Ui) {
+    fn status_bar(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
+            let sync = self.services.library.sync_status();
+            if let Some(s) = &sync {
+                if let Some(text) = s.waiting_text() {
+                    ui.message(Tone::Warning, &text);
+                }
+                if s.attention > 0
+                    && ui
+                        .link(crate::model::count(
+                            s.attention,
+                            "change needs your decision",
+                            "changes need your decision",
+                        ))
+                        .clicked()
+                {
+                    self.view = View::Attention;
+                }
+                if let Some(p) = &s.problem {
+                    ui.error_label(p);
+                }
+            }
             let pending = self.services.pending_saves();
             if let Some((since, reason)) = self.services.saves().waiting_since() {
                 ui.message(
@@ -564,6 +613,8 @@ impl Workspace {
                 ui.ctx().request_repaint_after(Duration::from_millis(500));
             } else if pending > 0 {
                 ui.pending_label(&format!("Saving {pending}…"));
+            } else if sync.as_ref().is_some_and(|s| s.waiting > 0) {
+                ui.weak("Saved on this computer");
             } else {
                 ui.weak("All changes saved");
             }

@@ -361,6 +361,15 @@ impl Library {
         }
     }
 
+    /// Where a record stands on this computer while it differs from the shared library (kept
+    /// here, or waiting for a decision). Kept in memory: cheap on any thread.
+    pub fn local_state(&self, record: RecordRef) -> Option<crate::model::LocalState> {
+        match &self.backend {
+            Backend::Shared(s) => s.local_state(record),
+            _ => None,
+        }
+    }
+
     /// The saves made on this computer that wait for a librarian's decision. Not on the UI
     /// thread.
     pub fn attention(&self) -> Result<Vec<crate::model::Attention>, DbError> {

@@ -270,3 +270,63 @@ pub fn refusal(
         }
     })
 }
+
+/// Where a record stands on this computer, while it differs from the shared library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalState {
+    /// Saved here, waiting to be sent.
+    Kept,
+    /// Sent, refused, waiting for a librarian's decision.
+    Held,
+}
+
+impl LocalState {
+    /// The few words shown in the record's row.
+    pub fn short(self) -> &'static str {
+        match self {
+            LocalState::Kept => "Not yet sent",
+            LocalState::Held => "Needs decision",
+        }
+    }
+
+    /// The words shown at the record.
+    pub fn text(self) -> &'static str {
+        match self {
+            LocalState::Kept => "Saved on this computer — not yet in the shared library",
+            LocalState::Held => "Needs your decision — see Needs attention",
+        }
+    }
+}
+
+impl SyncStatus {
+    /// Where `record` stands on this computer, if it differs from the shared library.
+    pub fn state_of(&self, record: RecordRef) -> Option<LocalState> {
+        if self.held.contains(&record) {
+            Some(LocalState::Held)
+        } else if self.kept.contains(&record) {
+            Some(LocalState::Kept)
+        } else {
+            None
+        }
+    }
+
+    /// The offline banner: "Offline — changes are kept on this computer and sent when the
+    /// server is back (as of 14:02)".
+    pub fn banner(&self, tz: &jiff::tz::TimeZone) -> Option<String> {
+        if self.online {
+            return None;
+        }
+        let as_of = self.synced_at.map_or(String::new(), |at| {
+            let local = at.0.to_zoned(tz.clone());
+            let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+            if local.date() == today {
+                format!(" (as of {})", local.strftime("%H:%M"))
+            } else {
+                format!(" (as of {})", super::format_minute(at, tz))
+            }
+        });
+        Some(format!(
+            "Offline — changes are kept on this computer and sent when the server is back{as_of}. Importing and moving a library need the server."
+        ))
+    }
+}

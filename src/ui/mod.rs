@@ -7,6 +7,7 @@
 //! Architecture invariant: nothing in here opens a connection or waits on one; a view's only
 //! line to the library is its [`Port`](crate::tasks::Port).
 
+pub(crate) mod attention;
 pub(crate) mod catalog;
 pub(crate) mod collections;
 pub(crate) mod columns;

@@ -240,6 +240,10 @@ impl SharedLibrary {
         status
     }
 
+    pub(crate) fn local_state(&self, record: RecordRef) -> Option<crate::model::LocalState> {
+        self.inner.cached.lock().status.state_of(record)
+    }
+
     /// The saves that wait for a decision. Reads the replica: not on the UI thread.
     pub(crate) fn attention(&self) -> Result<Vec<Attention>, DbError> {
         let conn = self.inner.replica.pooled()?;

@@ -308,7 +308,10 @@ impl CollectionEditor {
         self.dialog(ui, &tz);
         ui.add_space(4.0);
         self.filter_bar(ui);
+        let library = self.port.library().clone();
+        let local = move |r| library.local_state(r);
         let out = Table {
+            local: &local,
             collection: self.collection,
             pages: &self.pages,
             edit: self.edit.as_mut(),

@@ -54,6 +54,9 @@ pub struct Table<'a> {
     pub edit_height: f32,
     pub columns: &'a mut Columns,
     pub tz: &'a TimeZone,
+    /// Where a row stands on this computer, for a shared library's rows saved here and not yet
+    /// in it (or waiting for a decision).
+    pub local: &'a dyn Fn(crate::model::RecordRef) -> Option<crate::model::LocalState>,
 }
 
 impl Table<'_> {
@@ -276,8 +279,19 @@ impl Table<'_> {
                         }
                     });
                 }
-                row.col(|ui| {
-                    ui.label(format_minute(r.added, tz));
+                let local = (self.local)(r.id.into());
+                row.col(|ui| match local {
+                    Some(state) => {
+                        let tone = match state {
+                            crate::model::LocalState::Kept => theme::Tone::Pending,
+                            crate::model::LocalState::Held => theme::Tone::Warning,
+                        };
+                        crate::ui::widgets::UiExt::message(ui, tone, state.short())
+                            .on_hover_text(state.text());
+                    }
+                    None => {
+                        ui.label(format_minute(r.added, tz));
+                    }
                 });
                 row.col(|ui| {
                     let resp = ui
