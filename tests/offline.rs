@@ -168,9 +168,10 @@ fn two_computers_offline_keep_one_row_each_and_the_other_decides_in_needs_attent
     );
     assert!(b.save(Op::Delete { target, version: 1 }).is_saved());
     for c in [&a, &b] {
-        let s = status(&c.library);
-        assert_eq!(s.waiting, 3, "{s:?}");
-        assert!(s.kept.iter().any(|r| r.id < 0), "provisional ids: {s:?}");
+        assert_eq!(status(&c.library).waiting, 3);
+        wait_until("provisional ids", Duration::from_secs(5), &c.library, |s| {
+            s.kept.iter().any(|r| r.id < 0)
+        });
     }
 
     cluster.start_again().unwrap();
@@ -576,4 +577,154 @@ fn take_theirs_keep_mine_and_discard_each_resolve_on_the_server() {
     settled(&desk.library);
     settled(&office.library);
     all_healthy(&cluster, &db, &[&desk.library, &office.library]);
+}
+
+/// `shelfmark-bench` on the shared library as the window opens it (replica in `dir`).
+fn bench(url: &str, dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(crate::util::BENCH);
+    c.args(["--db", url, "--data-dir"]).arg(dir).args(args);
+    c
+}
+
+/// Runs `cmd` and kills it with SIGKILL after `after`; true if it was still running. A
+/// process that ended by itself must have ended well.
+fn kill_after(mut cmd: std::process::Command, after: Duration) -> bool {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(after);
+    let ended = child.try_wait().expect("wait");
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    if let Some(status) = ended {
+        assert!(
+            status.success(),
+            "{status}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    ended.is_none()
+}
+
+/// Lines in a file (0 if it is not there yet).
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Runs `cmd` and kills it with SIGKILL as soon as `ready`; true if it was still running then.
+fn kill_when(mut cmd: std::process::Command, ready: impl Fn() -> bool) -> bool {
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !ready() && Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "{status}");
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let running = child.try_wait().expect("wait").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    running
+}
+
+#[test]
+fn kill_9_while_offline_and_in_the_middle_of_replays_loses_nothing_and_applies_nothing_twice() {
+    let cluster = Cluster::start("offline-kill").expect("a cluster of its own");
+    let db = set_up(&cluster);
+    let url = cluster.url(&db);
+    let dir = tempfile::tempdir().unwrap();
+    settled(&computer(&url, dir.path(), "desk").unwrap());
+    cluster.stop().unwrap();
+    // Offline: processes saving to the outbox, killed at random moments.
+    let rounds = 12;
+    let mut killed = 0;
+    let acks = dir.path().join("acks");
+    for round in 0..rounds {
+        let seed = (round + 1).to_string();
+        let ack_arg = acks.display().to_string();
+        let load = bench(
+            &url,
+            dir.path(),
+            &[
+                "load",
+                "--mode",
+                "distinct",
+                "--threads",
+                "4",
+                "--pairs",
+                "50",
+                "--seed",
+                &seed,
+                "--ack-log",
+                &ack_arg,
+            ],
+        );
+        // Killed once it has had between 1 and 150 of its 200 placements acknowledged.
+        let target = lines(&acks) + 1 + fastrand::usize(0..150);
+        killed += usize::from(kill_when(load, || lines(&acks) >= target));
+    }
+    assert_eq!(killed, rounds, "every load was killed mid-way");
+    // What the outbox holds is what must land, exactly once: read it as it is on disk.
+    let replica = crate::util::replica_path(dir.path());
+    let queued = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&replica)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let placements = queued("SELECT count(*) FROM outbox WHERE kind = 'placement'");
+    let copies =
+        queued("SELECT count(*) FROM outbox WHERE kind = 'copy' AND op LIKE '{\"Create\"%'");
+    // Every acknowledged placement is in the outbox (more may be: committed, killed before
+    // its line was written).
+    assert!(
+        lines(&acks) as i64 <= placements,
+        "{} acknowledged",
+        lines(&acks)
+    );
+    assert!(
+        placements > 0,
+        "saves were queued in {}: {} entries",
+        replica.display(),
+        queued("SELECT count(*) FROM outbox")
+    );
+    cluster.start_again().unwrap();
+    // Replays killed in the middle, many times.
+    let mut cut = 0;
+    for _ in 0..10 {
+        cut += usize::from(kill_after(
+            bench(&url, dir.path(), &["sync"]),
+            Duration::from_millis(100 + fastrand::u64(0..400)),
+        ));
+    }
+    println!(
+        "{placements} placements and {copies} copies queued; {killed} loads and {cut} replays killed"
+    );
+    let status = bench(&url, dir.path(), &["sync"]).status().unwrap();
+    assert!(status.success());
+    let one = |sql: &str| psql(&cluster, &db, sql);
+    assert_eq!(
+        one("SELECT count(*) FROM placements WHERE deleted_at IS NULL"),
+        placements.to_string()
+    );
+    assert_eq!(one("SELECT count(*) FROM copies"), copies.to_string());
+    assert_eq!(
+        one("SELECT count(*) - count(DISTINCT id) FROM requests"),
+        "0"
+    );
+    assert_eq!(
+        queued("SELECT count(*) FROM outbox"),
+        0,
+        "nothing waits, nothing needs attention"
+    );
+    let c = computer(&url, dir.path(), "desk").unwrap();
+    settled(&c);
+    all_healthy(&cluster, &db, &[&c]);
 }

@@ -406,6 +406,14 @@ impl Library {
         }
     }
 
+    /// Makes a shared library work offline although its server answers (`true`), or follow the
+    /// server again (`false`): a librarian leaving with a laptop, and the benchmarks.
+    pub fn hold_offline(&self, on: bool) {
+        if let Backend::Shared(s) = &self.backend {
+            s.hold_offline(on);
+        }
+    }
+
     /// Asks a shared library to look at its server now (replay, catch up) instead of at its
     /// next heartbeat.
     pub fn sync_now(&self) {

@@ -21,7 +21,9 @@ use std::fmt;
 
 pub use conflict::{By, Conflict, Holder};
 pub use import::{ImportJob, ImportRow, ImportSummary};
-pub use offline::{Attention, AttentionKind, Decision, LocalState, SyncStatus, refusal};
+pub use offline::{
+    Attention, AttentionKind, Decision, LocalState, ReplayFigures, SyncStatus, refusal,
+};
 pub use rows::{
     BookRow, CollectionSummary, CopyRow, Counts, ExportRow, PageQuery, PlacementRow, SortKey,
     TrashRow,

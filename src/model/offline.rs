@@ -5,7 +5,7 @@
 use super::{Draft, Field, RecordRef, Stamp};
 
 /// How this computer stands with the shared library's server.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncStatus {
     /// The server answers (and this computer's saves go to it).
     pub online: bool,
@@ -24,6 +24,20 @@ pub struct SyncStatus {
     /// What went wrong the last time this computer's changes were sent or its copy brought up
     /// to date (not the server being away), in words.
     pub problem: Option<String>,
+    /// How the last replay went (for the benchmarks).
+    pub last_replay: Option<ReplayFigures>,
+}
+
+/// One replay of the outbox, measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReplayFigures {
+    /// Entries sent (landed or refused).
+    pub entries: usize,
+    pub seconds: f64,
+    /// Each entry's round trip to the server (its statements in its savepoint), in ms.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 impl SyncStatus {

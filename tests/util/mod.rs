@@ -328,3 +328,13 @@ pub fn load(db: &str, mode: &str, threads: usize, pairs: usize, seed: u64, ack: 
         .spawn()
         .expect("spawn load")
 }
+
+/// The replica file a data directory holds (there is one in these tests).
+pub fn replica_path(data_dir: &Path) -> PathBuf {
+    std::fs::read_dir(data_dir.join("replicas"))
+        .expect("a replicas folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "sqlite3"))
+        .expect("a replica")
+}

@@ -7,10 +7,11 @@
 mod bench;
 mod load;
 mod lock;
+mod offline;
 mod scale;
 mod stats;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -33,9 +34,17 @@ struct Args {
     #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Full)]
     durability: DurabilityArg,
 
+    /// Where this computer keeps its replicas of shared libraries. With it, a shared library is
+    /// opened as the window opens it: working offline on the replica while the server is away.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
+
+/// `--data-dir`, for every command that opens the library.
+static DATA_DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum DurabilityArg {
@@ -63,6 +72,12 @@ enum Command {
     Seed(scale::SeedArgs),
     /// Measure the catalog at scale: first data, search, scrolling, import, export, memory.
     BenchCatalog(scale::BenchCatalogArgs),
+    /// A shared library worked on offline: the replica's first fill, its catch-up, and the
+    /// replay of saves made offline.
+    Offline(offline::OfflineArgs),
+    /// Open a shared library with its replica in `--data-dir` and wait until everything saved
+    /// there offline has been sent (or waits for a decision); prints the status as JSON.
+    Sync,
     /// Hold the library's write lock (as another program might), to see how Shelfmark waits.
     /// Prints `locked <unix µs>` and `released <unix µs>`.
     HoldWriteLock(lock::HoldArgs),
@@ -70,6 +85,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let _ = DATA_DIR.set(args.data_dir.clone());
     let Some(db) = args.db.clone() else {
         eprintln!("shelfmark-bench: --db PATH (or postgres://…) is required");
         return ExitCode::FAILURE;
@@ -91,6 +107,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(&location, durability, a),
         Command::Seed(a) => scale::seed(&location, durability, a),
         Command::BenchCatalog(a) => scale::bench_catalog(&location, durability, a),
+        Command::Offline(a) => offline::run(&location, a),
+        Command::Sync => offline::sync(&location),
         Command::HoldWriteLock(a) => file().and_then(|path| lock::hold(&path, a)),
     };
     match result {
@@ -115,6 +133,7 @@ fn open_at(location: &Location, durability: Durability, pool_size: u32) -> Resul
         &OpenOptions {
             durability,
             pool_size,
+            replica_dir: DATA_DIR.get().cloned().flatten(),
             ..OpenOptions::default()
         },
     )

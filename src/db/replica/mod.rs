@@ -61,10 +61,14 @@ struct Shared {
     offline: Arc<AtomicBool>,
     /// Whether the last heartbeat was answered.
     reachable: AtomicBool,
+    /// Set to work offline although the server answers (`Library::hold_offline`).
+    held_offline: AtomicBool,
     cached: parking_lot::Mutex<Cached>,
     /// Grows whenever what the windows show may have changed in a way the server's change log
     /// does not say (going off- or online, a replay, a pull, a decision).
     epoch: AtomicU64,
+    /// When the cache was last read from the replica.
+    refreshed: parking_lot::Mutex<Option<std::time::Instant>>,
     /// Wakes the monitor before its next beat.
     nudge: (parking_lot::Mutex<bool>, parking_lot::Condvar),
 }
@@ -151,6 +155,14 @@ impl SharedLibrary {
             Err(e) => return Err(e),
         };
         let replica = FileLibrary::open_replica(&path, options)?;
+        // The replica's own tables, as this build has them (all `IF NOT EXISTS`).
+        replica
+            .pooled()
+            .and_then(|c| Ok(c.execute_batch(outbox::SCHEMA)?))
+            .map_err(|e| OpenError::Upgrade {
+                path: path.clone(),
+                source: Box::new(e),
+            })?;
         let spawn_failed = io;
         let shared = Arc::new(Shared {
             server,
@@ -158,8 +170,10 @@ impl SharedLibrary {
             path: path.clone(),
             offline: Arc::new(AtomicBool::new(offline)),
             reachable: AtomicBool::new(!offline),
+            held_offline: AtomicBool::new(false),
             cached: parking_lot::Mutex::new(Cached::default()),
             epoch: AtomicU64::new(0),
+            refreshed: parking_lot::Mutex::new(None),
             nudge: (parking_lot::Mutex::new(false), parking_lot::Condvar::new()),
         });
         if offline {
@@ -264,7 +278,7 @@ impl SharedLibrary {
         }
         drop(conn);
         bump(&self.inner);
-        refresh(&self.inner);
+        refresh_now(&self.inner);
         nudge(&self.inner);
         result
     }
@@ -282,6 +296,11 @@ impl SharedLibrary {
         };
         let _ = conn.client.batch_execute("COMMIT");
         found
+    }
+
+    /// Works offline (on) although the server answers, or goes back to following the server.
+    pub(crate) fn hold_offline(&self, on: bool) {
+        self.inner.held_offline.store(on, Ordering::Release);
     }
 
     /// Asks the monitor to look at the server (and replay, pull) now.
@@ -493,8 +512,36 @@ fn nudge(shared: &Shared) {
     cv.notify_all();
 }
 
-/// Reads the outbox's counts and records into the cache the UI looks at.
+/// How often the cache is read again at most, while saves come in.
+const REFRESH_EVERY: Duration = Duration::from_millis(100);
+
+/// Reads the outbox's counts and records into the cache the UI looks at, unless that was done
+/// a moment ago (the outbox may hold thousands of saves; the writer must not wait for this).
 fn refresh(shared: &Shared) {
+    {
+        let mut last = shared.refreshed.lock();
+        if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+            drop(last);
+            // The counts stay exact (an index count); the records follow within a beat.
+            if let Some((waiting, attention)) = shared
+                .replica
+                .pooled()
+                .ok()
+                .and_then(|c| outbox::counts(&c).ok())
+            {
+                let mut cached = shared.cached.lock();
+                cached.status.waiting = waiting;
+                cached.status.attention = attention;
+            }
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+    }
+    refresh_now(shared);
+}
+
+/// Reads the outbox's counts and records into the cache the UI looks at.
+fn refresh_now(shared: &Shared) {
     let Ok(conn) = shared.replica.pooled() else {
         return;
     };
@@ -536,15 +583,21 @@ fn refresh(shared: &Shared) {
             kept: BTreeSet::new(),
             held: BTreeSet::new(),
             problem: None,
+            last_replay: None,
         };
         Ok((status, kept, held))
     };
     if let Ok((status, kept, held)) = read() {
         let mut cached = shared.cached.lock();
-        let (since, problem) = (cached.status.offline_since, cached.status.problem.take());
+        let (since, problem, replay) = (
+            cached.status.offline_since,
+            cached.status.problem.take(),
+            cached.status.last_replay,
+        );
         cached.status = SyncStatus {
             offline_since: since,
             problem,
+            last_replay: replay,
             kept,
             held,
             ..status
@@ -626,9 +679,10 @@ fn heartbeat(weak: &Weak<Shared>) {
                 .connect_within(HEARTBEAT_TIMEOUT + Duration::from_secs(1))
                 .ok();
         }
-        let alive = beat
-            .as_mut()
-            .is_some_and(|c| c.client.is_valid(HEARTBEAT_TIMEOUT).is_ok());
+        let alive = !shared.held_offline.load(Ordering::Acquire)
+            && beat
+                .as_mut()
+                .is_some_and(|c| c.client.is_valid(HEARTBEAT_TIMEOUT).is_ok());
         if alive {
             if !shared.reachable.swap(true, Ordering::AcqRel) {
                 nudge(&shared);
@@ -687,7 +741,22 @@ fn sync_tick(shared: &Shared, link: &mut Option<postgres::PgConn>) {
         if let Some(_lock) = replayer_lock(&shared.path) {
             // A replay stops at the first sign of the server going (and goes on next time).
             let stop_on_disconnect = Arc::new(AtomicBool::new(true));
+            let started = std::time::Instant::now();
             let result = sync::replay(&shared.server, &shared.replica, &stop_on_disconnect);
+            if let Ok(r) = &result
+                && !r.trips.is_empty()
+            {
+                let mut ms: Vec<f64> = r.trips.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+                ms.sort_by(f64::total_cmp);
+                let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+                shared.cached.lock().status.last_replay = Some(crate::model::ReplayFigures {
+                    entries: r.landed + r.held,
+                    seconds: started.elapsed().as_secs_f64(),
+                    p50_ms: at(0.5),
+                    p99_ms: at(0.99),
+                    max_ms: at(1.0),
+                });
+            }
             note(shared, result.as_ref().err(), "sent to the server");
             if result.as_ref().is_ok_and(|r| r.landed + r.held > 0) {
                 bump(shared);

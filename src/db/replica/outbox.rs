@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     theirs_id   INTEGER,
     theirs_version INTEGER
 );
+CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state);
 CREATE TABLE IF NOT EXISTS id_map (
     kind        TEXT NOT NULL,
     provisional INTEGER NOT NULL,
@@ -405,8 +406,8 @@ pub(crate) fn entries(conn: &Connection) -> Result<Vec<Entry>, DbError> {
 /// How many entries wait to be sent, and how many wait for a decision.
 pub(crate) fn counts(conn: &Connection) -> Result<(usize, usize), DbError> {
     Ok(conn.query_row(
-        "SELECT count(*) FILTER (WHERE state = 'waiting'), count(*) FILTER (WHERE state = 'attention')
-         FROM outbox",
+        "SELECT (SELECT count(*) FROM outbox WHERE state = 'waiting'),
+                (SELECT count(*) FROM outbox WHERE state = 'attention')",
         [],
         |r| Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize)),
     )?)

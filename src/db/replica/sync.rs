@@ -218,10 +218,12 @@ fn write(local: &Connection, f: &Fetched) -> Result<usize, DbError> {
 }
 
 /// What a replay round did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Replayed {
     pub(crate) landed: usize,
     pub(crate) held: usize,
+    /// Each sent entry's round trip.
+    pub(crate) trips: Vec<std::time::Duration>,
 }
 
 /// How an entry settled: landed (with the server's id for a record it made here), or refused.
@@ -308,8 +310,12 @@ pub(crate) fn replay(
                     ));
                 }
                 Ok(()) => {
+                    let sent_at = std::time::Instant::now();
                     let outcome = match writer.save(entry.request, &op.to_op()) {
-                        Ok(o) => o,
+                        Ok(o) => {
+                            report.trips.push(sent_at.elapsed());
+                            o
+                        }
                         Err(SaveFault::Retry) => {
                             writer.rollback();
                             return Err(DbError::Offline);
