@@ -172,7 +172,20 @@ impl AttentionView {
             .into_iter()
             .filter(|(f, _)| !matches!(f, Field::Book | Field::Copy | Field::Collection))
             .collect();
-        if !mine.is_empty() || !theirs.is_empty() {
+        let value = |list: &[(Field, String)], f: Field| {
+            list.iter()
+                .find(|(g, _)| *g == f)
+                .map_or_else(String::new, |(_, v)| v.clone())
+        };
+        let mut fields: Vec<Field> = mine.iter().map(|(f, _)| *f).collect();
+        for (f, _) in &theirs {
+            if !fields.contains(f) {
+                fields.push(*f);
+            }
+        }
+        // Only what either side has.
+        fields.retain(|f| !value(&mine, *f).is_empty() || !value(&theirs, *f).is_empty());
+        if !fields.is_empty() {
             egui::Grid::new(("mine-theirs", seq))
                 .num_columns(3)
                 .spacing([16.0, 2.0])
@@ -181,21 +194,10 @@ impl AttentionView {
                     ui.weak("Mine");
                     ui.weak("Theirs (in the shared library)");
                     ui.end_row();
-                    let mut fields: Vec<Field> = mine.iter().map(|(f, _)| *f).collect();
-                    for (f, _) in &theirs {
-                        if !fields.contains(f) {
-                            fields.push(*f);
-                        }
-                    }
                     for f in fields {
-                        let value = |list: &[(Field, String)]| {
-                            list.iter()
-                                .find(|(g, _)| *g == f)
-                                .map_or_else(String::new, |(_, v)| v.clone())
-                        };
                         ui.label(f.label());
-                        ui.label(value(&mine));
-                        ui.label(value(&theirs));
+                        ui.label(value(&mine, f));
+                        ui.label(value(&theirs, f));
                         ui.end_row();
                     }
                 });

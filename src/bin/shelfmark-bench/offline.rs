@@ -159,6 +159,25 @@ pub fn run(location: &Location, args: &OfflineArgs) -> Result<ExitCode, String> 
     let copies = ids(&save_all(&tasks, copy_ops(args.queue, "Q"))?)?;
     drop(tasks);
     wait(&library, "caught up", |s| s.online && s.waiting == 0)?;
+    // The replica has the copies (it follows the change log within a beat).
+    let replica = library.replica_file().ok_or("no replica")?.to_path_buf();
+    let last = *copies.last().ok_or("no copies")?;
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while rusqlite::Connection::open(&replica)
+        .and_then(|c| {
+            c.query_row("SELECT count(*) FROM copies WHERE id = ?1", [last], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .map_err(|e| e.to_string())?
+        == 0
+    {
+        if Instant::now() > deadline {
+            return Err("the replica did not catch up".to_owned());
+        }
+        library.sync_now();
+        std::thread::sleep(Duration::from_millis(5));
+    }
     library.hold_offline(true);
     wait(&library, "offline", |s| !s.online)?;
     let writer = SaveTasks::start(&library, ChangeFeed::new()).map_err(|e| e.to_string())?;

@@ -673,13 +673,14 @@ fn heartbeat(weak: &Weak<Shared>) {
     loop {
         let Some(shared) = weak.upgrade() else { return };
         let started = std::time::Instant::now();
-        if beat.is_none() {
+        let held = shared.held_offline.load(Ordering::Acquire);
+        if beat.is_none() && !held {
             beat = shared
                 .server
                 .connect_within(HEARTBEAT_TIMEOUT + Duration::from_secs(1))
                 .ok();
         }
-        let alive = !shared.held_offline.load(Ordering::Acquire)
+        let alive = !held
             && beat
                 .as_mut()
                 .is_some_and(|c| c.client.is_valid(HEARTBEAT_TIMEOUT).is_ok());
