@@ -728,3 +728,76 @@ fn kill_9_while_offline_and_in_the_middle_of_replays_loses_nothing_and_applies_n
     settled(&c);
     all_healthy(&cluster, &db, &[&c]);
 }
+
+#[test]
+fn a_scan_of_a_copy_made_offline_waits_for_it_and_provisional_ids_are_never_given_twice() {
+    let cluster = Cluster::start("offline-ids").expect("a cluster of its own");
+    let db = set_up(&cluster);
+    let url = cluster.url(&db);
+    let (dir, office_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let desk = Client::on(computer(&url, dir.path(), "desk").unwrap());
+    let office = Client::on(computer(&url, office_dir.path(), "office").unwrap());
+    let dune = office.book("Dune");
+    let stacks = office.collection("Stacks");
+    settled(&desk.library);
+    desk.library.hold_offline(true);
+    wait_until("offline", Duration::from_secs(10), &desk.library, |s| {
+        !s.online
+    });
+    // Offline: a new copy 0042, scanned into Stacks; meanwhile the office gives 0042 to a copy.
+    let mine = saved_id(&desk.save(Op::Create(Draft::Copy(CopyDraft {
+        book_id: dune,
+        barcode: "0042".into(),
+    }))));
+    assert!(mine < 0, "a provisional id: {mine}");
+    assert!(
+        desk.save(Op::PlaceBarcode {
+            collection: stacks,
+            barcode: "0042".into(),
+        })
+        .is_saved()
+    );
+    office.copy(dune, "0042");
+    desk.library.hold_offline(false);
+    wait_until("both held", Duration::from_secs(30), &desk.library, |s| {
+        s.online && s.waiting == 0 && s.attention == 2
+    });
+    // The scan was of my copy: it waits for it, and their 0042 is not placed instead.
+    let one = |sql: &str| psql(&cluster, &db, sql);
+    assert_eq!(one("SELECT count(*) FROM placements"), "0");
+    let items = desk.library.attention().unwrap();
+    let copy = items
+        .iter()
+        .find(|i| i.kind == AttentionKind::Conflict)
+        .unwrap();
+    let scan = items
+        .iter()
+        .find(|i| i.kind == AttentionKind::Blocked)
+        .unwrap();
+    assert!(scan.words.contains("New copy 0042"), "{scan:?}");
+    desk.library
+        .decide(copy.seq, &Decision::Elsewhere("0043".into()))
+        .unwrap();
+    wait_until("both landed", Duration::from_secs(30), &desk.library, |s| {
+        s.waiting == 0 && s.attention == 0
+    });
+    assert_eq!(
+        one("SELECT c.barcode FROM placements p JOIN copies c ON c.id = p.copy_id"),
+        "0043"
+    );
+    settled(&desk.library);
+    // Offline again: the next copy made here gets an id never given before.
+    desk.library.hold_offline(true);
+    wait_until("offline", Duration::from_secs(10), &desk.library, |s| {
+        !s.online
+    });
+    let next = saved_id(&desk.save(Op::Create(Draft::Copy(CopyDraft {
+        book_id: dune,
+        barcode: "0044".into(),
+    }))));
+    assert!(next < mine, "{next} after {mine}");
+    desk.library.hold_offline(false);
+    settled(&desk.library);
+    settled(&office.library);
+    all_healthy(&cluster, &db, &[&desk.library, &office.library]);
+}

@@ -159,7 +159,8 @@ impl Attention {
                 out.push(Decision::Restore);
                 out.push(Decision::TakeTheirs);
             }
-            AttentionKind::Gone | AttentionKind::Invalid | AttentionKind::Blocked => {}
+            AttentionKind::Invalid => out.push(Decision::KeepMine),
+            AttentionKind::Gone | AttentionKind::Blocked => {}
         }
         out.push(Decision::Discard);
         out

@@ -268,14 +268,9 @@ impl SharedLibrary {
     /// thread.
     pub(crate) fn decide(&self, seq: i64, decision: &Decision) -> Result<(), DecideError> {
         let conn = self.inner.replica.pooled()?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let result = decide_in(&conn, seq, decision);
-        match &result {
-            Ok(()) => conn.execute_batch("COMMIT")?,
-            Err(_) => {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-        }
+        let result = outbox::in_tx(&conn, || {
+            decide_in(&conn, seq, decision).map(|()| ((), true))
+        });
         drop(conn);
         bump(&self.inner);
         refresh_now(&self.inner);
@@ -333,18 +328,24 @@ fn decide_in(
     let Some(mine) = outbox::op_of(conn, seq)? else {
         return Err(words("This change was already decided on another window."));
     };
+    let mine_creates = matches!(mine, Queued::Create(_));
     let item = outbox::attention(conn)?
         .into_iter()
         .find(|a| a.seq == seq)
         .ok_or_else(|| words("This change was already decided on another window."))?;
     let next: Option<Queued> = match decision {
         Decision::Discard | Decision::TakeTheirs => None,
+        // Refused by the server for a reason of its own: sent again, as it was.
+        Decision::KeepMine if item.kind == crate::model::AttentionKind::Invalid => {
+            Some(mine.clone())
+        }
         Decision::KeepMine => {
             let (theirs, version) = item
                 .theirs
                 .ok_or_else(|| words("There is no record of theirs to apply yours over."))?;
             match (&mine, theirs.kind) {
-                (Queued::Update { draft, .. }, _) if theirs == target_of(&mine) => {
+                // Theirs is the record mine changed (its provisional id mapped, if made here).
+                (Queued::Update { draft, .. }, _) if theirs.kind == target_of(&mine).kind => {
                     Some(Queued::Update {
                         target: theirs,
                         version,
@@ -387,16 +388,22 @@ fn decide_in(
             let (theirs, version) = item
                 .theirs
                 .ok_or_else(|| words("There is nothing in the Trash to restore."))?;
-            // The restore first (it takes this entry's place), then mine after it.
+            // The restore first (it takes this entry's place), then mine right after it, before
+            // every later entry: those move one place down.
             if let Queued::Update { draft, .. } = &mine {
                 let then = Queued::Update {
                     target: theirs,
                     version: version + 1,
                     draft: draft.clone(),
                 };
+                conn.execute_batch(&format!(
+                    "UPDATE outbox SET seq = -seq - 1 WHERE seq > {seq};
+                     UPDATE outbox SET seq = -seq WHERE seq < 0;"
+                ))?;
                 conn.execute(
-                    "INSERT INTO outbox (request, op, what, kind, record_id, made_at, made_by)
-                     SELECT ?2, ?3, what, kind, record_id, made_at, made_by FROM outbox WHERE seq = ?1",
+                    "INSERT INTO outbox (seq, request, op, what, kind, record_id, made_at, made_by)
+                     SELECT ?1 + 1, ?2, ?3, what, kind, record_id, made_at, made_by
+                     FROM outbox WHERE seq = ?1",
                     rusqlite::params![
                         seq,
                         Uuid::new_v4().to_string(),
@@ -410,6 +417,19 @@ fn decide_in(
             })
         }
     };
+    // A record made here that now stands for theirs: what later saves here did to mine goes to
+    // theirs (and is version-checked there).
+    if let Some((theirs, _)) = item.theirs
+        && item.record.id < 0
+        && theirs.kind == item.record.kind
+        && mine_creates
+        && matches!(decision, Decision::KeepMine | Decision::TakeTheirs)
+    {
+        conn.execute(
+            "INSERT OR REPLACE INTO id_map (kind, provisional, server) VALUES (?1, ?2, ?3)",
+            rusqlite::params![item.record.kind.noun(), item.record.id, theirs.id],
+        )?;
+    }
     outbox::requeue(conn, seq, next.as_ref())?;
     Ok(())
 }
@@ -499,7 +519,8 @@ fn waiting(shared: &Shared) -> usize {
         .pooled()
         .ok()
         .and_then(|c| outbox::counts(&c).ok())
-        .map_or(0, |(w, _)| w)
+        // Unknown: work on the replica rather than send saves ahead of ones that may wait.
+        .map_or(usize::MAX, |(w, _)| w)
 }
 
 fn bump(shared: &Shared) {
@@ -635,18 +656,20 @@ fn catch_up(shared: &Shared) {
     }
 }
 
-/// Writes every server row over the replica (the change log has forgotten where it was).
+/// Writes every server row over the replica (the change log has forgotten where it was): every
+/// local row is marked, and `last_seq = -1` makes the pull read every id the server has.
 fn refill(shared: &Shared) -> Result<(), DbError> {
     let conn = shared.replica.pooled()?;
-    conn.execute_batch(
-        "BEGIN IMMEDIATE;
-         INSERT OR IGNORE INTO dirty SELECT 'books', id FROM books;
-         INSERT OR IGNORE INTO dirty SELECT 'copies', id FROM copies;
-         INSERT OR IGNORE INTO dirty SELECT 'collections', id FROM collections;
-         INSERT OR IGNORE INTO dirty SELECT 'placements', id FROM placements;
-         UPDATE replica_state SET last_seq = 0;
-         COMMIT;",
-    )?;
+    outbox::in_tx(&conn, || {
+        conn.execute_batch(
+            "INSERT OR IGNORE INTO dirty SELECT 'books', id FROM books;
+             INSERT OR IGNORE INTO dirty SELECT 'copies', id FROM copies;
+             INSERT OR IGNORE INTO dirty SELECT 'collections', id FROM collections;
+             INSERT OR IGNORE INTO dirty SELECT 'placements', id FROM placements;
+             UPDATE replica_state SET last_seq = -1;",
+        )
+        .map(|()| ((), true))
+    })?;
     drop(conn);
     sync::pull(&shared.server, &shared.replica).map(|_| ())
 }

@@ -7,6 +7,8 @@
 //! - `replica_state`: which server it copies, the change-log position it has caught up to;
 //! - `outbox`: the queued saves, in the order they were made;
 //! - `id_map`: provisional ids (negative, given here) and the server's ids they became;
+//! - `provisional_floor`: the lowest provisional id each table ever gave, so none is given
+//!   twice (a pull removes provisional rows; their ids may still be named by `id_map`);
 //! - `dirty`: every row a save here touched (filled by triggers, cascades included), so that a
 //!   settled replay can put exactly those rows back to the server's values. (The triggers test
 //!   for the row instead of `INSERT OR IGNORE`: an outer statement's conflict handling, an
@@ -57,6 +59,20 @@ CREATE TABLE IF NOT EXISTS dirty (
     id  INTEGER NOT NULL,
     PRIMARY KEY (tbl, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS provisional_floor (
+    tbl   TEXT PRIMARY KEY,
+    floor INTEGER NOT NULL CHECK (floor <= 0)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO provisional_floor VALUES ('books', 0), ('copies', 0), ('collections', 0),
+    ('placements', 0);
+CREATE TRIGGER IF NOT EXISTS books_floor AFTER INSERT ON books WHEN NEW.id < 0
+    BEGIN UPDATE provisional_floor SET floor = min(floor, NEW.id) WHERE tbl = 'books'; END;
+CREATE TRIGGER IF NOT EXISTS copies_floor AFTER INSERT ON copies WHEN NEW.id < 0
+    BEGIN UPDATE provisional_floor SET floor = min(floor, NEW.id) WHERE tbl = 'copies'; END;
+CREATE TRIGGER IF NOT EXISTS collections_floor AFTER INSERT ON collections WHEN NEW.id < 0
+    BEGIN UPDATE provisional_floor SET floor = min(floor, NEW.id) WHERE tbl = 'collections'; END;
+CREATE TRIGGER IF NOT EXISTS placements_floor AFTER INSERT ON placements WHEN NEW.id < 0
+    BEGIN UPDATE provisional_floor SET floor = min(floor, NEW.id) WHERE tbl = 'placements'; END;
 CREATE TRIGGER IF NOT EXISTS books_dirty_i AFTER INSERT ON books
     BEGIN INSERT INTO dirty SELECT 'books', NEW.id
         WHERE NOT EXISTS (SELECT 1 FROM dirty WHERE tbl = 'books' AND id = NEW.id); END;
@@ -260,6 +276,27 @@ impl Queued {
     }
 }
 
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction of the replica: committed if it returns
+/// `Ok(true)`, rolled back otherwise, and rolled back whatever fails (a pooled connection never
+/// goes back to the pool with a transaction open).
+pub(crate) fn in_tx<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<(T, bool), E>,
+) -> Result<T, E> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = f();
+    let end = match &result {
+        Ok((_, true)) => conn.execute_batch("COMMIT"),
+        _ => conn.execute_batch("ROLLBACK"),
+    };
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let (value, _) = result?;
+    end?;
+    Ok(value)
+}
+
 fn data(e: impl std::fmt::Display) -> DbError {
     DbError::Data(e.to_string())
 }
@@ -280,6 +317,26 @@ pub(crate) fn queue(
     };
     let Outcome::Saved { record, .. } = outcome else {
         return Ok(());
+    };
+    // A scan is sent as the placement it made here: of the copy this computer found by that
+    // barcode (a copy made offline waits for its create; the server's copy with the same
+    // barcode is not taken instead).
+    let queued = match queued {
+        Queued::PlaceBarcode { .. } => conn.query_row(
+            "SELECT copy_id, collection_id, shelf_mark, note FROM placements WHERE id = ?1",
+            [record.id],
+            |r| {
+                Ok(Queued::Create(Draft::Placement(
+                    crate::model::PlacementDraft {
+                        copy_id: crate::model::CopyId(r.get(0)?),
+                        collection_id: CollectionId(r.get(1)?),
+                        shelf_mark: r.get(2)?,
+                        note: r.get(3)?,
+                    },
+                )))
+            },
+        )?,
+        other => other,
     };
     let what = describe(conn, &queued, *record)?;
     let text = serde_json::to_string(&queued).map_err(data)?;
@@ -421,12 +478,18 @@ pub(crate) struct Refusal {
     pub(crate) theirs: Option<(RecordRef, i64)>,
 }
 
-/// Marks an entry as waiting for a decision.
-pub(crate) fn hold(conn: &Connection, seq: i64, why: &Refusal) -> Result<(), DbError> {
+/// Marks an entry as waiting for a decision, if it is still the one that was sent (a decision
+/// elsewhere may have put it back in line meanwhile, under a new request id).
+pub(crate) fn hold(
+    conn: &Connection,
+    seq: i64,
+    request: Uuid,
+    why: &Refusal,
+) -> Result<(), DbError> {
     conn.prepare_cached(
         "UPDATE outbox SET state = 'attention', problem = ?2, words = ?3,
                 theirs_kind = ?4, theirs_id = ?5, theirs_version = ?6
-         WHERE seq = ?1",
+         WHERE seq = ?1 AND request = ?7 AND state = 'waiting'",
     )?
     .execute(params![
         seq,
@@ -435,6 +498,7 @@ pub(crate) fn hold(conn: &Connection, seq: i64, why: &Refusal) -> Result<(), DbE
         why.theirs.map(|(r, _)| r.kind.noun()),
         why.theirs.map(|(r, _)| r.id),
         why.theirs.map(|(_, v)| v),
+        request.to_string(),
     ])?;
     Ok(())
 }
@@ -444,6 +508,7 @@ pub(crate) fn hold(conn: &Connection, seq: i64, why: &Refusal) -> Result<(), DbE
 pub(crate) fn landed(
     conn: &Connection,
     seq: i64,
+    request: Uuid,
     created: Option<(RecordRef, i64)>,
 ) -> Result<(), DbError> {
     if let Some((provisional, server)) = created
@@ -454,8 +519,8 @@ pub(crate) fn landed(
         )?
         .execute(params![provisional.kind.noun(), provisional.id, server])?;
     }
-    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
-        .execute([seq])?;
+    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1 AND request = ?2")?
+        .execute(params![seq, request.to_string()])?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use rusqlite::{Connection, params};
+use uuid::Uuid;
 
 use super::outbox::{self, Entry, Queued, Refusal};
 use crate::db::engine::copy::{self, TABLE_NAMES};
@@ -98,20 +99,12 @@ pub(crate) fn pull(server: &ServerLibrary, replica: &FileLibrary) -> Result<Pull
         Ok(f) => f,
         Err(pulled) => return Ok(pulled),
     };
-    local.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| {
+    outbox::in_tx(&local, || {
         if outbox::counts(&local)?.0 > 0 || position(&local)? != (last, dirty) {
-            return Ok(Pulled::Held);
+            return Ok((Pulled::Held, false));
         }
-        write(&local, &fetched).map(Pulled::Done)
-    })();
-    match &result {
-        Ok(Pulled::Done(_)) => local.execute_batch("COMMIT")?,
-        _ => {
-            let _ = local.execute_batch("ROLLBACK");
-        }
-    }
-    result
+        write(&local, &fetched).map(|n| (Pulled::Done(n), true))
+    })
 }
 
 /// Where the replica is: its change-log position and the rows saves here touched.
@@ -143,10 +136,20 @@ fn fetch(
         &[],
     )?;
     let (newest, oldest): (i64, i64) = (row.get(0), row.get(1));
-    if last > 0 && oldest > last + 1 {
+    // The log no longer reaches back to where the replica is (kept 30 days), or is behind it
+    // (a server restored from a backup): everything is read again.
+    if last > 0 && (oldest > last + 1 || newest < last) {
         return Ok(Err(Pulled::TooOld));
     }
     let mut ids = dirty.clone();
+    if last < 0 {
+        for (t, table) in TABLE_NAMES.iter().enumerate() {
+            let sql = format!("SELECT id FROM {table}");
+            for r in conn.client.query(sql.as_str(), &[])? {
+                ids[t].insert(r.get(0));
+            }
+        }
+    }
     for r in conn.client.query(
         "SELECT tbl, row_id FROM change_log WHERE seq > $1 AND seq <= $2",
         &[&last, &newest],
@@ -189,21 +192,23 @@ fn write(local: &Connection, f: &Fetched) -> Result<usize, DbError> {
             st.execute(params![id, park])?;
         }
     }
-    // Rows the server does not have (provisional ones, purged ones) go, children first.
-    for t in (0..4).rev() {
-        let kept: BTreeSet<i64> = f.theirs[t].iter().map(|r| copy::row_id(r)).collect();
-        let sql = format!("DELETE FROM {} WHERE id = ?1", TABLE_NAMES[t]);
-        let mut st = local.prepare_cached(&sql)?;
-        for id in f.ids[t].difference(&kept) {
-            st.execute([id])?;
-        }
-    }
+    // The server's rows, parents first; then the rows the server does not have (provisional
+    // ones, purged ones) go, children first, once nothing of the server's hangs from them (a
+    // cascade from a provisional book must not take a server copy moved back from it).
     let session = FileSession::new(local);
     let mut written = 0;
     for (t, rows) in f.theirs.iter().enumerate() {
         for row in rows {
             copy::upsert(&session, t, row)?;
             written += 1;
+        }
+    }
+    for t in (0..4).rev() {
+        let kept: BTreeSet<i64> = f.theirs[t].iter().map(|r| copy::row_id(r)).collect();
+        let sql = format!("DELETE FROM {} WHERE id = ?1", TABLE_NAMES[t]);
+        let mut st = local.prepare_cached(&sql)?;
+        for id in f.ids[t].difference(&kept) {
+            st.execute([id])?;
         }
     }
     local.execute_batch(
@@ -267,7 +272,7 @@ pub(crate) fn replay(
             Arc::clone(offline),
         );
         writer.begin(&mut |_| {})?;
-        let mut results: Vec<(i64, Settled)> = Vec::new();
+        let mut results: Vec<(i64, Uuid, Settled)> = Vec::new();
         let mut round_map = mapped.clone();
         for entry in batch {
             let mut op = entry.op.clone();
@@ -302,6 +307,7 @@ pub(crate) fn replay(
                     };
                     results.push((
                         entry.seq,
+                        entry.request,
                         Err(Refusal {
                             kind: AttentionKind::Blocked,
                             words,
@@ -325,11 +331,6 @@ pub(crate) fn replay(
                             return Err(DbError::Data(f.message));
                         }
                     };
-                    if let Outcome::Failed(f) = &outcome {
-                        // Not a refusal: the server could not save now (full disk...). Later.
-                        writer.rollback();
-                        return Err(DbError::Data(f.message.clone()));
-                    }
                     match crate::model::refusal(&outcome, &tz) {
                         None => {
                             let created =
@@ -340,11 +341,12 @@ pub(crate) fn replay(
                                     }
                                     _ => None,
                                 };
-                            results.push((entry.seq, Ok(created)));
+                            results.push((entry.seq, entry.request, Ok(created)));
                         }
                         Some((kind, words)) => {
                             results.push((
                                 entry.seq,
+                                entry.request,
                                 Err(Refusal {
                                     kind,
                                     words,
@@ -362,29 +364,21 @@ pub(crate) fn replay(
         }
         // Recorded here only once the server committed; a crash in between is answered by
         // the request ids next time.
-        local.execute_batch("BEGIN IMMEDIATE")?;
-        let recorded = (|| -> Result<(), DbError> {
-            for (seq, result) in &results {
+        outbox::in_tx(&local, || -> Result<((), bool), DbError> {
+            for (seq, request, result) in &results {
                 match result {
                     Ok(created) => {
-                        outbox::landed(&local, *seq, *created)?;
+                        outbox::landed(&local, *seq, *request, *created)?;
                         report.landed += 1;
                     }
                     Err(refusal) => {
-                        outbox::hold(&local, *seq, refusal)?;
+                        outbox::hold(&local, *seq, *request, refusal)?;
                         report.held += 1;
                     }
                 }
             }
-            Ok(())
-        })();
-        match recorded {
-            Ok(()) => local.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = local.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
+            Ok(((), true))
+        })?;
         mapped = round_map;
     }
     Ok(report)

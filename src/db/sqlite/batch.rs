@@ -210,7 +210,11 @@ fn save_one(
     queue: Option<uuid::Uuid>,
 ) -> Result<Outcome, DbError> {
     conn.prepare_cached("SAVEPOINT save")?.execute([])?;
-    let session = FileSession::new(conn);
+    let session = if queue.is_some() {
+        FileSession::replica(conn)
+    } else {
+        FileSession::new(conn)
+    };
     let mut result = apply(&WriteTx::new(&session, stamp, by), op);
     if conn.is_autocommit() {
         return result; // the transaction is gone; the caller sees why

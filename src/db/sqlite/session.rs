@@ -15,15 +15,45 @@ use crate::model::Stamp;
 pub(crate) static CATALOG: LazyLock<Catalog> =
     LazyLock::new(|| Catalog::parse(include_str!("queries.sql"), Placeholders::Question));
 
+/// The statements of a shared library's replica: the same, except that a new row's id is
+/// provisional, below every id the server gives and every id this replica ever gave (kept in
+/// `provisional_floor`, so an id is never given twice, even after its row is gone).
+pub(crate) static REPLICA_CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
+    let mut text = include_str!("queries.sql").to_owned();
+    for table in ["books", "copies", "collections", "placements"] {
+        text = text.replace(
+            &format!("(SELECT min(coalesce(min(id), 0), 0) - 1 FROM {table})"),
+            &format!(
+                "(SELECT min(coalesce(min(id), 0), \
+                 (SELECT floor FROM provisional_floor WHERE tbl = '{table}')) - 1 FROM {table})"
+            ),
+        );
+    }
+    // Made once per process, and the catalog keeps its text.
+    Catalog::parse(text.leak(), Placeholders::Question)
+});
+
 /// One connection of a library file, in whatever transaction its owner opened.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FileSession<'c> {
     conn: &'c Connection,
+    catalog: &'static Catalog,
 }
 
 impl<'c> FileSession<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
-        FileSession { conn }
+        FileSession {
+            conn,
+            catalog: &CATALOG,
+        }
+    }
+
+    /// A session of a replica's writer (provisional ids for new rows).
+    pub(crate) fn replica(conn: &'c Connection) -> Self {
+        FileSession {
+            conn,
+            catalog: &REPLICA_CATALOG,
+        }
     }
 }
 
@@ -43,10 +73,11 @@ impl ToSql for Value<'_> {
 
 fn prepare<'c>(
     conn: &'c Connection,
+    catalog: &Catalog,
     stmt: Stmt,
     params: &[Param<'_>],
 ) -> Result<rusqlite::CachedStatement<'c>, DbError> {
-    let sql: std::sync::Arc<Sql> = CATALOG.get(stmt)?;
+    let sql: std::sync::Arc<Sql> = catalog.get(stmt)?;
     let mut st = conn.prepare_cached(&sql.text)?;
     for (i, name) in sql.names.iter().enumerate() {
         st.raw_bind_parameter(i + 1, lookup(params, name, stmt)?)?;
@@ -61,7 +92,7 @@ impl Session for FileSession<'_> {
         params: &[Param<'_>],
         row: &mut dyn FnMut(&dyn Row) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
-        let mut st = prepare(self.conn, stmt, params)?;
+        let mut st = prepare(self.conn, self.catalog, stmt, params)?;
         let mut rows = st.raw_query();
         while let Some(r) = rows.next()? {
             row(&FileRow(r))?;
@@ -70,7 +101,7 @@ impl Session for FileSession<'_> {
     }
 
     fn execute(&self, stmt: Stmt, params: &[Param<'_>]) -> Result<u64, DbError> {
-        let mut st = prepare(self.conn, stmt, params)?;
+        let mut st = prepare(self.conn, self.catalog, stmt, params)?;
         Ok(st.raw_execute()? as u64)
     }
 
@@ -130,6 +161,28 @@ impl Row for FileRow<'_, '_> {
 mod tests {
     #[test]
     fn the_file_writes_every_statement() {
-        crate::db::engine::catalog::assert_complete(&super::CATALOG, "sqlite/queries.sql");
+        crate::db::engine::catalog::assert_complete(&CATALOG, "sqlite/queries.sql");
+    }
+
+    use super::*;
+    use crate::db::engine::Q;
+
+    #[test]
+    fn a_replica_gives_each_table_its_own_never_reused_provisional_ids() {
+        for q in [
+            Q::InsertBook,
+            Q::InsertCopy,
+            Q::InsertCollection,
+            Q::InsertPlacement,
+        ] {
+            let file = CATALOG.get(q.into()).unwrap();
+            let replica = REPLICA_CATALOG.get(q.into()).unwrap();
+            assert!(!file.text.contains("provisional_floor"), "{}", file.text);
+            assert!(
+                replica.text.contains("provisional_floor"),
+                "{}",
+                replica.text
+            );
+        }
     }
 }
