@@ -448,6 +448,14 @@ fn the_window_shows_offline_saved_here_and_needs_attention_inline_and_each_actio
             && h.query_all_by_label("Not yet sent").count() == 2
     });
     assert!(!shows(&h, "All changes saved"), "{}", screen_text(&h));
+    assert!(
+        shows(
+            &h,
+            "2 scans saved on this computer — not yet in the shared library"
+        ) && !shows(&h, "scans added"),
+        "never plain saved: {}",
+        screen_text(&h)
+    );
 
     // Meanwhile the office places 0042 in Rare Books, with its own shelf mark.
     assert!(office.save(place_op(c42, rare, "PS 1")).is_saved());

@@ -544,11 +544,22 @@ impl CollectionEditor {
             ui.weak("Scanning is paused while you type in another field. Click Scan barcode to scan again.");
         } else if in_flight > 0 && !waiting {
             ui.pending_label(&format!("Adding… ({in_flight})"));
-        } else if self.scans.added() > 0 {
-            ui.message(
-                super::theme::Tone::Success,
-                &format!("{} added", count(self.scans.added(), "scan", "scans")),
-            );
+        } else {
+            if self.scans.added() > 0 {
+                ui.message(
+                    super::theme::Tone::Success,
+                    &format!("{} added", count(self.scans.added(), "scan", "scans")),
+                );
+            }
+            if self.scans.kept() > 0 {
+                ui.message(
+                    super::theme::Tone::Pending,
+                    &format!(
+                        "{} saved on this computer — not yet in the shared library",
+                        count(self.scans.kept(), "scan", "scans")
+                    ),
+                );
+            }
         }
     }
 

@@ -69,6 +69,9 @@ pub struct ScanQueue {
     scans: Vec<Scan>,
     /// Scans that landed since the editor opened.
     added: usize,
+    /// Of those, the ones saved on this computer while a shared library's server was away
+    /// (or while earlier ones still waited to be sent): not yet in the shared library.
+    kept: usize,
 }
 
 impl ScanQueue {
@@ -77,6 +80,7 @@ impl ScanQueue {
             collection,
             scans: Vec::new(),
             added: 0,
+            kept: 0,
         }
     }
 
@@ -88,6 +92,11 @@ impl ScanQueue {
     /// Scans that landed since the editor opened.
     pub fn added(&self) -> usize {
         self.added
+    }
+
+    /// Scans saved on this computer only, not yet in the shared library.
+    pub fn kept(&self) -> usize {
+        self.kept
     }
 
     /// Scans in flight, and whether any of them waits for another program's lock.
@@ -154,7 +163,17 @@ impl ScanQueue {
             Purpose::Scan(id) => match Problem::from_outcome(outcome) {
                 None => {
                     self.scans.retain(|s| s.id != id);
-                    self.added += 1;
+                    // Saved while the shared library's server is away (or while earlier saves
+                    // wait to be sent): on this computer only, and said so.
+                    let here = port
+                        .library()
+                        .sync_status()
+                        .is_some_and(|s| !s.online || s.waiting > 0);
+                    if here {
+                        self.kept += 1;
+                    } else {
+                        self.added += 1;
+                    }
                 }
                 Some(p) => {
                     if let Some(scan) = self.get(id) {
