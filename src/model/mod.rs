@@ -417,8 +417,9 @@ impl Draft {
 }
 
 /// One write a user (or the load generator) asks for. Every op that changes an existing row
-/// carries the version the editor started from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// carries the version the editor started from. Serialised for a shared library's outbox,
+/// which keeps every op but imports and the settings (they need the server).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Create(Draft),
     Update {
@@ -454,9 +455,11 @@ pub enum Op {
         barcode: String,
     },
     /// Add many rows at once, all or nothing (the sample library, a CSV import).
+    #[serde(skip)]
     Import(std::sync::Arc<ImportJob>),
     /// Set the library's articles (the words a title may start with that do not file), and
     /// refile the titles that depend on them.
+    #[serde(skip)]
     SetArticles(Vec<String>),
 }
 

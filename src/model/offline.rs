@@ -17,10 +17,11 @@ pub struct SyncStatus {
     pub waiting: usize,
     /// Saves the server refused, waiting for a librarian's decision.
     pub attention: usize,
-    /// The records saved on this computer and not yet in the shared library.
-    pub kept: std::collections::BTreeSet<RecordRef>,
+    /// The records saved on this computer and not yet in the shared library (shared: the
+    /// status is copied every frame).
+    pub kept: std::sync::Arc<std::collections::BTreeSet<RecordRef>>,
     /// The records (mine and theirs) of the saves that wait for a decision.
-    pub held: std::collections::BTreeSet<RecordRef>,
+    pub held: std::sync::Arc<std::collections::BTreeSet<RecordRef>>,
     /// What went wrong the last time this computer's changes were sent or its copy brought up
     /// to date (not the server being away), in words.
     pub problem: Option<String>,

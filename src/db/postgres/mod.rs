@@ -187,15 +187,7 @@ impl ServerLibrary {
         options: &OpenOptions,
     ) -> Result<ServerLibrary, OpenError> {
         let server = address.display_name();
-        let password = password
-            .map(str::to_owned)
-            .or_else(|| address.stored_password());
-        let application = format!("shelfmark {}", options.workstation);
-        let config = address.config(password.as_deref(), &application);
-        let tls = address.tls_connector().map_err(|e| OpenError::Refused {
-            server: server.clone(),
-            reason: format!("TLS cannot be set up: {e}"),
-        })?;
+        let (config, tls) = Self::settings(address, password, options)?;
         let mut client = config
             .connect(tls.clone())
             .map_err(|e| open_error(address, &e))?;
@@ -224,20 +216,28 @@ impl ServerLibrary {
         password: Option<&str>,
         options: &OpenOptions,
     ) -> Result<ServerLibrary, OpenError> {
-        let server = address.display_name();
+        let (config, tls) = Self::settings(address, password, options)?;
+        // `with_pool` says why, if it was opened read-only.
+        Self::with_pool(address, config, tls, None, options, false)
+    }
+
+    /// How this computer connects to the server at `address`: the password the window gave,
+    /// else the one libpq would find; the TLS the address asks for.
+    fn settings(
+        address: &ServerAddress,
+        password: Option<&str>,
+        options: &OpenOptions,
+    ) -> Result<(postgres::Config, MakeTlsConnector), OpenError> {
         let password = password
             .map(str::to_owned)
             .or_else(|| address.stored_password());
         let application = format!("shelfmark {}", options.workstation);
         let config = address.config(password.as_deref(), &application);
         let tls = address.tls_connector().map_err(|e| OpenError::Refused {
-            server: server.clone(),
+            server: address.display_name(),
             reason: format!("TLS cannot be set up: {e}"),
         })?;
-        let read_only = options
-            .read_only
-            .then(|| "it was opened read-only".to_owned());
-        Self::with_pool(address, config, tls, read_only, options, false)
+        Ok((config, tls))
     }
 
     fn with_pool(

@@ -39,18 +39,11 @@ use super::{BatchWriter, ChangeSource, DbError, OpenError, OpenOptions, Reads, S
 use crate::model::{
     Attention, Decision, Draft, Kind, Op, Outcome, PlacementDraft, RecordRef, Stamp, SyncStatus,
 };
-use outbox::Queued;
 
 /// How often the heartbeat asks the server whether it is there.
 const HEARTBEAT: Duration = Duration::from_millis(500);
 /// How long the heartbeat waits for the answer before the server counts as away.
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// What the UI may look at without touching a database (kept by the monitor).
-#[derive(Clone, Debug, Default)]
-struct Cached {
-    status: SyncStatus,
-}
 
 struct Shared {
     server: ServerLibrary,
@@ -63,7 +56,8 @@ struct Shared {
     reachable: AtomicBool,
     /// Set to work offline although the server answers (`Library::hold_offline`).
     held_offline: AtomicBool,
-    cached: parking_lot::Mutex<Cached>,
+    /// What the UI may look at without touching a database (kept by the monitor).
+    cached: parking_lot::Mutex<SyncStatus>,
     /// Grows whenever what the windows show may have changed in a way the server's change log
     /// does not say (going off- or online, a replay, a pull, a decision).
     epoch: AtomicU64,
@@ -171,13 +165,13 @@ impl SharedLibrary {
             offline: Arc::new(AtomicBool::new(offline)),
             reachable: AtomicBool::new(!offline),
             held_offline: AtomicBool::new(false),
-            cached: parking_lot::Mutex::new(Cached::default()),
+            cached: parking_lot::Mutex::new(SyncStatus::default()),
             epoch: AtomicU64::new(0),
             refreshed: parking_lot::Mutex::new(None),
             nudge: (parking_lot::Mutex::new(false), parking_lot::Condvar::new()),
         });
         if offline {
-            shared.cached.lock().status.offline_since = Some(Stamp::now());
+            shared.cached.lock().offline_since = Some(Stamp::now());
         } else {
             // Catch up now, so the first window shows what the server has.
             catch_up(&shared);
@@ -249,13 +243,13 @@ impl SharedLibrary {
 
     /// How this computer stands with the server (kept in memory: cheap, on any thread).
     pub(crate) fn status(&self) -> SyncStatus {
-        let mut status = self.inner.cached.lock().status.clone();
+        let mut status = self.inner.cached.lock().clone();
         status.online = !self.is_offline();
         status
     }
 
     pub(crate) fn local_state(&self, record: RecordRef) -> Option<crate::model::LocalState> {
-        self.inner.cached.lock().status.state_of(record)
+        self.inner.cached.lock().state_of(record)
     }
 
     /// The saves that wait for a decision. Reads the replica: not on the UI thread.
@@ -328,12 +322,12 @@ fn decide_in(
     let Some(mine) = outbox::op_of(conn, seq)? else {
         return Err(words("This change was already decided on another window."));
     };
-    let mine_creates = matches!(mine, Queued::Create(_));
+    let mine_creates = matches!(mine, Op::Create(_));
     let item = outbox::attention(conn)?
         .into_iter()
         .find(|a| a.seq == seq)
         .ok_or_else(|| words("This change was already decided on another window."))?;
-    let next: Option<Queued> = match decision {
+    let next: Option<Op> = match decision {
         Decision::Discard | Decision::TakeTheirs => None,
         // Refused by the server for a reason of its own: sent again, as it was.
         Decision::KeepMine if item.kind == crate::model::AttentionKind::Invalid => {
@@ -345,21 +339,19 @@ fn decide_in(
                 .ok_or_else(|| words("There is no record of theirs to apply yours over."))?;
             match (&mine, theirs.kind) {
                 // Theirs is the record mine changed (its provisional id mapped, if made here).
-                (Queued::Update { draft, .. }, _) if theirs.kind == target_of(&mine).kind => {
-                    Some(Queued::Update {
-                        target: theirs,
-                        version,
-                        draft: draft.clone(),
-                    })
-                }
-                (Queued::Create(Draft::Placement(p)), Kind::Placement) => {
+                (Op::Update { draft, .. }, _) if theirs.kind == mine.kind() => Some(Op::Update {
+                    target: theirs,
+                    version,
+                    draft: draft.clone(),
+                }),
+                (Op::Create(Draft::Placement(p)), Kind::Placement) => {
                     // My shelf mark and note, on their placement of the copy.
                     let (copy, collection): (i64, i64) = conn.query_row(
                         "SELECT copy_id, collection_id FROM placements WHERE id = ?1",
                         [theirs.id],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?;
-                    Some(Queued::Update {
+                    Some(Op::Update {
                         target: theirs,
                         version,
                         draft: Draft::Placement(PlacementDraft {
@@ -390,8 +382,8 @@ fn decide_in(
                 .ok_or_else(|| words("There is nothing in the Trash to restore."))?;
             // The restore first (it takes this entry's place), then mine right after it, before
             // every later entry: those move one place down.
-            if let Queued::Update { draft, .. } = &mine {
-                let then = Queued::Update {
+            if let Op::Update { draft, .. } = &mine {
+                let then = Op::Update {
                     target: theirs,
                     version: version + 1,
                     draft: draft.clone(),
@@ -411,7 +403,7 @@ fn decide_in(
                     ],
                 )?;
             }
-            Some(Queued::Restore {
+            Some(Op::Restore {
                 target: theirs,
                 version,
             })
@@ -434,31 +426,9 @@ fn decide_in(
     Ok(())
 }
 
-fn target_of(q: &Queued) -> RecordRef {
-    match q {
-        Queued::Update { target, .. }
-        | Queued::Delete { target, .. }
-        | Queued::Restore { target, .. }
-        | Queued::RestoreAs { target, .. }
-        | Queued::Purge { target, .. } => *target,
-        Queued::Create(d) => RecordRef {
-            kind: d.kind(),
-            id: 0,
-        },
-        Queued::PlaceBarcode { .. } => RecordRef {
-            kind: Kind::Placement,
-            id: 0,
-        },
-    }
-}
-
 /// Mine again with another value: a new barcode, collection name, ISBN, or the collection a
 /// copy goes to (by name).
-fn elsewhere(
-    conn: &rusqlite::Connection,
-    mine: Queued,
-    value: &str,
-) -> Result<Queued, DecideError> {
+fn elsewhere(conn: &rusqlite::Connection, mine: Op, value: &str) -> Result<Op, DecideError> {
     let collection = |name: &str| -> Result<crate::model::CollectionId, DecideError> {
         let key = crate::model::name_key(name);
         conn.query_row(
@@ -490,17 +460,17 @@ fn elsewhere(
         })
     };
     Ok(match mine {
-        Queued::Create(d) => Queued::Create(change(d)?),
-        Queued::Update {
+        Op::Create(d) => Op::Create(change(d)?),
+        Op::Update {
             target,
             version,
             draft,
-        } => Queued::Update {
+        } => Op::Update {
             target,
             version,
             draft: change(draft)?,
         },
-        Queued::PlaceBarcode { barcode, .. } => Queued::PlaceBarcode {
+        Op::PlaceBarcode { barcode, .. } => Op::PlaceBarcode {
             collection: collection(value)?,
             barcode,
         },
@@ -551,8 +521,8 @@ fn refresh(shared: &Shared) {
                 .and_then(|c| outbox::counts(&c).ok())
             {
                 let mut cached = shared.cached.lock();
-                cached.status.waiting = waiting;
-                cached.status.attention = attention;
+                cached.waiting = waiting;
+                cached.attention = attention;
             }
             return;
         }
@@ -601,8 +571,8 @@ fn refresh_now(shared: &Shared) {
             synced_at: synced.and_then(|s| s.parse().ok()),
             waiting,
             attention,
-            kept: BTreeSet::new(),
-            held: BTreeSet::new(),
+            kept: Arc::default(),
+            held: Arc::default(),
             problem: None,
             last_replay: None,
         };
@@ -611,16 +581,16 @@ fn refresh_now(shared: &Shared) {
     if let Ok((status, kept, held)) = read() {
         let mut cached = shared.cached.lock();
         let (since, problem, replay) = (
-            cached.status.offline_since,
-            cached.status.problem.take(),
-            cached.status.last_replay,
+            cached.offline_since,
+            cached.problem.take(),
+            cached.last_replay,
         );
-        cached.status = SyncStatus {
+        *cached = SyncStatus {
             offline_since: since,
             problem,
             last_replay: replay,
-            kept,
-            held,
+            kept: Arc::new(kept),
+            held: Arc::new(held),
             ..status
         };
     }
@@ -637,7 +607,7 @@ fn note(shared: &Shared, error: Option<&DbError>, doing: &str) {
             crate::db::chain(e)
         )),
     };
-    shared.cached.lock().status.problem = problem;
+    shared.cached.lock().problem = problem;
 }
 
 /// Pulls (filling anew if the change log no longer reaches back far enough).
@@ -715,7 +685,7 @@ fn heartbeat(weak: &Weak<Shared>) {
             postgres::abandon(beat.take());
             shared.reachable.store(false, Ordering::Release);
             if !shared.offline.swap(true, Ordering::AcqRel) {
-                shared.cached.lock().status.offline_since = Some(Stamp::now());
+                shared.cached.lock().offline_since = Some(Stamp::now());
                 bump(&shared);
                 refresh(&shared);
             }
@@ -773,7 +743,7 @@ fn sync_tick(shared: &Shared, link: &mut Option<postgres::PgConn>) {
                 let mut ms: Vec<f64> = r.trips.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
                 ms.sort_by(f64::total_cmp);
                 let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-                shared.cached.lock().status.last_replay = Some(crate::model::ReplayFigures {
+                shared.cached.lock().last_replay = Some(crate::model::ReplayFigures {
                     entries: r.landed + r.held,
                     seconds: started.elapsed().as_secs_f64(),
                     p50_ms: at(0.5),
@@ -815,7 +785,7 @@ fn sync_tick(shared: &Shared, link: &mut Option<postgres::PgConn>) {
     }
     if was_offline && shared.reachable.load(Ordering::Acquire) && waiting(shared) == 0 {
         shared.offline.store(false, Ordering::Release);
-        shared.cached.lock().status.offline_since = None;
+        shared.cached.lock().offline_since = None;
         bump(shared);
     }
     refresh(shared);

@@ -111,110 +111,14 @@ CREATE TRIGGER IF NOT EXISTS placements_dirty_d AFTER DELETE ON placements
         WHERE NOT EXISTS (SELECT 1 FROM dirty WHERE tbl = 'placements' AND id = OLD.id); END;
 ";
 
-/// A save as the outbox keeps it: every op a librarian can make offline (imports and the
-/// library's settings need the server).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Queued {
-    Create(Draft),
-    Update {
-        target: RecordRef,
-        version: i64,
-        draft: Draft,
-    },
-    Delete {
-        target: RecordRef,
-        version: i64,
-    },
-    Restore {
-        target: RecordRef,
-        version: i64,
-    },
-    RestoreAs {
-        target: RecordRef,
-        version: i64,
-        change: RestoreChange,
-    },
-    Purge {
-        target: RecordRef,
-        version: i64,
-    },
-    PlaceBarcode {
-        collection: CollectionId,
-        barcode: String,
-    },
+/// Whether the outbox keeps this op (every op but imports and the library's settings, which
+/// need the server).
+pub(crate) fn queueable(op: &Op) -> bool {
+    !matches!(op, Op::Import(_) | Op::SetArticles(_))
 }
 
-impl Queued {
-    /// The op as the outbox keeps it; `None` for the ops that need the server.
-    pub(crate) fn from_op(op: &Op) -> Option<Queued> {
-        Some(match op.clone() {
-            Op::Create(d) => Queued::Create(d),
-            Op::Update {
-                target,
-                version,
-                draft,
-            } => Queued::Update {
-                target,
-                version,
-                draft,
-            },
-            Op::Delete { target, version } => Queued::Delete { target, version },
-            Op::Restore { target, version } => Queued::Restore { target, version },
-            Op::RestoreAs {
-                target,
-                version,
-                change,
-            } => Queued::RestoreAs {
-                target,
-                version,
-                change,
-            },
-            Op::Purge { target, version } => Queued::Purge { target, version },
-            Op::PlaceBarcode {
-                collection,
-                barcode,
-            } => Queued::PlaceBarcode {
-                collection,
-                barcode,
-            },
-            Op::Import(_) | Op::SetArticles(_) => return None,
-        })
-    }
-
-    pub(crate) fn to_op(&self) -> Op {
-        match self.clone() {
-            Queued::Create(d) => Op::Create(d),
-            Queued::Update {
-                target,
-                version,
-                draft,
-            } => Op::Update {
-                target,
-                version,
-                draft,
-            },
-            Queued::Delete { target, version } => Op::Delete { target, version },
-            Queued::Restore { target, version } => Op::Restore { target, version },
-            Queued::RestoreAs {
-                target,
-                version,
-                change,
-            } => Op::RestoreAs {
-                target,
-                version,
-                change,
-            },
-            Queued::Purge { target, version } => Op::Purge { target, version },
-            Queued::PlaceBarcode {
-                collection,
-                barcode,
-            } => Op::PlaceBarcode {
-                collection,
-                barcode,
-            },
-        }
-    }
-
+/// The outbox's view of an op: the ids it names, and the draft it carries.
+impl Op {
     /// Every record id the op names, as (kind, id), for rewriting provisional ids.
     pub(crate) fn map_ids<E>(
         &mut self,
@@ -239,8 +143,8 @@ impl Queued {
             Ok::<(), E>(())
         };
         match self {
-            Queued::Create(d) => draft(d, f),
-            Queued::Update {
+            Op::Create(d) => draft(d, f),
+            Op::Update {
                 target: t,
                 draft: d,
                 ..
@@ -248,10 +152,10 @@ impl Queued {
                 target(t, &mut *f)?;
                 draft(d, f)
             }
-            Queued::Delete { target: t, .. }
-            | Queued::Restore { target: t, .. }
-            | Queued::Purge { target: t, .. } => target(t, &mut *f),
-            Queued::RestoreAs {
+            Op::Delete { target: t, .. }
+            | Op::Restore { target: t, .. }
+            | Op::Purge { target: t, .. } => target(t, &mut *f),
+            Op::RestoreAs {
                 target: t, change, ..
             } => {
                 target(t, &mut *f)?;
@@ -260,17 +164,19 @@ impl Queued {
                 }
                 Ok(())
             }
-            Queued::PlaceBarcode { collection, .. } => {
+            Op::PlaceBarcode { collection, .. } => {
                 collection.0 = f(Kind::Collection, collection.0)?;
                 Ok(())
             }
+            // Never queued (see `queueable`); they name no record.
+            Op::Import(_) | Op::SetArticles(_) => Ok(()),
         }
     }
 
     /// The draft it carries, if any.
     pub(crate) fn draft(&self) -> Option<&Draft> {
         match self {
-            Queued::Create(d) | Queued::Update { draft: d, .. } => Some(d),
+            Op::Create(d) | Op::Update { draft: d, .. } => Some(d),
             _ => None,
         }
     }
@@ -310,11 +216,12 @@ pub(crate) fn queue(
     made_at: Stamp,
     by: &str,
 ) -> Result<(), DbError> {
-    let Some(queued) = Queued::from_op(op) else {
+    if !queueable(op) {
         return Err(DbError::Data(
             "this save needs the library server".to_owned(),
         ));
-    };
+    }
+    let queued = op.clone();
     let Outcome::Saved { record, .. } = outcome else {
         return Ok(());
     };
@@ -322,18 +229,16 @@ pub(crate) fn queue(
     // barcode (a copy made offline waits for its create; the server's copy with the same
     // barcode is not taken instead).
     let queued = match queued {
-        Queued::PlaceBarcode { .. } => conn.query_row(
+        Op::PlaceBarcode { .. } => conn.query_row(
             "SELECT copy_id, collection_id, shelf_mark, note FROM placements WHERE id = ?1",
             [record.id],
             |r| {
-                Ok(Queued::Create(Draft::Placement(
-                    crate::model::PlacementDraft {
-                        copy_id: crate::model::CopyId(r.get(0)?),
-                        collection_id: CollectionId(r.get(1)?),
-                        shelf_mark: r.get(2)?,
-                        note: r.get(3)?,
-                    },
-                )))
+                Ok(Op::Create(Draft::Placement(crate::model::PlacementDraft {
+                    copy_id: crate::model::CopyId(r.get(0)?),
+                    collection_id: CollectionId(r.get(1)?),
+                    shelf_mark: r.get(2)?,
+                    note: r.get(3)?,
+                })))
             },
         )?,
         other => other,
@@ -357,20 +262,22 @@ pub(crate) fn queue(
 }
 
 /// What a queued save does, in words, from what this computer knows.
-fn describe(conn: &Connection, q: &Queued, record: RecordRef) -> Result<String, DbError> {
+fn describe(conn: &Connection, q: &Op, record: RecordRef) -> Result<String, DbError> {
     Ok(match q {
-        Queued::Create(Draft::Book(b)) => format!("New book {}", b.title.trim()),
-        Queued::Create(Draft::Copy(c)) => format!("New copy {}", c.barcode.trim()),
-        Queued::Create(Draft::Collection(c)) => format!("New collection {}", c.name.trim()),
-        Queued::Create(Draft::Placement(_)) | Queued::PlaceBarcode { .. } => {
+        Op::Create(Draft::Book(b)) => format!("New book {}", b.title.trim()),
+        Op::Create(Draft::Copy(c)) => format!("New copy {}", c.barcode.trim()),
+        Op::Create(Draft::Collection(c)) => format!("New collection {}", c.name.trim()),
+        Op::Create(Draft::Placement(_)) | Op::PlaceBarcode { .. } => {
             format!("Place {}", label(conn, record)?)
         }
-        Queued::Update { target, .. } => format!("Change {}", label(conn, *target)?),
-        Queued::Delete { target, .. } => format!("Move {} to the Trash", label(conn, *target)?),
-        Queued::Restore { target, .. } | Queued::RestoreAs { target, .. } => {
+        Op::Update { target, .. } => format!("Change {}", label(conn, *target)?),
+        Op::Delete { target, .. } => format!("Move {} to the Trash", label(conn, *target)?),
+        Op::Restore { target, .. } | Op::RestoreAs { target, .. } => {
             format!("Restore {} from the Trash", label(conn, *target)?)
         }
-        Queued::Purge { target, .. } => format!("Delete {} for good", label(conn, *target)?),
+        Op::Purge { target, .. } => format!("Delete {} for good", label(conn, *target)?),
+        Op::Import(_) => "Import".to_owned(),
+        Op::SetArticles(_) => "Change how titles sort".to_owned(),
     })
 }
 
@@ -416,7 +323,7 @@ pub(crate) fn label(conn: &Connection, r: RecordRef) -> Result<String, DbError> 
 pub(crate) struct Entry {
     pub(crate) seq: i64,
     pub(crate) request: Uuid,
-    pub(crate) op: Queued,
+    pub(crate) op: Op,
     pub(crate) record: RecordRef,
     pub(crate) waiting: bool,
 }
@@ -537,7 +444,7 @@ pub(crate) fn mapped(
 }
 
 /// Puts an entry back in line with a new op (a decision), or drops it (`None`).
-pub(crate) fn requeue(conn: &Connection, seq: i64, op: Option<&Queued>) -> Result<(), DbError> {
+pub(crate) fn requeue(conn: &Connection, seq: i64, op: Option<&Op>) -> Result<(), DbError> {
     match op {
         None => {
             conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
@@ -589,7 +496,7 @@ pub(crate) fn attention(conn: &Connection) -> Result<Vec<Attention>, DbError> {
     let mut out = Vec::new();
     for row in rows {
         let (seq, made_at, made_by, what, kind, id, op, problem, words, tk, ti, tv) = row?;
-        let op: Queued = serde_json::from_str(&op).map_err(data)?;
+        let op: Op = serde_json::from_str(&op).map_err(data)?;
         let theirs = match (tk, ti, tv) {
             (Some(k), Some(i), Some(v)) => Some((
                 RecordRef {
@@ -622,7 +529,7 @@ pub(crate) fn attention(conn: &Connection) -> Result<Vec<Attention>, DbError> {
 }
 
 /// The op of one entry.
-pub(crate) fn op_of(conn: &Connection, seq: i64) -> Result<Option<Queued>, DbError> {
+pub(crate) fn op_of(conn: &Connection, seq: i64) -> Result<Option<Op>, DbError> {
     let text: Option<String> = conn
         .query_row("SELECT op FROM outbox WHERE seq = ?1", [seq], |r| r.get(0))
         .optional()?;

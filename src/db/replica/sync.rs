@@ -18,13 +18,13 @@ use std::sync::atomic::AtomicBool;
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::outbox::{self, Entry, Queued, Refusal};
+use super::outbox::{self, Entry, Refusal};
 use crate::db::engine::copy::{self, TABLE_NAMES};
 use crate::db::postgres::{PgSession, ServerLibrary};
 use crate::db::sqlite::FileLibrary;
 use crate::db::sqlite::session::FileSession;
 use crate::db::{BackupError, BatchWriter, DbError, SaveFault};
-use crate::model::{AttentionKind, Holder, Outcome, RecordRef, Stamp};
+use crate::model::{AttentionKind, Holder, Op, Outcome, RecordRef, Stamp};
 
 /// Rows fetched from the server per pull statement (ids are sent as one JSON array).
 const PULL_CHUNK: usize = 5000;
@@ -317,7 +317,7 @@ pub(crate) fn replay(
                 }
                 Ok(()) => {
                     let sent_at = std::time::Instant::now();
-                    let outcome = match writer.save(entry.request, &op.to_op()) {
+                    let outcome = match writer.save(entry.request, &op) {
                         Ok(o) => {
                             report.trips.push(sent_at.elapsed());
                             o
@@ -385,8 +385,8 @@ pub(crate) fn replay(
 }
 
 /// Whether the op makes a new record (its entry's record is then the new one).
-fn creates(op: &Queued) -> bool {
-    matches!(op, Queued::Create(_) | Queued::PlaceBarcode { .. })
+fn creates(op: &Op) -> bool {
+    matches!(op, Op::Create(_) | Op::PlaceBarcode { .. })
 }
 
 /// The server's record that stands in the way, with its version.

@@ -152,7 +152,7 @@ impl BatchWriter for FileBatchWriter {
         };
         let by = self.library.workstation();
         let queue = self.library.is_replica().then_some(request);
-        if queue.is_some() && crate::db::replica::outbox::Queued::from_op(op).is_none() {
+        if queue.is_some() && !crate::db::replica::outbox::queueable(op) {
             return Ok(Outcome::Failed(crate::model::Failure {
                 kind: crate::model::FailureKind::Other,
                 message: "this needs the library server, which cannot be reached now; try again when it is back".to_owned(),
