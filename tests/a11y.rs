@@ -89,6 +89,6 @@ fn every_view_names_every_focusable_node() {
     assert_named(&mut h, "an editor window beside the main window");
 
     h.get_by_label("Import…").click();
-    wait_for_text(&mut h, "Import a CSV file");
+    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
     assert_named(&mut h, "the file chooser");
 }

@@ -17,7 +17,8 @@ const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample-library
 /// Imports the sample library, then edits, deletes and restores a little, the same way on any
 /// backend.
 fn workload(client: &Client) -> Vec<String> {
-    let prepared = transfer::prepare_import(Path::new(SAMPLE)).unwrap();
+    let prepared =
+        transfer::prepare_import(Path::new(SAMPLE), &transfer::ImportChoice::default()).unwrap();
     let summary = match transfer::run_import(&client.tasks, &prepared.job, |_, _| {}).unwrap() {
         Imported::Done(s) => s,
         Imported::Refused(why) => panic!("{why}"),
@@ -95,7 +96,7 @@ fn workload(client: &Client) -> Vec<String> {
         .unwrap();
         bad
     }] {
-        let prepared = transfer::prepare_import(&file).unwrap();
+        let prepared = transfer::prepare_import(&file, &transfer::ImportChoice::default()).unwrap();
         assert!(prepared.errors.is_empty(), "{:?}", prepared.errors);
         said.push(
             match transfer::run_import(&client.tasks, &prepared.job, |_, _| {}).unwrap() {
@@ -239,7 +240,7 @@ fn a_file_and_a_shared_library_show_the_same_and_export_the_same_bytes() {
 fn import_text(client: &Client, dir: &Path, name: &str, csv: &str) -> String {
     let file = dir.join(name);
     std::fs::write(&file, csv).unwrap();
-    let prepared = transfer::prepare_import(&file).unwrap();
+    let prepared = transfer::prepare_import(&file, &transfer::ImportChoice::default()).unwrap();
     if !prepared.errors.is_empty() {
         return format!("bad lines: {:?}", prepared.errors);
     }

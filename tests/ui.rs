@@ -484,7 +484,7 @@ fn import_through_the_file_chooser_shows_results_and_bad_lines() {
     wait_for_text(&mut h, "This library is empty");
 
     h.get_by_label("Import…").click();
-    wait_for_text(&mut h, "Import a CSV file");
+    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
     choose_folder(&mut h, s.dir.path());
     wait_for(&mut h, "the folder listing", |h| {
         h.query_by_label("books.csv").is_some()
@@ -497,7 +497,7 @@ fn import_through_the_file_chooser_shows_results_and_bad_lines() {
 
     // A file with bad lines: every one is listed, and nothing is imported unless asked.
     h.get_by_label("Import…").click();
-    wait_for_text(&mut h, "Import a CSV file");
+    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
     choose_folder(&mut h, s.dir.path());
     wait_for(&mut h, "the folder listing", |h| {
         h.query_by_label("mixed.csv").is_some()

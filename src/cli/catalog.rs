@@ -12,19 +12,35 @@ use crate::transfer::{self, Imported};
 pub(super) fn import(
     target: &Target,
     file: &Path,
+    choice: &transfer::ImportChoice,
     skip_invalid: bool,
 ) -> Result<ExitCode, CliError> {
     let read_started = Instant::now();
-    let prepared = transfer::prepare_import(file)?;
+    let mut last = Instant::now();
+    let prepared = transfer::prepare_import_with(file, choice, &mut |n| {
+        if last.elapsed().as_secs() >= 1 {
+            last = Instant::now();
+            eprintln!("reading: {n} records");
+        }
+    })?;
     let read_seconds = read_started.elapsed().as_secs_f64();
+    let unit = if prepared.errors.iter().any(|e| e.offset.is_some()) {
+        "record"
+    } else {
+        "line"
+    };
     for e in &prepared.errors {
-        eprintln!("{}:{}: {}", file.display(), e.line, e.with_title());
+        match e.offset {
+            Some(_) => eprintln!("{}: {e}", file.display()),
+            None => eprintln!("{}:{}: {}", file.display(), e.line, e.with_title()),
+        }
     }
     if !prepared.errors.is_empty() && !skip_invalid {
         return Err(CliError::Refused(format!(
-            "{} bad line(s) in {}; nothing was imported (fix them, or use --skip-invalid to import the good lines)",
+            "{} bad {unit}(s) in {} ({}); nothing was imported (fix them, or use --skip-invalid to import the good {unit}s)",
             prepared.errors.len(),
-            file.display()
+            file.display(),
+            prepared.kind,
         )));
     }
     let library = open(target, 3)?;
@@ -38,7 +54,8 @@ pub(super) fn import(
     match outcome {
         Imported::Done(s) => {
             println!(
-                "imported {rows} rows (read and checked in {read_seconds:.2} s, written in {seconds:.2} s: {:.0} rows/s in all): created {}, {}, {}, {}; {} already there{}",
+                "imported {rows} rows from a {} (read and checked in {read_seconds:.2} s, written in {seconds:.2} s: {:.0} rows/s in all): created {}, {}, {}, {}; {} already there{}{}",
+                prepared.kind,
                 rows as f64 / (seconds + read_seconds).max(1e-9),
                 count(s.books_created, "book", "books"),
                 count(s.copies_created, "copy", "copies"),
@@ -52,7 +69,15 @@ pub(super) fn import(
                 if prepared.errors.is_empty() {
                     String::new()
                 } else {
-                    format!("; skipped {} bad line(s)", prepared.errors.len())
+                    format!("; skipped {} bad {unit}(s)", prepared.errors.len())
+                },
+                if s.books_updated == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} updated from their records",
+                        count(s.books_updated, "book", "books")
+                    )
                 }
             );
             Ok(ExitCode::SUCCESS)
@@ -61,22 +86,74 @@ pub(super) fn import(
     }
 }
 
+/// What an export writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The spreadsheet layout the import reads.
+    Csv,
+    /// MARC 21 in ISO 2709 (UTF-8), one record per book, its copies as holdings.
+    Marc,
+    /// MARC 21 in MARCXML.
+    Marcxml,
+}
+
+/// Which field carries the copies in a MARC export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HoldingsField {
+    /// Koha's 952 ($p barcode, $o call number, $a/$b branch).
+    #[value(name = "952")]
+    Koha,
+    /// MARC 852 ($p barcode, $h call number, $b location).
+    #[value(name = "852")]
+    Marc,
+}
+
 pub(super) fn export(
     target: &Target,
     collection: Option<&str>,
     file: &Path,
     excel: bool,
+    format: ExportFormat,
+    holdings: HoldingsField,
 ) -> Result<ExitCode, CliError> {
     let library = open(target, 2)?;
     let mut reads = library.reads()?;
     let collection = collection
-        .map(|name| transfer::collection_by_name(&mut *reads, name))
-        .transpose()?;
+        .map(|name| {
+            transfer::collection_by_name(&mut *reads, name)?;
+            let found = reads
+                .live_collection_by_name(name)
+                .map_err(transfer::TransferError::Library)?;
+            Ok::<_, transfer::TransferError>(found.map(|c| (c.id, c.name)))
+        })
+        .transpose()?
+        .flatten();
     let started = Instant::now();
-    let n = transfer::export(&mut *reads, collection, file, excel)?;
+    let (n, what) = match format {
+        ExportFormat::Csv => (
+            transfer::export(&mut *reads, collection.as_ref().map(|c| c.0), file, excel)?,
+            "rows",
+        ),
+        ExportFormat::Marc | ExportFormat::Marcxml => {
+            let serial = if format == ExportFormat::Marc {
+                transfer::records::MarcFormat::Iso2709
+            } else {
+                transfer::records::MarcFormat::MarcXml
+            };
+            let tag = match holdings {
+                HoldingsField::Koha => transfer::marc::HoldingTag::Koha952,
+                HoldingsField::Marc => transfer::marc::HoldingTag::Marc852,
+            };
+            let name = collection.as_ref().map(|c| c.1.as_str());
+            (
+                transfer::export_marc(&mut *reads, name, file, serial, tag)?,
+                "records",
+            )
+        }
+    };
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "exported {n} rows to {} in {seconds:.2} s ({:.0} rows/s)",
+        "exported {n} {what} to {} in {seconds:.2} s ({:.0} {what}/s)",
         file.display(),
         n as f64 / seconds.max(1e-9)
     );

@@ -70,16 +70,35 @@ pub enum Command {
     /// Check the file: SQLite integrity, foreign keys, and that no value that must be unique
     /// among live records is held twice. Exits non-zero on any problem.
     Check,
-    /// Import a CSV file (columns by header: title, authors, isbn, publisher, year, barcode,
-    /// collection, shelf_mark, note). All or nothing: every bad line is reported as
-    /// `file:line: message` and nothing is imported, unless --skip-invalid.
+    /// Import a file: MARC 21 (ISO 2709 or MARCXML), or a spreadsheet (Shelfmark's layout
+    /// with columns title, authors, isbn, publisher, year, barcode, collection, shelf_mark,
+    /// note; the exports of Goodreads, LibraryThing, Libib and calibre; any other with --map),
+    /// told apart by content. All or nothing: every bad line or record is reported (`file:line:
+    /// message`, `file: record N (byte X): message`) and nothing is imported, unless
+    /// --skip-invalid.
     Import {
         file: PathBuf,
-        /// Import the good lines even if some are bad.
+        /// Import the good lines (or records) even if some are bad.
         #[arg(long)]
         skip_invalid: bool,
+        /// A spreadsheet's encoding when it is not UTF-8 or UTF-16 (which are recognised):
+        /// windows-1252 or latin-1. Never guessed silently.
+        #[arg(long, value_parser = parse_encoding)]
+        encoding: Option<crate::transfer::sheets::Encoding>,
+        /// A spreadsheet's separator (`,` `;` `tab` `|`), if not the one detected.
+        #[arg(long, value_parser = parse_separator)]
+        separator: Option<crate::transfer::sheets::Separator>,
+        /// Which column is which: `title=Title,isbn=ISBN13,barcode=Item code` (fields: title,
+        /// authors, isbn, publisher, year, barcode, collection, shelf_mark, note).
+        #[arg(long)]
+        map: Option<String>,
+        /// MARC: put every holding in this collection, instead of the branch or location each
+        /// names.
+        #[arg(long)]
+        collection: Option<String>,
     },
-    /// Export live books, copies and placements to CSV (the import layout).
+    /// Export live books, copies and placements: to CSV (the import layout), or MARC 21 (one
+    /// record per book, its copies as holdings).
     Export {
         /// Only this collection's placements.
         #[arg(long)]
@@ -87,6 +106,12 @@ pub enum Command {
         /// For Excel: UTF-8 with a byte-order mark (without it Excel garbles "Gödel").
         #[arg(long)]
         excel: bool,
+        /// csv, marc (ISO 2709, UTF-8) or marcxml.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: catalog::ExportFormat,
+        /// MARC: the field the copies go in, 952 (Koha) or 852.
+        #[arg(long, value_enum, default_value = "952")]
+        holdings: catalog::HoldingsField,
         file: PathBuf,
     },
     /// Copy the library to a new library file, safely while others keep saving (a shared
@@ -187,12 +212,39 @@ pub fn run(args: &Args, command: &Command) -> ExitCode {
         };
         match command {
             Command::Check => run_check(&target),
-            Command::Import { file, skip_invalid } => catalog::import(&target, file, *skip_invalid),
+            Command::Import {
+                file,
+                skip_invalid,
+                encoding,
+                separator,
+                map,
+                collection,
+            } => {
+                let choice = crate::transfer::ImportChoice {
+                    sheet: crate::transfer::csv::SheetChoice {
+                        encoding: *encoding,
+                        separator: *separator,
+                        mapping: map.clone(),
+                        columns: None,
+                    },
+                    collection: collection.clone(),
+                };
+                catalog::import(&target, file, &choice, *skip_invalid)
+            }
             Command::Export {
                 collection,
                 excel,
+                format,
+                holdings,
                 file,
-            } => catalog::export(&target, collection.as_deref(), file, *excel),
+            } => catalog::export(
+                &target,
+                collection.as_deref(),
+                file,
+                *excel,
+                *format,
+                *holdings,
+            ),
             Command::Backup { out } => catalog::backup(&target, out),
             Command::Add {
                 collection,
@@ -354,4 +406,28 @@ fn add(target: &Target, collection: &str, barcodes: &[String]) -> Result<ExitCod
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn parse_encoding(s: &str) -> Result<crate::transfer::sheets::Encoding, String> {
+    use crate::transfer::sheets::Encoding;
+    let key = s.to_ascii_lowercase().replace(['-', '_', ' '], "");
+    Encoding::ALL
+        .into_iter()
+        .find(|e| e.label().to_ascii_lowercase().replace(['-', '_', ' '], "") == key)
+        .or(match key.as_str() {
+            "cp1252" | "windows1252" | "ansi" => Some(Encoding::Windows1252),
+            "latin1" | "iso88591" => Some(Encoding::Latin1),
+            "utf16le" => Some(Encoding::Utf16Le),
+            "utf16be" => Some(Encoding::Utf16Be),
+            "utf8" => Some(Encoding::Utf8),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            "known encodings: utf-8, utf-16le, utf-16be, windows-1252, latin-1".to_owned()
+        })
+}
+
+fn parse_separator(s: &str) -> Result<crate::transfer::sheets::Separator, String> {
+    crate::transfer::sheets::Separator::from_user(s)
+        .ok_or_else(|| "a separator is one of: , ; tab |".to_owned())
 }

@@ -513,6 +513,12 @@ pub trait Reads: Send {
         collection: Option<CollectionId>,
         row: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
     ) -> Result<usize, ExportError>;
+    /// Streams every live book with its source record and its copies, a book's rows together
+    /// (for a MARC export); returns how many rows were given.
+    fn export_records(
+        &mut self,
+        row: &mut dyn FnMut(&crate::model::RecordRow) -> Result<(), std::io::Error>,
+    ) -> Result<usize, ExportError>;
     /// The words a title may start with that do not file (the library's setting).
     fn articles(&mut self) -> Result<Vec<String>, DbError>;
     /// Integrity, foreign keys, live uniqueness and the search index. Reads only.

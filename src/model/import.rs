@@ -2,6 +2,7 @@
 //! optionally placed in a collection) and the job that carries them to the writer with progress
 //! and cancellation.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{ValidBook, ValidCollection};
@@ -17,6 +18,18 @@ pub struct ImportRow {
     pub collection: Option<ValidCollection>,
     pub shelf_mark: String,
     pub note: String,
+    /// The record the book came from (MARC 21), kept with it; shared by the rows of its copies.
+    pub source: Option<Arc<SourceRecord>>,
+}
+
+/// A book's source record, kept whole so an export gives back what Shelfmark does not edit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceRecord {
+    /// "(AGENCY)NUMBER" from 003 and 001 ("NUMBER" without 003): finds the book again when
+    /// the same record is imported again.
+    pub control: Option<String>,
+    /// The record in ISO 2709, UTF-8, without its holdings (those are the copies).
+    pub marc: String,
 }
 
 /// Rows to import, with a progress counter the UI can read and a cancel flag it can set.
@@ -67,8 +80,16 @@ impl ImportSummary {
     /// there".
     pub fn describe(&self) -> String {
         use super::count;
+        let updated = if self.books_updated == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {} updated from their records",
+                count(self.books_updated, "book", "books")
+            )
+        };
         format!(
-            "{}, {}, {} and {} added; {} already there",
+            "{}, {}, {} and {} added; {} already there{updated}",
             count(self.books_created, "book", "books"),
             count(self.copies_created, "copy", "copies"),
             count(self.collections_created, "collection", "collections"),
@@ -87,6 +108,8 @@ impl ImportSummary {
 pub struct ImportSummary {
     pub rows: usize,
     pub books_created: usize,
+    /// Books found by their source record's control number and brought up to it.
+    pub books_updated: usize,
     pub copies_created: usize,
     pub collections_created: usize,
     pub placements_created: usize,

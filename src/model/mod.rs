@@ -20,13 +20,13 @@ mod words;
 use std::fmt;
 
 pub use conflict::{By, Conflict, Holder};
-pub use import::{ImportJob, ImportRow, ImportSummary};
+pub use import::{ImportJob, ImportRow, ImportSummary, SourceRecord};
 pub use offline::{
     Attention, AttentionKind, Decision, LocalState, ReplayFigures, SyncStatus, refusal,
 };
 pub use rows::{
-    BookRow, CollectionSummary, CopyRow, Counts, ExportRow, PageQuery, PlacementRow, SortKey,
-    TrashRow,
+    BookRow, CollectionSummary, CopyRow, Counts, ExportRow, PageQuery, PlacementRow, RecordRow,
+    SortKey, TrashRow,
 };
 pub use time::{Stamp, format_day, format_minute};
 pub use validate::{

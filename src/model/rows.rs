@@ -93,6 +93,25 @@ pub struct ExportRow {
     pub note: Option<String>,
 }
 
+/// A row of a record export: a live book with its source record, and one of its copies (with
+/// where it is placed), or none. A book's rows come together, its copies in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRow {
+    pub book: BookId,
+    pub title: String,
+    pub authors: String,
+    pub isbn: Option<String>,
+    pub publisher: String,
+    pub year: Option<i32>,
+    pub nonfiling: Option<u8>,
+    pub updated_at: Stamp,
+    /// The record the book was imported from (ISO 2709, UTF-8), if it was.
+    pub marc: Option<String>,
+    pub barcode: Option<String>,
+    pub collection: Option<String>,
+    pub shelf_mark: Option<String>,
+}
+
 /// How many rows each table holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {

@@ -11,8 +11,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use super::sheets::{self, Dialect, Encoding, Field as SheetField, Mapping, RowError, Separator};
 use crate::model::{
-    BookDraft, CollectionDraft, Field, ImportRow, PlacementDraft, normalize_barcode,
+    BookDraft, CollectionDraft, Field, ImportRow, PlacementDraft, SourceRecord, normalize_barcode,
 };
 
 /// The columns, in the order an export writes them.
@@ -28,10 +29,14 @@ pub const COLUMNS: [&str; 9] = [
     "note",
 ];
 
-/// A problem with one line (or with the whole file, at line 0 or 1).
+/// A problem with one line of a sheet or one record of a MARC file (or with the whole file,
+/// at line 0 or 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineError {
+    /// The line, or the record's number (counting from 1).
     pub line: usize,
+    /// For a record: the byte offset where it starts.
+    pub offset: Option<u64>,
     pub message: String,
     /// The title on that line, to recognise it by (empty when the line has none).
     pub title: String,
@@ -50,7 +55,10 @@ impl LineError {
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.with_title())
+        match self.offset {
+            Some(at) => write!(f, "record {} (byte {at}): {}", self.line, self.with_title()),
+            None => write!(f, "line {}: {}", self.line, self.with_title()),
+        }
     }
 }
 
@@ -64,16 +72,16 @@ pub struct Parsed {
 /// A file that cannot be read at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FileError {
-    #[error(
-        "the file is not UTF-8 text (first bad byte at offset {0}); save it as \"CSV UTF-8\" and try again"
-    )]
-    NotUtf8(usize),
+    #[error("{0}; choose its encoding to import it")]
+    Encoding(sheets::DecodeError),
     #[error("the file has no header line")]
     Empty,
-    #[error("the header has no \"title\" column (found: {0})")]
+    #[error("no column is the title (the columns are: {0}); choose which column is which")]
     NoTitle(String),
     #[error("line {line}: {message}")]
     Csv { line: usize, message: String },
+    #[error("{0}")]
+    Mapping(sheets::MappingError),
 }
 
 fn is_formula_start(s: &str) -> bool {
@@ -103,130 +111,216 @@ pub fn unprotect(cell: &str) -> &str {
     }
 }
 
-/// Reads a whole file. Bad lines are listed in `errors`; good ones are in `rows`.
+/// What the user chose for a spreadsheet, where detection is not enough: its encoding (a file
+/// that is not UTF-8 is never guessed silently), its separator and which column is which
+/// (`title=Title,isbn=ISBN13`, as on the command line). `None`: detected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SheetChoice {
+    pub encoding: Option<Encoding>,
+    pub separator: Option<Separator>,
+    /// Which column is which, as `field=column,…` (see [`Mapping::parse_cli`]).
+    pub mapping: Option<String>,
+    /// Which column is which, as chosen in the window (before `mapping`).
+    pub columns: Option<Mapping>,
+}
+
+/// A spreadsheet decoded and looked at: its text, separator, header and the mapping to use.
+#[derive(Clone, Debug)]
+pub struct Sheet {
+    pub text: String,
+    pub encoding: Encoding,
+    pub separator: Separator,
+    pub headers: Vec<String>,
+    pub dialect: Dialect,
+    pub mapping: Mapping,
+}
+
+impl Sheet {
+    /// Decodes `bytes` and recognises the layout, taking what `choice` fixes as given.
+    pub fn open(bytes: &[u8], choice: &SheetChoice) -> Result<Sheet, FileError> {
+        let decoded = match choice.encoding {
+            Some(e) => sheets::decode_as(bytes, e),
+            None => sheets::decode(bytes),
+        }
+        .map_err(FileError::Encoding)?;
+        let text = decoded.text;
+        let separator = choice.separator.unwrap_or_else(|| sheets::sniff(&text));
+        let headers = sheets::headers(&text, separator);
+        if headers.is_empty() || headers.iter().all(|h| h.trim().is_empty()) {
+            return Err(FileError::Empty);
+        }
+        let dialect = Dialect::detect(&headers);
+        let mapping = match (&choice.columns, &choice.mapping) {
+            (Some(m), _) => m.clone(),
+            (None, Some(spec)) => Mapping::parse_cli(spec, &headers).map_err(FileError::Mapping)?,
+            (None, None) => Mapping::of_dialect(dialect, &headers),
+        };
+        Ok(Sheet {
+            text,
+            encoding: decoded.encoding,
+            separator,
+            headers,
+            dialect,
+            mapping,
+        })
+    }
+
+    /// Reads and validates every row through the mapping.
+    pub fn parse(&self) -> Result<Parsed, FileError> {
+        self.parse_first(usize::MAX)
+    }
+
+    /// Reads and validates the first `n` rows (a preview).
+    pub fn parse_first(&self, n: usize) -> Result<Parsed, FileError> {
+        if self.mapping.source(SheetField::Title).is_none() {
+            return Err(FileError::NoTitle(self.headers.join(", ")));
+        }
+        // Only Shelfmark's own export protects formula-like cells; others' cells are as typed.
+        let own = self.dialect == Dialect::Shelfmark;
+        let mut parsed = Parsed::default();
+        let mut barcodes = BarcodeOwners::default();
+        for row in sheets::read(&self.text, self.separator, &self.mapping).take(n) {
+            let row = match row {
+                Ok(row) => row,
+                Err(RowError::Csv { line, message }) => {
+                    return Err(FileError::Csv { line, message });
+                }
+                Err(e @ RowError::ExtraCells { line, .. }) => {
+                    parsed.errors.push(LineError {
+                        line,
+                        offset: None,
+                        message: e.to_string(),
+                        title: String::new(),
+                    });
+                    continue;
+                }
+            };
+            if SheetField::ALL
+                .iter()
+                .all(|f| row.get(*f).trim().is_empty())
+            {
+                continue;
+            }
+            // Other programs' "collections" (LibraryThing's "Your library", a Libib shelf) name
+            // where a book is listed, not where a copy stands: without a barcode there is no
+            // copy to place, so such a row brings the book only.
+            let listed_only = !own && row.get(SheetField::Barcode).trim().is_empty();
+            let cell = |f: SheetField| -> String {
+                if listed_only && f == SheetField::Collection {
+                    return String::new();
+                }
+                let v = row.get(f);
+                if own { unprotect(v) } else { v }.to_owned()
+            };
+            match validate_row(row.line, &cell, None, &mut barcodes) {
+                Ok(r) => parsed.rows.push(r),
+                Err(e) => parsed.errors.push(e),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Reads a whole file, detecting its encoding, separator and layout.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, FileError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| FileError::NotUtf8(e.valid_up_to()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = ::csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| FileError::Csv {
-            line: 1,
-            message: e.to_string(),
-        })?
-        .clone();
-    if headers.is_empty() || headers.iter().all(|h| h.trim().is_empty()) {
-        return Err(FileError::Empty);
+    Sheet::open(bytes, &SheetChoice::default())?.parse()
+}
+
+/// Which book (by its identity in the file) each barcode was given to, and where first.
+#[derive(Debug, Default)]
+pub(crate) struct BarcodeOwners(HashMap<String, (String, String)>);
+
+/// Validates one row of cells (a line of a sheet, or a holding of a MARC record) into an
+/// import row; `source` is the book's record and `nonfiling` its title's nonfiling characters,
+/// if it came from one.
+pub(crate) fn validate_row(
+    line: usize,
+    cell: &dyn Fn(SheetField) -> String,
+    source: Option<(&std::sync::Arc<SourceRecord>, u8)>,
+    owners: &mut BarcodeOwners,
+) -> Result<ImportRow, LineError> {
+    let place = if source.is_some() {
+        format!("in record {line}")
+    } else {
+        format!("on line {line}")
+    };
+    let mut errors: Vec<String> = Vec::new();
+    let book = BookDraft {
+        title: cell(SheetField::Title),
+        authors: cell(SheetField::Authors),
+        isbn: cell(SheetField::Isbn),
+        publisher: cell(SheetField::Publisher),
+        year: cell(SheetField::Year),
+        nonfiling: source.map(|(_, n)| n.to_string()).unwrap_or_default(),
     }
-    let index: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim().to_lowercase().replace([' ', '-'], "_"), i))
-        .collect();
-    if !index.contains_key("title") {
-        return Err(FileError::NoTitle(
-            headers.iter().collect::<Vec<_>>().join(", "),
-        ));
-    }
-    let mut parsed = Parsed::default();
-    // Which book (by its identity in the file) each barcode was given to.
-    let mut barcode_owner: HashMap<String, (String, usize)> = HashMap::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| FileError::Csv {
-            line: e.position().map_or(0, |p| p.line() as usize),
-            message: e.to_string(),
-        })?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
+    .validate();
+    let book = keep(book, &mut errors);
+    let raw_barcode = cell(SheetField::Barcode);
+    let barcode = if raw_barcode.trim().is_empty() {
+        None
+    } else {
+        match normalize_barcode(&raw_barcode) {
+            Ok(b) => Some(b),
+            Err(m) => {
+                errors.push(format!("{}: {m}", Field::Barcode.label()));
+                None
+            }
         }
-        let cell = |name: &str| -> String {
-            index
-                .get(name)
-                .and_then(|&i| record.get(i))
-                .map(|c| unprotect(c).to_owned())
-                .unwrap_or_default()
-        };
-        let mut errors: Vec<String> = Vec::new();
-        let book = BookDraft {
-            title: cell("title"),
-            authors: cell("authors"),
-            isbn: cell("isbn"),
-            publisher: cell("publisher"),
-            year: cell("year"),
-            nonfiling: String::new(),
+    };
+    let raw_collection = cell(SheetField::Collection);
+    let collection = if raw_collection.trim().is_empty() {
+        None
+    } else {
+        let c = CollectionDraft {
+            name: raw_collection,
+            description: String::new(),
         }
         .validate();
-        let book = keep(book, &mut errors);
-        let raw_barcode = cell("barcode");
-        let barcode = if raw_barcode.trim().is_empty() {
-            None
-        } else {
-            match normalize_barcode(&raw_barcode) {
-                Ok(b) => Some(b),
-                Err(m) => {
-                    errors.push(format!("{}: {m}", Field::Barcode.label()));
-                    None
-                }
+        keep(c, &mut errors)
+    };
+    let placement = PlacementDraft {
+        copy_id: crate::model::CopyId(0),
+        collection_id: crate::model::CollectionId(0),
+        shelf_mark: cell(SheetField::ShelfMark),
+        note: cell(SheetField::Note),
+    }
+    .validate();
+    let placement = keep(placement, &mut errors);
+    if collection.is_some() && barcode.is_none() && raw_barcode.trim().is_empty() {
+        errors.push("a collection is given but no barcode (which copy goes there?)".to_owned());
+    }
+    if let (Some(b), Some(code)) = (&book, &barcode) {
+        let identity = source
+            .and_then(|(s, _)| s.control.clone())
+            .or_else(|| b.isbn.clone())
+            .unwrap_or_else(|| format!("{}\u{1f}{}", b.title, b.authors));
+        match owners.0.get(code) {
+            Some((owner, first)) if *owner != identity => errors.push(format!(
+                "barcode {code} is given to two different books (first {first})"
+            )),
+            Some(_) => {}
+            None => {
+                owners.0.insert(code.clone(), (identity, place));
             }
-        };
-        let raw_collection = cell("collection");
-        let collection = if raw_collection.trim().is_empty() {
-            None
-        } else {
-            let c = CollectionDraft {
-                name: raw_collection,
-                description: String::new(),
-            }
-            .validate();
-            keep(c, &mut errors)
-        };
-        let placement = PlacementDraft {
-            copy_id: crate::model::CopyId(0),
-            collection_id: crate::model::CollectionId(0),
-            shelf_mark: cell("shelf_mark"),
-            note: cell("note"),
-        }
-        .validate();
-        let placement = keep(placement, &mut errors);
-        if collection.is_some() && barcode.is_none() && raw_barcode.trim().is_empty() {
-            errors.push("a collection is given but no barcode (which copy goes there?)".to_owned());
-        }
-        if let (Some(b), Some(code)) = (&book, &barcode) {
-            let identity = b
-                .isbn
-                .clone()
-                .unwrap_or_else(|| format!("{}\u{1f}{}", b.title, b.authors));
-            match barcode_owner.get(code) {
-                Some((owner, first)) if *owner != identity => errors.push(format!(
-                    "barcode {code} is given to two different books (first on line {first})"
-                )),
-                Some(_) => {}
-                None => {
-                    barcode_owner.insert(code.clone(), (identity, line));
-                }
-            }
-        }
-        match (book, placement, errors.is_empty()) {
-            (Some(book), Some(p), true) => parsed.rows.push(ImportRow {
-                line,
-                book,
-                barcode,
-                collection,
-                shelf_mark: p.shelf_mark,
-                note: p.note,
-            }),
-            _ => parsed.errors.push(LineError {
-                line,
-                message: errors.join("; "),
-                title: short(cell("title").trim(), 60),
-            }),
         }
     }
-    Ok(parsed)
+    match (book, placement, errors.is_empty()) {
+        (Some(book), Some(p), true) => Ok(ImportRow {
+            line,
+            book,
+            barcode,
+            collection,
+            shelf_mark: p.shelf_mark,
+            note: p.note,
+            source: source.map(|(s, _)| std::sync::Arc::clone(s)),
+        }),
+        _ => Err(LineError {
+            line,
+            offset: None,
+            message: errors.join("; "),
+            title: short(cell(SheetField::Title).trim(), 60),
+        }),
+    }
 }
 
 /// At most `max` characters of `text`, with an ellipsis if it was longer.
@@ -286,7 +380,16 @@ mod tests {
     #[test]
     fn refuses_other_encodings() {
         let latin1 = b"title\nCaf\xe9\n";
-        assert_eq!(parse(latin1).unwrap_err(), FileError::NotUtf8(9));
+        let Err(FileError::Encoding(e)) = parse(latin1) else {
+            panic!("Latin-1 is read only when chosen");
+        };
+        assert!(e.to_string().contains("Windows-1252"), "{e}");
+        let chosen = SheetChoice {
+            encoding: Some(Encoding::Windows1252),
+            ..SheetChoice::default()
+        };
+        let p = Sheet::open(latin1, &chosen).unwrap().parse().unwrap();
+        assert_eq!(p.rows[0].book.title, "Café");
         assert!(matches!(parse(b"name\nx\n"), Err(FileError::NoTitle(_))));
     }
 }

@@ -7,13 +7,17 @@
 //! is shown (`chain`).
 
 pub mod csv;
+pub mod marc;
+pub mod records;
+pub mod sheets;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use self::csv::{COLUMNS, FileError, LineError, protect};
+use self::csv::{COLUMNS, FileError, LineError, SheetChoice, protect};
+use self::records::MarcFormat;
 use crate::db::{
     BackupError, CheckReport, CopyCounts, CopyError, CopyProgress, DbError, ExportError, Library,
     OpenError, OpenOptions, Reads, ServerAddress,
@@ -60,27 +64,171 @@ pub enum TransferError {
     Copy(#[from] CopyError),
 }
 
-/// A file read and checked for import: the rows to apply and the lines that are bad.
+/// A file read and checked for import: the rows to apply and the lines (or records) that are
+/// bad, and what the file was taken to be ("Goodreads export", "MARC 21 (ISO 2709)").
 #[derive(Debug)]
 pub struct Prepared {
     pub job: Arc<ImportJob>,
     pub errors: Vec<LineError>,
+    pub kind: String,
 }
 
-/// Reads and validates `file`. Fails (nothing to import) if it cannot be read at all.
-pub fn prepare_import(file: &Path) -> Result<Prepared, TransferError> {
-    let bytes = std::fs::read(file).map_err(|source| TransferError::Read {
+/// What the user chose for an import where the file cannot say: for a spreadsheet its
+/// encoding, separator and columns; for MARC one collection for every holding (instead of the
+/// branch or location each names).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportChoice {
+    pub sheet: SheetChoice,
+    pub collection: Option<String>,
+}
+
+/// Reads and validates `file`, MARC 21 or a spreadsheet, told apart by its content. Fails
+/// (nothing to import) if it cannot be read at all.
+pub fn prepare_import(file: &Path, choice: &ImportChoice) -> Result<Prepared, TransferError> {
+    prepare_import_with(file, choice, &mut |_| {})
+}
+
+/// [`prepare_import`], telling `progress` the records read so far (for MARC files).
+pub fn prepare_import_with(
+    file: &Path,
+    choice: &ImportChoice,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Prepared, TransferError> {
+    let failed = |source: std::io::Error| TransferError::Read {
         path: file.to_path_buf(),
         source,
-    })?;
-    let parsed = csv::parse(&bytes).map_err(|source| TransferError::Unreadable {
+    };
+    let mut head = Vec::with_capacity(records::SNIFF_BYTES);
+    std::fs::File::open(file)
+        .and_then(|f| {
+            use std::io::Read as _;
+            f.take(records::SNIFF_BYTES as u64).read_to_end(&mut head)
+        })
+        .map_err(failed)?;
+    if let Some(format) = records::sniff(&head) {
+        let f = std::fs::File::open(file).map_err(failed)?;
+        let parsed = records::parse(f, format, choice.collection.as_deref(), progress);
+        return Ok(Prepared {
+            job: Arc::new(ImportJob::new(parsed.rows)),
+            errors: parsed.errors,
+            kind: match format {
+                marc::Format::Iso2709 => "MARC 21 (ISO 2709)".to_owned(),
+                marc::Format::MarcXml => "MARC 21 (MARCXML)".to_owned(),
+            },
+        });
+    }
+    let bytes = std::fs::read(file).map_err(failed)?;
+    let unreadable = |source: FileError| TransferError::Unreadable {
         path: file.to_path_buf(),
         source,
-    })?;
+    };
+    let sheet = csv::Sheet::open(&bytes, &choice.sheet).map_err(unreadable)?;
+    let parsed = sheet.parse().map_err(unreadable)?;
     Ok(Prepared {
         job: Arc::new(ImportJob::new(parsed.rows)),
         errors: parsed.errors,
+        kind: sheet_kind(&sheet),
     })
+}
+
+/// What the window found reading a file for import: ready to import, or a spreadsheet whose
+/// encoding or columns the librarian must choose first.
+#[derive(Debug)]
+pub enum Reading {
+    Ready(Prepared),
+    Choose(Box<SheetDraft>),
+}
+
+/// A spreadsheet waiting for the librarian's choices, with why.
+#[derive(Debug)]
+pub struct SheetDraft {
+    pub bytes: Arc<Vec<u8>>,
+    pub choice: SheetChoice,
+    /// Why the file could not be taken as it is, in words.
+    pub reason: String,
+}
+
+/// Reads `file` for the window: MARC and recognised spreadsheets come back ready; any other
+/// spreadsheet (or one not in UTF-8) comes back to choose its encoding and columns.
+pub fn read_for_import(file: &Path) -> Result<Reading, TransferError> {
+    let failed = |source: std::io::Error| TransferError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(file).map_err(failed)?;
+    if records::sniff(&bytes[..bytes.len().min(records::SNIFF_BYTES)]).is_some() {
+        return prepare_import(file, &ImportChoice::default()).map(Reading::Ready);
+    }
+    let choose = |choice: SheetChoice, reason: String| {
+        Ok(Reading::Choose(Box::new(SheetDraft {
+            bytes: Arc::new(bytes.clone()),
+            choice,
+            reason,
+        })))
+    };
+    match csv::Sheet::open(&bytes, &SheetChoice::default()) {
+        Err(FileError::Encoding(e)) => {
+            let guess = match &e {
+                sheets::DecodeError::NotUtf8 { guess, .. } => *guess,
+                sheets::DecodeError::Malformed { encoding, .. } => *encoding,
+            };
+            choose(
+                SheetChoice {
+                    encoding: Some(guess),
+                    ..SheetChoice::default()
+                },
+                format!("The file is not UTF-8; it looks like {guess}. Check the preview."),
+            )
+        }
+        Err(e) => Err(TransferError::Unreadable {
+            path: file.to_path_buf(),
+            source: e,
+        }),
+        Ok(sheet) if sheet.dialect == sheets::Dialect::Unknown => choose(
+            SheetChoice::default(),
+            "Shelfmark does not know this layout: choose which column is which.".to_owned(),
+        ),
+        Ok(sheet) => {
+            let parsed = sheet.parse().map_err(|source| TransferError::Unreadable {
+                path: file.to_path_buf(),
+                source,
+            })?;
+            Ok(Reading::Ready(Prepared {
+                job: Arc::new(ImportJob::new(parsed.rows)),
+                errors: parsed.errors,
+                kind: sheet_kind(&sheet),
+            }))
+        }
+    }
+}
+
+/// Reads a spreadsheet already in memory with the librarian's choices.
+pub fn prepare_sheet(
+    file: &Path,
+    bytes: &[u8],
+    choice: &SheetChoice,
+) -> Result<Prepared, TransferError> {
+    let unreadable = |source: FileError| TransferError::Unreadable {
+        path: file.to_path_buf(),
+        source,
+    };
+    let sheet = csv::Sheet::open(bytes, choice).map_err(unreadable)?;
+    let parsed = sheet.parse().map_err(unreadable)?;
+    Ok(Prepared {
+        job: Arc::new(ImportJob::new(parsed.rows)),
+        errors: parsed.errors,
+        kind: sheet_kind(&sheet),
+    })
+}
+
+/// "Goodreads export (CSV, UTF-8)".
+pub fn sheet_kind(sheet: &csv::Sheet) -> String {
+    let layout = match sheet.dialect {
+        sheets::Dialect::Unknown => "spreadsheet".to_owned(),
+        sheets::Dialect::Shelfmark => "Shelfmark spreadsheet".to_owned(),
+        d => format!("{} export", d.label()),
+    };
+    format!("{layout} ({}, {})", sheet.separator, sheet.encoding)
 }
 
 /// How an import ended.
@@ -204,6 +352,45 @@ pub fn export(
                 ExportError::Write(e) => wrote(e),
             })?;
         w.flush().map_err(wrote)?;
+        Ok(n)
+    })
+}
+
+/// Exports every live book as a MARC 21 record (its source record merged with Shelfmark's
+/// fields, its copies as `tag` holdings), or only the books with copies in `collection` (and
+/// only those copies). Returns the number of records written.
+pub fn export_marc(
+    reads: &mut dyn Reads,
+    collection: Option<&str>,
+    path: &Path,
+    format: MarcFormat,
+    tag: marc::HoldingTag,
+) -> Result<usize, TransferError> {
+    let wrote = |source: std::io::Error| TransferError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    write_atomically(path, |out| {
+        let mut w = records::RecordWriter::new(out, format).map_err(wrote)?;
+        let mut gather = records::Gather::new(reads.articles().map_err(TransferError::Library)?);
+        let mut n = 0;
+        reads
+            .export_records(&mut |row| {
+                if let Some(record) = gather.push(row, collection, tag) {
+                    w.write(&record)?;
+                    n += 1;
+                }
+                Ok(())
+            })
+            .map_err(|e| match e {
+                ExportError::Read(e) => TransferError::Library(e),
+                ExportError::Write(e) => wrote(e),
+            })?;
+        if let Some(record) = gather.finish(collection, tag) {
+            w.write(&record).map_err(wrote)?;
+            n += 1;
+        }
+        w.finish().map_err(wrote)?;
         Ok(n)
     })
 }

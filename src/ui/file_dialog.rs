@@ -74,9 +74,9 @@ fn list(
                             || e.path().metadata().is_ok_and(|m| m.is_dir());
                         let shown = !name.starts_with('.')
                             && (is_dir
-                                || Path::new(&name)
-                                    .extension()
-                                    .is_some_and(|x| x.eq_ignore_ascii_case(extension)));
+                                || Path::new(&name).extension().is_some_and(|x| {
+                                    extension.split(',').any(|e| x.eq_ignore_ascii_case(e))
+                                }));
                         shown.then_some(Entry { name, is_dir })
                     })
                     .collect();
@@ -93,7 +93,8 @@ fn list(
 }
 
 impl FileDialog {
-    /// A chooser starting in `folder`, showing folders and files ending in `.extension`.
+    /// A chooser starting in `folder`, showing folders and files ending in `.extension` (one
+    /// of several, if given as "csv,tsv").
     pub fn new(
         title: &str,
         action: &str,

@@ -19,6 +19,7 @@ pub(crate) mod move_dialog;
 pub(crate) mod requests;
 pub mod server_form;
 pub(crate) mod settings;
+pub(crate) mod sheet_map;
 pub mod theme;
 pub(crate) mod transfer;
 pub(crate) mod trash;

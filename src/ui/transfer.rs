@@ -11,12 +11,13 @@ use egui::{RichText, Ui};
 
 use super::file_dialog::{Choice, FileDialog, Mode, start_folder};
 use super::requests::{Requests, SaveState};
+use super::sheet_map::{Decision, SheetMap};
 use super::theme::Tone;
 use super::widgets::UiExt;
 use crate::db::{CheckReport, chain};
 use crate::model::{ImportJob, Op, Outcome, Problem, WAITING_TEXT};
 use crate::tasks::{Event, Pending, Port, RequestId, run_once};
-use crate::transfer::{self, Prepared, TransferError};
+use crate::transfer::{self, Prepared, Reading, TransferError};
 
 /// What a transfer running in the background answers.
 type Work<T> = Pending<Result<T, TransferError>>;
@@ -31,8 +32,10 @@ enum Kind {
 enum Task {
     Reading {
         file: PathBuf,
-        rx: Work<Prepared>,
+        rx: Work<Reading>,
     },
+    /// A spreadsheet whose encoding or columns the librarian is choosing.
+    Mapping(Box<SheetMap>),
     Review {
         file: PathBuf,
         prepared: Prepared,
@@ -46,7 +49,7 @@ enum Task {
     },
     Exporting {
         file: PathBuf,
-        rx: Work<usize>,
+        rx: Work<(usize, &'static str)>,
         started: Instant,
     },
     BackingUp {
@@ -148,10 +151,10 @@ impl TransferPanel {
         self.dialog = Some((
             Kind::Import,
             FileDialog::new(
-                "Import a CSV file",
+                "Import a file (MARC 21 or a spreadsheet)",
                 "Import",
                 Mode::Open,
-                "csv",
+                "csv,tsv,txt,mrc,dat,marc,xml",
                 self.start_folder(),
                 "",
                 self.port.waker(),
@@ -163,10 +166,10 @@ impl TransferPanel {
         self.dialog = Some((
             Kind::Export,
             FileDialog::new(
-                "Export the library to CSV",
+                "Export the library (CSV; or MARC 21: name it .mrc, or .xml for MARCXML)",
                 "Export",
                 Mode::Save,
-                "csv",
+                "csv,mrc,xml",
                 self.start_folder(),
                 "shelfmark-export.csv",
                 self.port.waker(),
@@ -201,8 +204,8 @@ impl TransferPanel {
                 let f = file.clone();
                 Task::Reading {
                     file,
-                    rx: spawn("shelfmark-read-csv", &self.port, move || {
-                        transfer::prepare_import(&f)
+                    rx: spawn("shelfmark-read-import", &self.port, move || {
+                        transfer::read_for_import(&f)
                     }),
                 }
             }
@@ -212,7 +215,29 @@ impl TransferPanel {
                     file,
                     rx: spawn("shelfmark-export", &self.port, move || {
                         let mut reads = library.reads().map_err(TransferError::Library)?;
-                        transfer::export(&mut *reads, None, &f, excel)
+                        let ext = f
+                            .extension()
+                            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+                        let marc = match ext.as_deref() {
+                            Some("mrc" | "marc" | "dat") => {
+                                Some(transfer::records::MarcFormat::Iso2709)
+                            }
+                            Some("xml") => Some(transfer::records::MarcFormat::MarcXml),
+                            _ => None,
+                        };
+                        match marc {
+                            Some(format) => transfer::export_marc(
+                                &mut *reads,
+                                None,
+                                &f,
+                                format,
+                                transfer::marc::HoldingTag::Koha952,
+                            )
+                            .map(|n| (n, "records")),
+                            None => {
+                                transfer::export(&mut *reads, None, &f, excel).map(|n| (n, "rows"))
+                            }
+                        }
                     }),
                     started: Instant::now(),
                 }
@@ -261,15 +286,18 @@ impl TransferPanel {
             Some(Task::Reading { file, rx }) => {
                 if let Some(result) = rx.poll() {
                     next = Some(match result {
-                        Ok(prepared) if prepared.errors.is_empty() => {
+                        Ok(Reading::Ready(prepared)) if prepared.errors.is_empty() => {
                             let (file, job) = (file.clone(), Arc::clone(&prepared.job));
                             self.submit_import(file, job);
                             return;
                         }
-                        Ok(prepared) => Some(Task::Review {
+                        Ok(Reading::Ready(prepared)) => Some(Task::Review {
                             file: file.clone(),
                             prepared,
                         }),
+                        Ok(Reading::Choose(draft)) => {
+                            Some(Task::Mapping(Box::new(SheetMap::new(file.clone(), draft))))
+                        }
                         Err(e) => {
                             self.result =
                                 Some((Tone::Error, format!("Cannot import: {}", chain(&e))));
@@ -320,10 +348,10 @@ impl TransferPanel {
             Some(Task::Exporting { file, rx, started }) => {
                 if let Some(result) = rx.poll() {
                     self.result = Some(match result {
-                        Ok(n) => (
+                        Ok((n, what)) => (
                             Tone::Success,
                             format!(
-                                "Exported {n} rows to {} in {:.1} s.",
+                                "Exported {n} {what} to {} in {:.1} s.",
                                 file.display(),
                                 started.elapsed().as_secs_f64()
                             ),
@@ -349,7 +377,7 @@ impl TransferPanel {
                     next = Some(None);
                 }
             }
-            Some(Task::Review { .. }) | None => {}
+            Some(Task::Review { .. } | Task::Mapping(_)) | None => {}
         }
         if let Some(task) = next {
             self.task = task;
@@ -402,7 +430,34 @@ impl TransferPanel {
             Some(Task::Review { file, prepared }) => {
                 review = Self::review_ui(ui, file, prepared);
             }
+            Some(Task::Mapping(map)) => {
+                ui.pending_label(&format!("Choosing the columns of {}…", map.file.display()));
+            }
             None => {}
+        }
+        if let Some(Task::Mapping(map)) = &mut self.task
+            && let Some(decision) = map.show(ui.ctx())
+        {
+            let file = map.file.clone();
+            match decision {
+                Decision::Import(choice) => {
+                    let bytes = map.bytes();
+                    let f = file.clone();
+                    self.task = Some(Task::Reading {
+                        file,
+                        rx: spawn("shelfmark-read-import", &self.port, move || {
+                            transfer::prepare_sheet(&f, &bytes, &choice).map(Reading::Ready)
+                        }),
+                    });
+                }
+                Decision::Cancel => {
+                    self.task = None;
+                    self.result = Some((
+                        Tone::Info,
+                        "Import cancelled; nothing was added.".to_owned(),
+                    ));
+                }
+            }
         }
         if cancel_import && let Some(Task::Importing { job, .. }) = &self.task {
             job.cancel();
@@ -437,12 +492,16 @@ impl TransferPanel {
         let mut choice = None;
         let modal = egui::Modal::new(egui::Id::unique("import-review")).show(ui.ctx(), |ui| {
             ui.set_width(640.0);
-            ui.heading("Some lines cannot be imported");
+            let records = prepared.errors.iter().any(|e| e.offset.is_some())
+                || prepared.kind.starts_with("MARC");
+            let unit = if records { "records" } else { "lines" };
+            ui.heading(format!("Some {unit} cannot be imported"));
             ui.label(format!(
-                "{} of {} lines of {} have problems. Nothing has been imported.",
+                "{} of {} {unit} of {} ({}) have problems. Nothing has been imported.",
                 prepared.errors.len(),
                 prepared.errors.len() + prepared.job.rows.len(),
-                file.display()
+                file.display(),
+                prepared.kind,
             ));
             egui::ScrollArea::vertical()
                 .max_height(300.0)
@@ -452,12 +511,15 @@ impl TransferPanel {
                         .striped(true)
                         .num_columns(3)
                         .show(ui, |ui| {
-                            ui.strong("Line");
+                            ui.strong(if records { "Record" } else { "Line" });
                             ui.strong("Title");
                             ui.strong("Problem");
                             ui.end_row();
                             for e in &prepared.errors {
-                                ui.label(e.line.to_string());
+                                ui.label(match e.offset {
+                                    Some(at) => format!("{} (byte {at})", e.line),
+                                    None => e.line.to_string(),
+                                });
                                 ui.label(&e.title);
                                 ui.label(RichText::new(&e.message));
                                 ui.end_row();
@@ -469,7 +531,11 @@ impl TransferPanel {
                 if ui
                     .add_enabled(
                         n > 0,
-                        egui::Button::new(format!("Import the {n} good lines")),
+                        egui::Button::new(if records {
+                            format!("Import the good records ({n} rows)")
+                        } else {
+                            format!("Import the {n} good lines")
+                        }),
                     )
                     .clicked()
                 {

@@ -7,6 +7,7 @@
 mod bench;
 mod load;
 mod lock;
+mod marc;
 mod offline;
 mod scale;
 mod stats;
@@ -78,6 +79,9 @@ enum Command {
     /// Open a shared library with its replica in `--data-dir` and wait until everything saved
     /// there offline has been sent (or waits for a decision); prints the status as JSON.
     Sync,
+    /// MARC 21 at scale: generate a file of bibliographic records, import it into the library,
+    /// export it again; prints records/s and peak RSS as JSON.
+    Marc(marc::MarcArgs),
     /// Hold the library's write lock (as another program might), to see how Shelfmark waits.
     /// Prints `locked <unix µs>` and `released <unix µs>`.
     HoldWriteLock(lock::HoldArgs),
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::BenchCatalog(a) => scale::bench_catalog(&location, durability, a),
         Command::Offline(a) => offline::run(&location, a),
         Command::Sync => offline::sync(&location),
+        Command::Marc(a) => marc::run(&location, durability, a),
         Command::HoldWriteLock(a) => file().and_then(|path| lock::hold(&path, a)),
     };
     match result {

@@ -447,7 +447,7 @@ fn wait<T>(fetch: Pending<ReadResult<T>>) -> Result<T, String> {
         .map_err(|f| f.message)
 }
 
-fn peak_rss_mb() -> Option<f64> {
+pub(crate) fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -555,7 +555,8 @@ pub fn bench_catalog(
     let tasks = shelfmark::tasks::SaveTasks::start(&target, shelfmark::tasks::ChangeFeed::new())
         .map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let prepared = transfer::prepare_import(&csv_file).map_err(|e| words(&e))?;
+    let prepared = transfer::prepare_import(&csv_file, &transfer::ImportChoice::default())
+        .map_err(|e| words(&e))?;
     if !prepared.errors.is_empty() {
         return Err(format!(
             "generated CSV has bad lines: {:?}",

@@ -99,7 +99,9 @@ const TABLES: [Table; 4] = [
             ("publisher", Col::Text),
             ("year", Col::OptInt),
             ("nonfiling", Col::OptInt),
-            ("title_key", Col::Text)
+            ("title_key", Col::Text),
+            ("control", Col::OptText),
+            ("marc", Col::OptText)
         ),
     },
     Table {

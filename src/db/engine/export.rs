@@ -4,7 +4,7 @@
 
 use super::{Q, Row, Session, params};
 use crate::db::{DbError, ExportError};
-use crate::model::{CollectionId, ExportRow};
+use crate::model::{BookId, CollectionId, ExportRow, RecordRow};
 
 fn export_row(r: &dyn Row) -> Result<ExportRow, DbError> {
     Ok(ExportRow {
@@ -48,6 +48,47 @@ pub(crate) fn rows<S: Session>(
         ),
         None => s.each(Q::ExportAll.into(), &[], &mut give),
     };
+    if let Some(e) = write_error {
+        return Err(ExportError::Write(e));
+    }
+    result?;
+    Ok(n)
+}
+
+/// Streams every live book with its source record and its copies (see [`RecordRow`]).
+pub(crate) fn records<S: Session>(
+    s: &S,
+    each: &mut dyn FnMut(&RecordRow) -> Result<(), std::io::Error>,
+) -> Result<usize, ExportError> {
+    let mut n = 0;
+    let mut write_error = None;
+    let mut give = |r: &dyn Row| -> Result<(), DbError> {
+        let year = r
+            .opt_i64(5)?
+            .map(|y| i32::try_from(y).map_err(|_| DbError::Data(format!("year {y}"))))
+            .transpose()?;
+        let row = RecordRow {
+            book: BookId(r.i64(0)?),
+            title: r.string(1)?,
+            authors: r.string(2)?,
+            isbn: r.opt_string(3)?,
+            publisher: r.string(4)?,
+            year,
+            nonfiling: r.opt_i64(6)?.and_then(|n| u8::try_from(n).ok()),
+            updated_at: r.stamp(7)?,
+            marc: r.opt_string(8)?,
+            barcode: r.opt_string(9)?,
+            collection: r.opt_string(10)?,
+            shelf_mark: r.opt_string(11)?,
+        };
+        if let Err(e) = each(&row) {
+            write_error = Some(e);
+            return Err(DbError::Data("the export was stopped".to_owned()));
+        }
+        n += 1;
+        Ok(())
+    };
+    let result = s.each(Q::ExportRecords.into(), &[], &mut give);
     if let Some(e) = write_error {
         return Err(ExportError::Write(e));
     }

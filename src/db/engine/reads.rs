@@ -109,6 +109,13 @@ impl<C: ReadConn + Send> Reads for EngineReads<C> {
         export::rows(&self.0.session(), collection, row)
     }
 
+    fn export_records(
+        &mut self,
+        row: &mut dyn FnMut(&crate::model::RecordRow) -> Result<(), std::io::Error>,
+    ) -> Result<usize, ExportError> {
+        export::records(&self.0.session(), row)
+    }
+
     fn articles(&mut self) -> Result<Vec<String>, DbError> {
         write::articles(&self.0.session())
     }

@@ -428,6 +428,42 @@ fn stale_or_gone<S: Session>(tx: &WriteTx<'_, S>, target: RecordRef) -> Result<O
     })
 }
 
+/// Saves `v` over book `id` at `version` (the edit's path, also taken by an import that finds
+/// a book by its source record's control number).
+pub(crate) fn update_book<S: Session>(
+    tx: &WriteTx<'_, S>,
+    id: i64,
+    version: i64,
+    v: &ValidBook,
+    articles: &[String],
+) -> Result<Outcome, DbError> {
+    let key = title_key_of(&v.title, v.nonfiling, articles);
+    let search = search_words(tx, v);
+    let (now, by) = (tx.now, tx.by);
+    guarded(tx, Option::<Unique<'_>>::from(v).as_ref(), || {
+        let n = tx.run(
+            Q::UpdateBook,
+            params!(
+                title: &v.title, authors: &v.authors, isbn: &v.isbn,
+                publisher: &v.publisher, year: v.year, nonfiling: v.nonfiling,
+                title_key: &key, search: &search, now: now, by: by,
+                id: id, version: version,
+            ),
+        )?;
+        if n == 1 {
+            Ok(saved(Kind::Book, id, version + 1))
+        } else {
+            stale_or_gone(
+                tx,
+                RecordRef {
+                    kind: Kind::Book,
+                    id,
+                },
+            )
+        }
+    })
+}
+
 fn update<S: Session>(
     tx: &WriteTx<'_, S>,
     target: RecordRef,
@@ -455,22 +491,7 @@ fn update<S: Session>(
         };
     }
     match draft {
-        Draft::Book(d) => {
-            let v = valid!(d);
-            let key = title_key_of(&v.title, v.nonfiling, &articles(tx)?);
-            let search = search_words(tx, &v);
-            guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {
-                changed(tx.run(
-                    Q::UpdateBook,
-                    params!(
-                        title: &v.title, authors: &v.authors, isbn: &v.isbn,
-                        publisher: &v.publisher, year: v.year, nonfiling: v.nonfiling,
-                        title_key: &key, search: &search, now: now, by: by,
-                        id: id, version: version,
-                    ),
-                )?)
-            })
-        }
+        Draft::Book(d) => update_book(tx, id, version, &valid!(d), &articles(tx)?),
         Draft::Copy(d) => {
             let v = valid!(d);
             guarded(tx, Option::<Unique<'_>>::from(&v).as_ref(), || {

@@ -154,6 +154,7 @@ pub(crate) fn apply(
     Ok(Outcome::Imported(ImportSummary {
         rows: job.rows.len(),
         books_created: count(0),
+        books_updated: 0,
         copies_created: count(1),
         collections_created: count(2),
         placements_created,

@@ -13,7 +13,10 @@ use crate::db::OpenError;
 pub const APPLICATION: &str = "shelfmark";
 
 /// Entry `i` brings a database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema/0001_initial.sql"),
+    include_str!("schema/0002_source_records.sql"),
+];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

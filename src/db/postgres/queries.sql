@@ -218,6 +218,17 @@ WHERE p.copy_id = :copy AND p.collection_id = :collection AND p.deleted_at IS NU
 -- ---------------------------------------------------------------------------------------------
 -- Import
 
+-- name: book_by_control
+SELECT id, version, marc FROM books
+WHERE control = :control AND deleted_at IS NULL
+ORDER BY id LIMIT 1
+
+-- name: set_book_source
+-- The imported record of a book (and the control number that finds it again).
+UPDATE books SET control = :control, marc = :marc, version = version + 1, updated_at = :now,
+                 updated_by = :by
+WHERE id = :id
+
 -- name: book_by_title_authors
 -- The title key finds the candidates through its index.
 SELECT id FROM books
@@ -358,6 +369,17 @@ LEFT JOIN collections k ON k.id = p.collection_id
 WHERE b.deleted_at IS NULL
 ORDER BY b.id, c.id, p.id
 
+-- name: export_records
+-- A book per run of rows (its copies and their placements follow it), with its source record.
+SELECT b.id, b.title, b.authors, b.isbn, b.publisher, b.year, b.nonfiling, b.updated_at, b.marc,
+       c.barcode, k.name, p.shelf_mark
+FROM books b
+LEFT JOIN copies c ON c.book_id = b.id AND c.deleted_at IS NULL
+LEFT JOIN placements p ON p.copy_id = c.id AND p.deleted_at IS NULL
+LEFT JOIN collections k ON k.id = p.collection_id
+WHERE b.deleted_at IS NULL
+ORDER BY b.id, c.id, p.id
+
 -- name: export_collection
 SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note
 FROM placements p
@@ -371,7 +393,7 @@ ORDER BY p.id
 -- Copying a library row for row (backups of a shared library, moving a file to a server)
 
 -- name: dump_books
-SELECT id, title, authors, isbn, publisher, year, nonfiling, title_key,
+SELECT id, title, authors, isbn, publisher, year, nonfiling, title_key, control, marc,
        version, created_at, updated_at, deleted_at, updated_by
 FROM books WHERE id > :after ORDER BY id LIMIT :limit
 
@@ -392,9 +414,9 @@ FROM placements WHERE id > :after ORDER BY id LIMIT :limit
 SELECT key, value FROM settings ORDER BY key
 
 -- name: load_book
-INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, search,
+INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, control, marc, search,
                    version, created_at, updated_at, deleted_at, updated_by)
-VALUES (:id, :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :search,
+VALUES (:id, :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :control, :marc, :search,
         :version, :created_at, :updated_at, :deleted_at, :updated_by)
 
 -- name: load_copy
@@ -428,7 +450,7 @@ SELECT setval(pg_get_serial_sequence('books', 'id'),
 -- A replica's pulls: the rows with these ids (a JSON array), and writing one over what is there
 
 -- name: rows_books
-SELECT id, title, authors, isbn, publisher, year, nonfiling, title_key,
+SELECT id, title, authors, isbn, publisher, year, nonfiling, title_key, control, marc,
        version, created_at, updated_at, deleted_at, updated_by
 FROM books WHERE id IN (SELECT jsonb_array_elements_text(:ids::text::jsonb)::bigint) ORDER BY id
 
@@ -448,9 +470,9 @@ SELECT id, copy_id, collection_id, shelf_mark, shelf_key, note,
 FROM placements WHERE id IN (SELECT jsonb_array_elements_text(:ids::text::jsonb)::bigint) ORDER BY id
 
 -- name: upsert_book
-INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, search, version, created_at, updated_at, deleted_at, updated_by)
-VALUES (:id, :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :search, :version, :created_at, :updated_at, :deleted_at, :updated_by)
-ON CONFLICT (id) DO UPDATE SET title = excluded.title, authors = excluded.authors, isbn = excluded.isbn, publisher = excluded.publisher, year = excluded.year, nonfiling = excluded.nonfiling, title_key = excluded.title_key, search = excluded.search, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, control, marc, search, version, created_at, updated_at, deleted_at, updated_by)
+VALUES (:id, :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :control, :marc, :search, :version, :created_at, :updated_at, :deleted_at, :updated_by)
+ON CONFLICT (id) DO UPDATE SET title = excluded.title, authors = excluded.authors, isbn = excluded.isbn, publisher = excluded.publisher, year = excluded.year, nonfiling = excluded.nonfiling, title_key = excluded.title_key, control = excluded.control, marc = excluded.marc, search = excluded.search, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
 
 -- name: upsert_copy
 INSERT INTO copies (id, book_id, barcode, version, created_at, updated_at, deleted_at, updated_by)

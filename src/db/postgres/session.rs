@@ -194,6 +194,11 @@ impl Session for PgSession<'_> {
         by: &str,
         articles: &[String],
     ) -> Result<Option<crate::model::Outcome>, DbError> {
+        // Books with source records (a MARC import) are matched by control number and keep
+        // their record: the row-by-row path does that; the set-based one is for spreadsheets.
+        if job.rows.iter().any(|r| r.source.is_some()) {
+            return Ok(None);
+        }
         let mut conn = self.conn.lock();
         super::import::apply(&mut conn, job, now, by, articles).map(Some)
     }

@@ -47,6 +47,10 @@ const MIGRATIONS: &[Step] = &[
         sql: include_str!("schema/0004_who_and_shelf_order.sql"),
         fill: Some(|c| refile_shelf_marks(&FileSession::new(c))),
     },
+    Step {
+        sql: include_str!("schema/0005_source_records.sql"),
+        fill: None,
+    },
 ];
 
 /// The schema version this build writes.
