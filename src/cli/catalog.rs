@@ -22,6 +22,7 @@ pub(super) fn import(
             last = Instant::now();
             eprintln!("reading: {n} records");
         }
+        true
     })?;
     let read_seconds = read_started.elapsed().as_secs_f64();
     let unit = if prepared.errors.iter().any(|e| e.offset.is_some()) {
@@ -46,7 +47,7 @@ pub(super) fn import(
     let library = open(target, 3)?;
     let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(CliError::Start)?;
     let started = Instant::now();
-    let rows = prepared.job.rows.len();
+    let rows = prepared.job.len();
     let outcome = transfer::run_import(&tasks, &prepared.job, |done, total| {
         eprintln!("importing: {done} of {total} rows");
     })?;

@@ -32,10 +32,35 @@ pub struct SourceRecord {
     pub marc: String,
 }
 
+/// Rows read again from their file while they are applied, so an import's memory does not
+/// grow with the file (a MARC file of a million records). The file was read and checked once
+/// before; a second reading that does not give the same rows (the file changed in between, or
+/// cannot be read) gives an error, and the import is refused as a whole.
+pub trait RowSource: Send + Sync + std::fmt::Debug {
+    /// The rows, in order.
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<ImportRow, String>> + '_>;
+}
+
+/// Where an import's rows are: in memory, or read again from their file.
+#[derive(Debug)]
+enum Rows {
+    Loaded(Vec<ImportRow>),
+    Streamed {
+        source: Box<dyn RowSource>,
+        len: usize,
+    },
+}
+
+impl Default for Rows {
+    fn default() -> Self {
+        Rows::Loaded(Vec::new())
+    }
+}
+
 /// Rows to import, with a progress counter the UI can read and a cancel flag it can set.
 #[derive(Debug, Default)]
 pub struct ImportJob {
-    pub rows: Vec<ImportRow>,
+    rows: Rows,
     done: AtomicUsize,
     cancel: AtomicBool,
 }
@@ -50,9 +75,46 @@ impl Eq for ImportJob {}
 impl ImportJob {
     pub fn new(rows: Vec<ImportRow>) -> Self {
         ImportJob {
-            rows,
+            rows: Rows::Loaded(rows),
             done: AtomicUsize::new(0),
             cancel: AtomicBool::new(false),
+        }
+    }
+
+    /// A job whose `len` rows are read from `source` as they are applied.
+    pub fn streamed(source: Box<dyn RowSource>, len: usize) -> Self {
+        ImportJob {
+            rows: Rows::Streamed { source, len },
+            done: AtomicUsize::new(0),
+            cancel: AtomicBool::new(false),
+        }
+    }
+
+    /// How many rows the job applies.
+    pub fn len(&self) -> usize {
+        match &self.rows {
+            Rows::Loaded(rows) => rows.len(),
+            Rows::Streamed { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows, when they are all in memory (set-based imports need them so).
+    pub fn loaded(&self) -> Option<&[ImportRow]> {
+        match &self.rows {
+            Rows::Loaded(rows) => Some(rows),
+            Rows::Streamed { .. } => None,
+        }
+    }
+
+    /// The rows in order, wherever they are; an error stops the import.
+    pub fn rows(&self) -> Box<dyn Iterator<Item = Result<ImportRow, String>> + '_> {
+        match &self.rows {
+            Rows::Loaded(rows) => Box::new(rows.iter().cloned().map(Ok)),
+            Rows::Streamed { source, .. } => source.rows(),
         }
     }
 

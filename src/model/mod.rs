@@ -20,7 +20,7 @@ mod words;
 use std::fmt;
 
 pub use conflict::{By, Conflict, Holder};
-pub use import::{ImportJob, ImportRow, ImportSummary, SourceRecord};
+pub use import::{ImportJob, ImportRow, ImportSummary, RowSource, SourceRecord};
 pub use offline::{
     Attention, AttentionKind, Decision, LocalState, ReplayFigures, SyncStatus, refusal,
 };

@@ -54,6 +54,8 @@ pub enum TransferError {
     NotQueued(#[from] SubmitError),
     #[error("the save executor stopped before answering")]
     Stopped,
+    #[error("the import was cancelled; nothing was added")]
+    Cancelled,
     #[error("cannot start a background thread")]
     Thread(#[source] std::io::Error),
     #[error(transparent)]
@@ -85,14 +87,15 @@ pub struct ImportChoice {
 /// Reads and validates `file`, MARC 21 or a spreadsheet, told apart by its content. Fails
 /// (nothing to import) if it cannot be read at all.
 pub fn prepare_import(file: &Path, choice: &ImportChoice) -> Result<Prepared, TransferError> {
-    prepare_import_with(file, choice, &mut |_| {})
+    prepare_import_with(file, choice, &mut |_| true)
 }
 
-/// [`prepare_import`], telling `progress` the records read so far (for MARC files).
+/// [`prepare_import`], telling `progress` the records read so far (for MARC files); false
+/// from it stops the reading ([`TransferError::Cancelled`]).
 pub fn prepare_import_with(
     file: &Path,
     choice: &ImportChoice,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<Prepared, TransferError> {
     let failed = |source: std::io::Error| TransferError::Read {
         path: file.to_path_buf(),
@@ -106,11 +109,14 @@ pub fn prepare_import_with(
         })
         .map_err(failed)?;
     if let Some(format) = records::sniff(&head) {
+        let collection = choice.collection.as_deref();
+        let rows = records::MarcRows::new(file, format, collection).map_err(failed)?;
         let f = std::fs::File::open(file).map_err(failed)?;
-        let parsed = records::parse(f, format, choice.collection.as_deref(), progress);
+        let checked =
+            records::check(f, format, collection, progress).ok_or(TransferError::Cancelled)?;
         return Ok(Prepared {
-            job: Arc::new(ImportJob::new(parsed.rows)),
-            errors: parsed.errors,
+            job: Arc::new(ImportJob::streamed(Box::new(rows), checked.rows)),
+            errors: checked.errors,
             kind: match format {
                 marc::Format::Iso2709 => "MARC 21 (ISO 2709)".to_owned(),
                 marc::Format::MarcXml => "MARC 21 (MARCXML)".to_owned(),
@@ -149,15 +155,19 @@ pub struct SheetDraft {
 }
 
 /// Reads `file` for the window: MARC and recognised spreadsheets come back ready; any other
-/// spreadsheet (or one not in UTF-8) comes back to choose its encoding and columns.
-pub fn read_for_import(file: &Path) -> Result<Reading, TransferError> {
+/// spreadsheet (or one not in UTF-8) comes back to choose its encoding and columns. `progress`
+/// as for [`prepare_import_with`].
+pub fn read_for_import(
+    file: &Path,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> Result<Reading, TransferError> {
     let failed = |source: std::io::Error| TransferError::Read {
         path: file.to_path_buf(),
         source,
     };
     let bytes = std::fs::read(file).map_err(failed)?;
     if records::sniff(&bytes[..bytes.len().min(records::SNIFF_BYTES)]).is_some() {
-        return prepare_import(file, &ImportChoice::default()).map(Reading::Ready);
+        return prepare_import_with(file, &ImportChoice::default(), progress).map(Reading::Ready);
     }
     let choose = |choice: SheetChoice, reason: String| {
         Ok(Reading::Choose(Box::new(SheetDraft {
@@ -259,7 +269,7 @@ pub fn run_import(
                 }
             },
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                progress(job.done(), job.rows.len());
+                progress(job.done(), job.len());
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(TransferError::Stopped);

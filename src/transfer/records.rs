@@ -3,19 +3,21 @@
 //! placements; an export gives each live book back as a record, its source record merged with
 //! what was edited in Shelfmark, its copies as holdings.
 //!
-//! Reading streams the file: a record is read, mapped and validated, then dropped; only the
-//! import rows (with each book's record, compact ISO 2709) are kept for the import.
+//! Reading streams the file, twice: once to check every record (only the bad ones are kept, to
+//! report), and again while the import applies the rows ([`MarcRows`]), so memory does not grow
+//! with the file. A book's record is kept compact: ISO 2709 in UTF-8.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::csv::{BarcodeOwners, LineError, Parsed, validate_row};
+use super::csv::{BarcodeOwners, LineError, validate_row};
 use super::marc::{
     self, Encoding, ExportBook, ExportHolding, Format, HoldingTag, Iso2709Reader, MarcXmlReader,
     MarcXmlWriter, Record, RecordError, export_record, map_record,
 };
 use super::sheets::Field as SheetField;
-use crate::model::{RecordRow, SourceRecord, Stamp, isbn};
+use crate::model::{ImportRow, RecordRow, RowSource, SourceRecord, Stamp, isbn};
 
 /// How many bytes of a file are enough to tell its format.
 pub const SNIFF_BYTES: usize = 512;
@@ -49,33 +51,55 @@ pub fn control_key(record: &Record) -> Option<String> {
     })
 }
 
-/// Reads every record of a MARC file (`format`, as sniffed) into import rows; bad records are
-/// listed with their number and byte offset. `collection`: the collection every holding goes
-/// to, instead of the one the holding names. `progress` is told the records read so far,
-/// every 1 000 records.
-pub fn parse(
-    file: impl Read,
+/// What the first reading of a MARC file found: how many import rows its good records give,
+/// and every bad record.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub rows: usize,
+    pub errors: Vec<LineError>,
+}
+
+fn records_of(
+    file: impl Read + 'static,
     format: Format,
-    collection: Option<&str>,
-    progress: &mut dyn FnMut(u64),
-) -> Parsed {
-    let records: Box<dyn Iterator<Item = Result<Record, RecordError>>> = match format {
+) -> Box<dyn Iterator<Item = Result<Record, RecordError>>> {
+    match format {
         Format::Iso2709 => Box::new(Iso2709Reader::new(std::io::BufReader::with_capacity(
             1 << 16,
             file,
         ))),
         Format::MarcXml => Box::new(MarcXmlReader::new(file)),
-    };
-    let mut parsed = Parsed::default();
+    }
+}
+
+/// Reads every record of a MARC file (`format`, as sniffed), mapping and validating each, and
+/// keeps only the count of rows and the bad records (with their number and byte offset).
+/// `collection`: the collection every holding goes to, instead of the one the holding names.
+/// `progress` is told the records read so far every 1 000 records; false from it stops the
+/// reading (`None`).
+pub fn check(
+    file: impl Read + 'static,
+    format: Format,
+    collection: Option<&str>,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> Option<Checked> {
+    let mut checked = Checked::default();
     let mut owners = BarcodeOwners::default();
-    for (i, record) in records.enumerate() {
+    for (i, record) in records_of(file, format).enumerate() {
         let number = i + 1;
-        if number % 1000 == 0 {
-            progress(number as u64);
+        if number % 1000 == 0 && !progress(number as u64) {
+            return None;
         }
         match record {
-            Ok(record) => book_rows(number, record, collection, &mut owners, &mut parsed),
-            Err(e) => parsed.errors.push(LineError {
+            Ok(record) => book_rows(
+                number,
+                record,
+                collection,
+                &mut owners,
+                &mut |_| checked.rows += 1,
+                &mut checked.errors,
+            ),
+            Err(e) => checked.errors.push(LineError {
                 line: e.record as usize,
                 offset: Some(e.offset),
                 message: e.kind.to_string(),
@@ -83,16 +107,102 @@ pub fn parse(
             }),
         }
     }
-    parsed
+    Some(checked)
 }
 
-/// The rows of one record: one per holding (the book only, if it has none).
+/// The rows of a checked MARC file, read again as the import applies them: the good records'
+/// rows, in order (the bad ones were reported and skipped by choice).
+#[derive(Debug)]
+pub struct MarcRows {
+    path: PathBuf,
+    format: Format,
+    collection: Option<String>,
+    /// The file as it was checked: a changed file is not imported.
+    size: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl MarcRows {
+    pub fn new(path: &Path, format: Format, collection: Option<&str>) -> std::io::Result<Self> {
+        let meta = std::fs::metadata(path)?;
+        Ok(MarcRows {
+            path: path.to_path_buf(),
+            format,
+            collection: collection.map(str::to_owned),
+            size: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+impl RowSource for MarcRows {
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<ImportRow, String>> + '_> {
+        let changed = || format!("{} changed since it was checked", self.path.display());
+        let opened = std::fs::metadata(&self.path)
+            .and_then(|meta| {
+                let same = meta.len() == self.size && meta.modified().ok() == self.modified;
+                Ok((same, std::fs::File::open(&self.path)?))
+            })
+            .map_err(|e| format!("cannot read {} again: {e}", self.path.display()));
+        match opened {
+            Ok((true, file)) => Box::new(RecordRows {
+                records: records_of(file, self.format),
+                collection: self.collection.as_deref(),
+                owners: BarcodeOwners::default(),
+                pending: std::collections::VecDeque::new(),
+                number: 0,
+            }),
+            Ok((false, _)) => Box::new(std::iter::once(Err(changed()))),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+}
+
+/// The rows of the records as they are read.
+struct RecordRows<'a> {
+    records: Box<dyn Iterator<Item = Result<Record, RecordError>>>,
+    collection: Option<&'a str>,
+    owners: BarcodeOwners,
+    pending: std::collections::VecDeque<ImportRow>,
+    number: usize,
+}
+
+impl Iterator for RecordRows<'_> {
+    type Item = Result<ImportRow, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut skipped = Vec::new();
+        loop {
+            if let Some(row) = self.pending.pop_front() {
+                return Some(Ok(row));
+            }
+            let record = self.records.next()?;
+            self.number += 1;
+            if let Ok(record) = record {
+                let pending = &mut self.pending;
+                book_rows(
+                    self.number,
+                    record,
+                    self.collection,
+                    &mut self.owners,
+                    &mut |row| pending.push_back(row),
+                    &mut skipped,
+                );
+                skipped.clear();
+            }
+        }
+    }
+}
+
+/// The rows of one record: one per holding (the book only, if it has none), given to `rows`;
+/// a record that cannot be imported goes to `errors` (once) and gives no rows.
 fn book_rows(
     number: usize,
     mut record: Record,
     collection: Option<&str>,
     owners: &mut BarcodeOwners,
-    parsed: &mut Parsed,
+    rows: &mut dyn FnMut(ImportRow),
+    errors: &mut Vec<LineError>,
 ) {
     let mapped = map_record(&record);
     let control = control_key(&record);
@@ -104,7 +214,7 @@ fn book_rows(
     {
         Ok(m) => m,
         Err(message) => {
-            parsed.errors.push(LineError {
+            errors.push(LineError {
                 line: number,
                 offset: None,
                 message: format!("the record cannot be kept: {message}"),
@@ -128,6 +238,8 @@ fn book_rows(
     } else {
         mapped.holdings.iter().map(Some).collect()
     };
+    // All of a record's rows or none: a bad holding refuses the record.
+    let mut good = Vec::with_capacity(holdings.len());
     for holding in holdings {
         let cell = |f: SheetField| -> String {
             match f {
@@ -149,13 +261,15 @@ fn book_rows(
             }
         };
         match validate_row(number, &cell, Some((&source, mapped.nonfiling)), owners) {
-            Ok(row) => parsed.rows.push(row),
+            Ok(row) => good.push(row),
             Err(e) => {
-                parsed.errors.push(e);
-                // One report per record is enough.
-                break;
+                errors.push(e);
+                return;
             }
         }
+    }
+    for row in good {
+        rows(row);
     }
 }
 
@@ -297,9 +411,4 @@ pub fn record_of(
 /// 005: "YYYYMMDDHHMMSS.F", in UTC.
 fn last_change(at: Stamp) -> String {
     at.0.strftime("%Y%m%d%H%M%S.0").to_string()
-}
-
-/// Reads a whole MARC file from a buffered reader (tests, the command line's `-`).
-pub fn parse_buffered(file: impl BufRead, format: Format, collection: Option<&str>) -> Parsed {
-    parse(file, format, collection, &mut |_| {})
 }

@@ -33,6 +33,10 @@ enum Task {
     Reading {
         file: PathBuf,
         rx: Work<Reading>,
+        /// Records read so far (MARC), and the flag that stops the reading.
+        read: Arc<std::sync::atomic::AtomicU64>,
+        cancel: Arc<std::sync::atomic::AtomicBool>,
+        started: Instant,
     },
     /// A spreadsheet whose encoding or columns the librarian is choosing.
     Mapping(Box<SheetMap>),
@@ -202,11 +206,21 @@ impl TransferPanel {
         self.task = Some(match kind {
             Kind::Import => {
                 let f = file.clone();
+                let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let (r, c, waker) = (Arc::clone(&read), Arc::clone(&cancel), self.port.waker());
                 Task::Reading {
                     file,
                     rx: spawn("shelfmark-read-import", &self.port, move || {
-                        transfer::read_for_import(&f)
+                        transfer::read_for_import(&f, &mut |n| {
+                            r.store(n, std::sync::atomic::Ordering::Relaxed);
+                            waker();
+                            !c.load(std::sync::atomic::Ordering::Relaxed)
+                        })
                     }),
+                    read,
+                    cancel,
+                    started: Instant::now(),
                 }
             }
             Kind::Export => {
@@ -283,7 +297,7 @@ impl TransferPanel {
         let answers = self.requests.poll(&self.port);
         let mut next: Option<Option<Task>> = None;
         match &mut self.task {
-            Some(Task::Reading { file, rx }) => {
+            Some(Task::Reading { file, rx, .. }) => {
                 if let Some(result) = rx.poll() {
                     next = Some(match result {
                         Ok(Reading::Ready(prepared)) if prepared.errors.is_empty() => {
@@ -297,6 +311,13 @@ impl TransferPanel {
                         }),
                         Ok(Reading::Choose(draft)) => {
                             Some(Task::Mapping(Box::new(SheetMap::new(file.clone(), draft))))
+                        }
+                        Err(TransferError::Cancelled) => {
+                            self.result = Some((
+                                Tone::Info,
+                                "Import cancelled; nothing was added.".to_owned(),
+                            ));
+                            None
                         }
                         Err(e) => {
                             self.result =
@@ -390,8 +411,31 @@ impl TransferPanel {
         let mut cancel_import = false;
         let mut review: Option<bool> = None;
         match &self.task {
-            Some(Task::Reading { file, .. }) => {
-                ui.pending_label(&format!("Reading {}…", file.display()));
+            Some(Task::Reading {
+                file,
+                read,
+                cancel,
+                started,
+                ..
+            }) => {
+                let n = read.load(std::sync::atomic::Ordering::Relaxed);
+                if n == 0 {
+                    ui.pending_label(&format!("Reading {}…", file.display()));
+                } else {
+                    // A MARC file is read and checked record by record before anything is added.
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    ui.horizontal(|ui| {
+                        ui.pending_label(&format!(
+                            "Checking {}: {n} records, {:.0} records/s",
+                            file.display(),
+                            n as f64 / secs
+                        ));
+                        if ui.button("Cancel import").clicked() {
+                            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    });
+                }
+                ui.ctx().request_repaint_after(Duration::from_millis(250));
             }
             Some(Task::Importing {
                 file,
@@ -400,7 +444,7 @@ impl TransferPanel {
                 waiting,
                 ..
             }) => {
-                let (done, total) = (job.done(), job.rows.len());
+                let (done, total) = (job.done(), job.len());
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 ui.horizontal(|ui| {
                     ui.label(format!("Importing {}", file.display()));
@@ -448,6 +492,9 @@ impl TransferPanel {
                         rx: spawn("shelfmark-read-import", &self.port, move || {
                             transfer::prepare_sheet(&f, &bytes, &choice).map(Reading::Ready)
                         }),
+                        read: Arc::default(),
+                        cancel: Arc::default(),
+                        started: Instant::now(),
                     });
                 }
                 Decision::Cancel => {
@@ -499,7 +546,7 @@ impl TransferPanel {
             ui.label(format!(
                 "{} of {} {unit} of {} ({}) have problems. Nothing has been imported.",
                 prepared.errors.len(),
-                prepared.errors.len() + prepared.job.rows.len(),
+                prepared.errors.len() + prepared.job.len(),
                 file.display(),
                 prepared.kind,
             ));
@@ -527,7 +574,7 @@ impl TransferPanel {
                         });
                 });
             ui.horizontal(|ui| {
-                let n = prepared.job.rows.len();
+                let n = prepared.job.len();
                 if ui
                     .add_enabled(
                         n > 0,

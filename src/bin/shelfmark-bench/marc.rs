@@ -51,7 +51,14 @@ pub fn run(location: &Location, durability: Durability, a: &MarcArgs) -> Result<
     if let Some(e) = prepared.errors.first() {
         return Err(format!("generated file has bad records: {e}"));
     }
-    let rows = prepared.job.rows.len();
+    let rows = prepared.job.len();
+    // The second reading alone (the import does it again while it writes).
+    let t = Instant::now();
+    let reread = prepared.job.rows().filter(Result::is_ok).count();
+    let reread_s = t.elapsed().as_secs_f64();
+    if reread != rows {
+        return Err(format!("the second reading gave {reread} rows, not {rows}"));
+    }
     let t = Instant::now();
     let summary =
         match transfer::run_import(&tasks, &prepared.job, |_, _| {}).map_err(|e| words(&e))? {
@@ -85,6 +92,7 @@ pub fn run(location: &Location, durability: Durability, a: &MarcArgs) -> Result<
         "books_created": summary.books_created,
         "read_records_per_s": (n / reading_s).round(),
         "write_records_per_s": (n / writing_s).round(),
+        "reread_records_per_s": (n / reread_s).round(),
         "import_records_per_s": (n / (reading_s + writing_s)).round(),
         "exported_records": exported,
         "export_records_per_s": (exported as f64 / export_s).round(),

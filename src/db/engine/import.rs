@@ -3,7 +3,7 @@
 //! collections by name (case-insensitively), placements by (copy, collection); only what is
 //! missing is created.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::write::{
     WriteTx, articles, insert_book_with, insert_collection, insert_copy, insert_placement,
@@ -12,80 +12,64 @@ use super::write::{
 use super::{Q, Row, Session, params, read};
 use crate::db::DbError;
 use crate::model::{
-    BookId, CollectionId, CopyId, Failure, FailureKind, Field, FieldError, ImportJob,
+    BookId, CollectionId, CopyId, Failure, FailureKind, Field, FieldError, ImportJob, ImportRow,
     ImportSummary, Outcome, SourceRecord, ValidCopy, ValidPlacement,
 };
 
 /// How often (in rows) progress is published and cancellation checked.
 const PROGRESS_EVERY: usize = 512;
 
+/// Caches of what earlier rows found are dropped beyond this many entries: the database finds
+/// the same again (inside the same transaction), so an import's memory does not grow with its
+/// file.
+const CACHE_LIMIT: usize = 50_000;
+
+fn failed(message: String) -> Outcome {
+    Outcome::Failed(Failure {
+        kind: FailureKind::Other,
+        message,
+    })
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(cache: &mut HashMap<K, V>, key: K, value: V) {
+    if cache.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(key, value);
+}
+
 pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<Outcome, DbError> {
     let mut summary = ImportSummary {
-        rows: job.rows.len(),
+        rows: job.len(),
         ..ImportSummary::default()
     };
     let articles = articles(tx)?;
     if let Some(outcome) = tx.staged_import(job, tx.now, tx.by, &articles)? {
         return Ok(outcome);
     }
-    // Books found by their source record's control number are updated first, while the search
-    // index still follows every change (the pause below is for inserts only).
-    let mut by_control = match refresh_by_control(tx, job, &articles)? {
-        Ok(found) => found,
-        Err(outcome) => return Ok(outcome),
-    };
-    summary.books_updated = by_control.values().filter(|(_, changed)| *changed).count();
     let paused = tx.pause_search()?;
-    let mut books: HashMap<(String, String, Option<String>), BookId> = HashMap::new();
-    // Books whose source record this import has written already.
-    let mut sourced: std::collections::HashSet<BookId> =
-        by_control.values().map(|(id, _)| *id).collect();
+    let mut books = Books::default();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
-    for (i, row) in job.rows.iter().enumerate() {
+    let mut applied = 0;
+    for (i, row) in job.rows().enumerate() {
+        let row = match row {
+            Ok(row) => row,
+            Err(why) => return Ok(failed(format!("{why}; nothing was added"))),
+        };
+        applied += 1;
         if i % PROGRESS_EVERY == 0 {
             job.set_done(i);
             if job.is_cancelled() {
-                return Ok(Outcome::Failed(Failure {
-                    kind: FailureKind::Other,
-                    message: "the import was cancelled; nothing was added".to_owned(),
-                }));
+                return Ok(failed(
+                    "the import was cancelled; nothing was added".to_owned(),
+                ));
             }
         }
         let b = &row.book;
-        let control = row.source.as_deref().and_then(|s| s.control.as_deref());
-        let key = (b.title.clone(), b.authors.clone(), b.isbn.clone());
-        let book = if let Some((id, _)) = control.and_then(|c| by_control.get(c)) {
-            *id
-        } else if let Some(id) = books.get(&key) {
-            *id
-        } else {
-            let found = if let Some(isbn) = &b.isbn {
-                read::live_book_by_isbn(tx, isbn)?.map(|b| b.id)
-            } else {
-                let title_key = title_key_of(&b.title, b.nonfiling, &articles);
-                tx.one(
-                    Q::BookByTitleAuthors,
-                    params!(title_key: &title_key, title: &b.title, authors: &b.authors),
-                    |r: &dyn Row| r.i64(0).map(BookId),
-                )?
-            };
-            let id = if let Some(id) = found {
-                id
-            } else {
-                summary.books_created += 1;
-                BookId(insert_book_with(tx, b, &articles)?)
-            };
-            books.insert(key, id);
-            id
+        let book = match books.of(tx, &row, &articles, &mut summary)? {
+            Ok(id) => id,
+            Err(refused) => return Ok(refused),
         };
-        if let Some(source) = &row.source
-            && sourced.insert(book)
-        {
-            attach(tx, book, source)?;
-            if let Some(c) = &source.control {
-                by_control.insert(c.clone(), (book, false));
-            }
-        }
         let Some(barcode) = &row.barcode else {
             continue;
         };
@@ -95,11 +79,16 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
                 let other = read::book(tx, c.book_id)?
                     .map(|b| b.title)
                     .unwrap_or_default();
+                let at = if row.source.is_some() {
+                    format!("record {}", row.line)
+                } else {
+                    format!("line {}", row.line)
+                };
                 return Ok(Outcome::Invalid(vec![FieldError::new(
                     Field::Barcode,
                     format!(
-                        "line {}: barcode {barcode} is already on a copy of “{other}”, not “{}”",
-                        row.line, b.title
+                        "{at}: barcode {barcode} is already on a copy of “{other}”, not “{}”",
+                        b.title
                     ),
                 )]));
             }
@@ -129,7 +118,7 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
                 summary.collections_created += 1;
                 CollectionId(insert_collection(tx, collection)?)
             };
-            collections.insert(collection.name_key.clone(), id);
+            remember(&mut collections, collection.name_key.clone(), id);
             id
         };
         // A copy made a moment ago has no placements yet.
@@ -148,65 +137,129 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
             )?;
         }
     }
+    if applied != job.len() {
+        return Ok(failed(format!(
+            "the file changed since it was checked ({applied} rows now, {} then); nothing was added",
+            job.len()
+        )));
+    }
+    tx.reindex_books(&books.refreshed)?;
     tx.resume_search(paused)?;
-    job.set_done(job.rows.len());
+    job.set_done(job.len());
     Ok(Outcome::Imported(summary))
 }
 
-/// Control number -> (book, whether this import changed it).
-type ByControl = HashMap<String, (BookId, bool)>;
+/// Which book each row is of, with what earlier rows found.
+#[derive(Default)]
+struct Books {
+    by_key: HashMap<(String, String, Option<String>), BookId>,
+    by_control: HashMap<String, BookId>,
+    /// Books whose source record this import has written (a second record for the same book
+    /// does not replace the first).
+    sourced: HashSet<BookId>,
+    /// Books found by control number and brought up to their record: the search index has to
+    /// follow them (its triggers are paused for the import's inserts).
+    refreshed: Vec<i64>,
+}
 
-/// Finds the books that rows' control numbers already name and brings each up to its row:
-/// its fields (through the edit's own path, so a taken ISBN is a conflict) and its record.
-/// Returns control number -> (book, whether anything changed), or the outcome that refuses the
-/// whole import.
-fn refresh_by_control<S: Session>(
-    tx: &WriteTx<'_, S>,
-    job: &ImportJob,
-    articles: &[String],
-) -> Result<Result<ByControl, Outcome>, DbError> {
-    let mut found: HashMap<String, (BookId, bool)> = HashMap::new();
-    for row in &job.rows {
-        let Some(source) = row.source.as_deref() else {
-            continue;
+impl Books {
+    /// The book of `row`: found by its record's control number (and brought up to the record),
+    /// by ISBN, or by title and authors, else created. Or the outcome that refuses the import.
+    fn of<S: Session>(
+        &mut self,
+        tx: &WriteTx<'_, S>,
+        row: &ImportRow,
+        articles: &[String],
+        summary: &mut ImportSummary,
+    ) -> Result<Result<BookId, Outcome>, DbError> {
+        let b = &row.book;
+        let control = row.source.as_deref().and_then(|s| s.control.as_deref());
+        let key = (b.title.clone(), b.authors.clone(), b.isbn.clone());
+        let book = if let Some(id) = control.and_then(|c| self.by_control.get(c)) {
+            *id
+        } else if let (Some(c), Some(source)) = (control, row.source.as_deref())
+            && let Some(found) = tx.one(Q::BookByControl, params!(control: c), |r: &dyn Row| {
+                Ok((r.i64(0)?, r.i64(1)?, r.opt_string(2)?))
+            })?
+        {
+            // The same record again: the book follows it (through the edit's own path, so an
+            // ISBN another book holds is a conflict), and keeps the newer record.
+            let id = found.0;
+            match refresh(tx, found, &row.book, source, articles)? {
+                Ok(true) => {
+                    summary.books_updated += 1;
+                    self.refreshed.push(id);
+                }
+                Ok(false) => {}
+                Err(refused) => return Ok(Err(refused)),
+            }
+            self.sourced.insert(BookId(id));
+            BookId(id)
+        } else if let Some(id) = self.by_key.get(&key) {
+            *id
+        } else {
+            let found = if let Some(isbn) = &b.isbn {
+                read::live_book_by_isbn(tx, isbn)?.map(|b| b.id)
+            } else {
+                let title_key = title_key_of(&b.title, b.nonfiling, articles);
+                tx.one(
+                    Q::BookByTitleAuthors,
+                    params!(title_key: &title_key, title: &b.title, authors: &b.authors),
+                    |r: &dyn Row| r.i64(0).map(BookId),
+                )?
+            };
+            let id = if let Some(id) = found {
+                id
+            } else {
+                summary.books_created += 1;
+                let id = BookId(insert_book_with(tx, b, row.source.as_deref(), articles)?);
+                self.sourced.insert(id);
+                id
+            };
+            remember(&mut self.by_key, key, id);
+            id
         };
-        let Some(control) = source.control.as_deref() else {
-            continue;
-        };
-        if found.contains_key(control) {
-            continue;
-        }
-        let Some((id, version, marc)) = tx.one(
-            Q::BookByControl,
-            params!(control: control),
-            |r: &dyn Row| Ok((r.i64(0)?, r.i64(1)?, r.opt_string(2)?)),
-        )?
-        else {
-            continue;
-        };
-        let current = read::book(tx, BookId(id))?;
-        let same = current.as_ref().is_some_and(|c| {
-            let b = &row.book;
-            c.title == b.title
-                && c.authors == b.authors
-                && c.isbn == b.isbn
-                && c.publisher == b.publisher
-                && c.year == b.year
-                && c.nonfiling == b.nonfiling
-        });
-        if !same {
-            match update_book(tx, id, version, &row.book, articles)? {
-                Outcome::Saved { .. } => {}
-                refused => return Ok(Err(refused)),
+        if let Some(source) = &row.source {
+            if self.sourced.insert(book) {
+                attach(tx, book, source)?;
+            }
+            if let Some(c) = &source.control {
+                remember(&mut self.by_control, c.clone(), book);
             }
         }
-        let record_changed = marc.as_deref() != Some(source.marc.as_str());
-        if record_changed {
-            attach(tx, BookId(id), source)?;
-        }
-        found.insert(control.to_owned(), (BookId(id), !same || record_changed));
+        Ok(Ok(book))
     }
-    Ok(Ok(found))
+}
+
+/// Brings book `found` = (id, version, its record) up to `book` and `source`: its fields
+/// through the edit's own path, its record if it differs. Ok(whether anything changed), or
+/// the outcome that refuses the whole import.
+fn refresh<S: Session>(
+    tx: &WriteTx<'_, S>,
+    (id, version, marc): (i64, i64, Option<String>),
+    book: &crate::model::ValidBook,
+    source: &SourceRecord,
+    articles: &[String],
+) -> Result<Result<bool, Outcome>, DbError> {
+    let same = read::book(tx, BookId(id))?.is_some_and(|c| {
+        c.title == book.title
+            && c.authors == book.authors
+            && c.isbn == book.isbn
+            && c.publisher == book.publisher
+            && c.year == book.year
+            && c.nonfiling == book.nonfiling
+    });
+    if !same {
+        match update_book(tx, id, version, book, articles)? {
+            Outcome::Saved { .. } => {}
+            refused => return Ok(Err(refused)),
+        }
+    }
+    let record_changed = marc.as_deref() != Some(source.marc.as_str());
+    if record_changed {
+        attach(tx, BookId(id), source)?;
+    }
+    Ok(Ok(!same || record_changed))
 }
 
 /// Keeps `source` with book `id`.

@@ -149,6 +149,11 @@ pub(crate) trait Session {
     fn pause_search(&self) -> Result<i64, DbError> {
         Ok(0)
     }
+    /// During a pause: brings the search index up to date for books that existed before it and
+    /// were changed during it.
+    fn reindex_books(&self, _ids: &[i64]) -> Result<(), DbError> {
+        Ok(())
+    }
     /// Brings what [`pause_search`](Self::pause_search) set aside up to date, and ends the pause.
     fn resume_search(&self, _paused: i64) -> Result<(), DbError> {
         Ok(())

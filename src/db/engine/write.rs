@@ -54,6 +54,9 @@ impl<S: Session> Session for WriteTx<'_, S> {
     fn pause_search(&self) -> Result<i64, DbError> {
         self.s.pause_search()
     }
+    fn reindex_books(&self, ids: &[i64]) -> Result<(), DbError> {
+        self.s.reindex_books(ids)
+    }
     fn resume_search(&self, paused: i64) -> Result<(), DbError> {
         self.s.resume_search(paused)
     }
@@ -269,23 +272,27 @@ fn search_words<S: Session>(s: &S, v: &ValidBook) -> Option<String> {
 }
 
 pub(crate) fn insert_book<S: Session>(tx: &WriteTx<'_, S>, v: &ValidBook) -> Result<i64, DbError> {
-    insert_book_with(tx, v, &articles(tx)?)
+    insert_book_with(tx, v, None, &articles(tx)?)
 }
 
-/// [`insert_book`] with the library's articles already read (bulk loads read them once).
+/// [`insert_book`] with the book's source record, if it has one, and the library's articles
+/// already read (bulk loads read them once).
 pub(crate) fn insert_book_with<S: Session>(
     tx: &WriteTx<'_, S>,
     v: &ValidBook,
+    source: Option<&crate::model::SourceRecord>,
     articles: &[String],
 ) -> Result<i64, DbError> {
     let key = title_key_of(&v.title, v.nonfiling, articles);
     let search = search_words(tx, v);
+    let control = source.and_then(|s| s.control.as_deref());
+    let marc = source.map(|s| s.marc.as_str());
     tx.value(
         Q::InsertBook,
         params!(
             title: &v.title, authors: &v.authors, isbn: &v.isbn, publisher: &v.publisher,
             year: v.year, nonfiling: v.nonfiling, title_key: &key, search: &search,
-            now: tx.now, by: tx.by,
+            control: control, marc: marc, now: tx.now, by: tx.by,
         ),
         |r: &dyn Row| r.i64(0),
     )

@@ -70,16 +70,18 @@ fn cancelled() -> Outcome {
     })
 }
 
-/// Applies `job` inside the open savepoint; the caller rolls back to it unless the outcome wrote.
+/// Applies `job` (its rows in memory) inside the open savepoint; the caller rolls back to it
+/// unless the outcome wrote.
 pub(crate) fn apply(
     conn: &mut PgConn,
     job: &ImportJob,
+    rows: &[crate::model::ImportRow],
     now: Stamp,
     by: &str,
     articles: &[String],
 ) -> Result<Outcome, DbError> {
     conn.client.batch_execute(step("staging"))?;
-    for (c, chunk) in job.rows.chunks(CHUNK).enumerate() {
+    for (c, chunk) in rows.chunks(CHUNK).enumerate() {
         job.set_done(c * CHUNK);
         if job.is_cancelled() {
             return Ok(cancelled());
@@ -150,9 +152,9 @@ pub(crate) fn apply(
     let placements_created = run(conn, "insert_placements")? as usize;
     let counts = conn.client.query_one(step("counts"), &[])?;
     let count = |i: usize| counts.get::<_, i64>(i) as usize;
-    job.set_done(job.rows.len());
+    job.set_done(rows.len());
     Ok(Outcome::Imported(ImportSummary {
-        rows: job.rows.len(),
+        rows: rows.len(),
         books_created: count(0),
         books_updated: 0,
         copies_created: count(1),

@@ -52,9 +52,9 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 
 -- name: insert_book
 INSERT INTO books (title, authors, isbn, publisher, year, nonfiling, title_key, search,
-                   created_at, updated_at, updated_by)
+                   control, marc, created_at, updated_at, updated_by)
 VALUES (:title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :search,
-        :now, :now, :by)
+        :control, :marc, :now, :now, :by)
 RETURNING id
 
 -- name: insert_copy

@@ -25,6 +25,21 @@ pub(crate) fn pause_search(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(books_before)
 }
 
+/// Re-indexes books that were there before the pause and changed during it.
+pub(crate) fn reindex_books(conn: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
+    let mut delete = conn.prepare_cached("DELETE FROM books_fts WHERE rowid = ?1")?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO books_fts (rowid, title, authors, isbn, publisher)
+         SELECT id, title, authors, coalesce(isbn, ''), publisher FROM books
+         WHERE id = ?1 AND deleted_at IS NULL",
+    )?;
+    for id in ids {
+        delete.execute([id])?;
+        insert.execute([id])?;
+    }
+    Ok(())
+}
+
 /// Indexes the books inserted during the pause and lifts it.
 pub(crate) fn resume_search(conn: &Connection, books_before: i64) -> rusqlite::Result<()> {
     conn.execute(
@@ -80,7 +95,7 @@ impl Bulk for FileBulk {
     fn insert_book(&mut self, book: &ValidBook, at: Stamp) -> Result<BookId, DbError> {
         let s = FileSession::new(&self.conn);
         let tx = WriteTx::new(&s, at, &self.by);
-        Ok(BookId(insert_book_with(&tx, book, &self.articles)?))
+        Ok(BookId(insert_book_with(&tx, book, None, &self.articles)?))
     }
 
     fn insert_copy(&mut self, copy: &ValidCopy, at: Stamp) -> Result<CopyId, DbError> {

@@ -52,10 +52,11 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 -- Inserts
 
 -- name: insert_book
-INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key,
-                   created_at, updated_at, updated_by)
+INSERT INTO books (id, title, authors, isbn, publisher, year, nonfiling, title_key, control,
+                   marc, created_at, updated_at, updated_by)
 VALUES (CASE WHEN provisional_ids() THEN (SELECT min(coalesce(min(id), 0), 0) - 1 FROM books) END,
-        :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :now, :now, :by)
+        :title, :authors, :isbn, :publisher, :year, :nonfiling, :title_key, :control, :marc,
+        :now, :now, :by)
 RETURNING id
 
 -- name: insert_copy

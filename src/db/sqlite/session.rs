@@ -118,6 +118,10 @@ impl Session for FileSession<'_> {
         Ok(super::bulk::pause_search(self.conn)?)
     }
 
+    fn reindex_books(&self, ids: &[i64]) -> Result<(), DbError> {
+        Ok(super::bulk::reindex_books(self.conn, ids)?)
+    }
+
     fn resume_search(&self, paused: i64) -> Result<(), DbError> {
         Ok(super::bulk::resume_search(self.conn, paused)?)
     }
