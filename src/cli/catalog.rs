@@ -9,6 +9,16 @@ use crate::model::count;
 use crate::tasks::{ChangeFeed, SaveTasks};
 use crate::transfer::{self, Imported};
 
+/// Prints bad lines as `file:line: message` and bad records as `file: record N (byte X): …`.
+fn report(file: &Path, errors: &[transfer::csv::LineError]) {
+    for e in errors {
+        match e.offset {
+            Some(_) => eprintln!("{}: {e}", file.display()),
+            None => eprintln!("{}:{}: {}", file.display(), e.line, e.with_title()),
+        }
+    }
+}
+
 pub(super) fn import(
     target: &Target,
     file: &Path,
@@ -16,46 +26,47 @@ pub(super) fn import(
     skip_invalid: bool,
 ) -> Result<ExitCode, CliError> {
     let read_started = Instant::now();
-    let mut last = Instant::now();
-    let prepared = transfer::prepare_import_with(file, choice, &mut |n| {
-        if last.elapsed().as_secs() >= 1 {
-            last = Instant::now();
-            eprintln!("reading: {n} records");
-        }
-        true
-    })?;
+    let prepared = transfer::prepare_import(file, choice)?;
     let read_seconds = read_started.elapsed().as_secs_f64();
-    let unit = if prepared.errors.iter().any(|e| e.offset.is_some()) {
-        "record"
-    } else {
-        "line"
-    };
-    for e in &prepared.errors {
-        match e.offset {
-            Some(_) => eprintln!("{}: {e}", file.display()),
-            None => eprintln!("{}:{}: {}", file.display(), e.line, e.with_title()),
-        }
-    }
-    if !prepared.errors.is_empty() && !skip_invalid {
-        return Err(CliError::Refused(format!(
-            "{} bad {unit}(s) in {} ({}); nothing was imported (fix them, or use --skip-invalid to import the good {unit}s)",
-            prepared.errors.len(),
+    // A MARC file's records are read as they are imported: its bad ones are known after.
+    let marc = prepared.found.is_some();
+    let unit = if marc { "record" } else { "line" };
+    report(file, &prepared.errors);
+    let refused = |n: usize| {
+        CliError::Refused(format!(
+            "{n} bad {unit}(s) in {} ({}); nothing was imported (fix them, or use --skip-invalid to import the good {unit}s)",
             file.display(),
             prepared.kind,
-        )));
+        ))
+    };
+    if !prepared.errors.is_empty() && !skip_invalid {
+        return Err(refused(prepared.errors.len()));
     }
     let library = open(target, 3)?;
     let tasks = SaveTasks::start(&library, ChangeFeed::new()).map_err(CliError::Start)?;
     let started = Instant::now();
-    let rows = prepared.job.len();
-    let outcome = transfer::run_import(&tasks, &prepared.job, |done, total| {
-        eprintln!("importing: {done} of {total} rows");
+    let outcome = transfer::run_import(&tasks, &prepared.job, |done, total| match total {
+        Some(total) => eprintln!("importing: {done} of {total} rows"),
+        None => eprintln!("importing: {done} rows"),
     })?;
     let seconds = started.elapsed().as_secs_f64();
+    let found = prepared
+        .found
+        .as_ref()
+        .map(|f| f.lock().clone())
+        .unwrap_or_default();
+    report(file, &found);
+    let skipped = prepared.errors.len() + found.len();
     match outcome {
         Imported::Done(s) => {
+            let rows = s.rows;
+            let timing = if marc {
+                format!("read, checked and written in {seconds:.2} s")
+            } else {
+                format!("read and checked in {read_seconds:.2} s, written in {seconds:.2} s")
+            };
             println!(
-                "imported {rows} rows from a {} (read and checked in {read_seconds:.2} s, written in {seconds:.2} s: {:.0} rows/s in all): created {}, {}, {}, {}; {} already there{}{}",
+                "imported {rows} rows from a {} ({timing}: {:.0} rows/s in all): created {}, {}, {}, {}; {} already there{}{}",
                 prepared.kind,
                 rows as f64 / (seconds + read_seconds).max(1e-9),
                 count(s.books_created, "book", "books"),
@@ -67,10 +78,10 @@ pub(super) fn import(
                 } else {
                     format!("{} placements were", s.placements_matched)
                 },
-                if prepared.errors.is_empty() {
+                if skipped == 0 {
                     String::new()
                 } else {
-                    format!("; skipped {} bad {unit}(s)", prepared.errors.len())
+                    format!("; skipped {skipped} bad {unit}(s)")
                 },
                 if s.books_updated == 0 {
                     String::new()
@@ -83,6 +94,7 @@ pub(super) fn import(
             );
             Ok(ExitCode::SUCCESS)
         }
+        Imported::Refused(_) if !found.is_empty() => Err(refused(found.len())),
         Imported::Refused(why) => Err(CliError::Refused(format!("nothing was imported: {why}"))),
     }
 }

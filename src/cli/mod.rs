@@ -228,6 +228,7 @@ pub fn run(args: &Args, command: &Command) -> ExitCode {
                         columns: None,
                     },
                     collection: collection.clone(),
+                    skip_bad_records: *skip_invalid,
                 };
                 catalog::import(&target, file, &choice, *skip_invalid)
             }

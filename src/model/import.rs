@@ -47,7 +47,7 @@ enum Rows {
     Loaded(Vec<ImportRow>),
     Streamed {
         source: Box<dyn RowSource>,
-        len: usize,
+        len: Option<usize>,
     },
 }
 
@@ -81,8 +81,9 @@ impl ImportJob {
         }
     }
 
-    /// A job whose `len` rows are read from `source` as they are applied.
-    pub fn streamed(source: Box<dyn RowSource>, len: usize) -> Self {
+    /// A job whose rows are read from `source` as they are applied: `len` of them if that is
+    /// known beforehand.
+    pub fn streamed(source: Box<dyn RowSource>, len: Option<usize>) -> Self {
         ImportJob {
             rows: Rows::Streamed { source, len },
             done: AtomicUsize::new(0),
@@ -90,16 +91,13 @@ impl ImportJob {
         }
     }
 
-    /// How many rows the job applies.
-    pub fn len(&self) -> usize {
+    /// How many rows the job applies, if that is known before it runs (a file read only as it
+    /// is applied does not know).
+    pub fn total(&self) -> Option<usize> {
         match &self.rows {
-            Rows::Loaded(rows) => rows.len(),
+            Rows::Loaded(rows) => Some(rows.len()),
             Rows::Streamed { len, .. } => *len,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The rows, when they are all in memory (set-based imports need them so).

@@ -54,8 +54,6 @@ pub enum TransferError {
     NotQueued(#[from] SubmitError),
     #[error("the save executor stopped before answering")]
     Stopped,
-    #[error("the import was cancelled; nothing was added")]
-    Cancelled,
     #[error("cannot start a background thread")]
     Thread(#[source] std::io::Error),
     #[error(transparent)]
@@ -73,6 +71,8 @@ pub struct Prepared {
     pub job: Arc<ImportJob>,
     pub errors: Vec<LineError>,
     pub kind: String,
+    /// The bad records of a MARC file, found as the import reads it.
+    pub found: Option<records::Found>,
 }
 
 /// What the user chose for an import where the file cannot say: for a spreadsheet its
@@ -82,21 +82,16 @@ pub struct Prepared {
 pub struct ImportChoice {
     pub sheet: SheetChoice,
     pub collection: Option<String>,
+    /// MARC: import the good records when some are bad (else nothing is imported).
+    pub skip_bad_records: bool,
 }
 
 /// Reads and validates `file`, MARC 21 or a spreadsheet, told apart by its content. Fails
-/// (nothing to import) if it cannot be read at all.
+/// (nothing to import) if it cannot be read at all. A spreadsheet is read and checked here,
+/// whole; a MARC file is read only as the import applies it (its bad records are then in
+/// [`Prepared::found`], and the import, refused unless `choice.skip_bad_records`, adds
+/// nothing).
 pub fn prepare_import(file: &Path, choice: &ImportChoice) -> Result<Prepared, TransferError> {
-    prepare_import_with(file, choice, &mut |_| true)
-}
-
-/// [`prepare_import`], telling `progress` the records read so far (for MARC files); false
-/// from it stops the reading ([`TransferError::Cancelled`]).
-pub fn prepare_import_with(
-    file: &Path,
-    choice: &ImportChoice,
-    progress: &mut dyn FnMut(u64) -> bool,
-) -> Result<Prepared, TransferError> {
     let failed = |source: std::io::Error| TransferError::Read {
         path: file.to_path_buf(),
         source,
@@ -109,18 +104,21 @@ pub fn prepare_import_with(
         })
         .map_err(failed)?;
     if let Some(format) = records::sniff(&head) {
-        let collection = choice.collection.as_deref();
-        let rows = records::MarcRows::new(file, format, collection).map_err(failed)?;
-        let f = std::fs::File::open(file).map_err(failed)?;
-        let checked =
-            records::check(f, format, collection, progress).ok_or(TransferError::Cancelled)?;
+        let bad = if choice.skip_bad_records {
+            records::BadRecords::Skip
+        } else {
+            records::BadRecords::Refuse
+        };
+        let rows = records::MarcRows::new(file, format, choice.collection.as_deref(), bad);
+        let found = rows.found();
         return Ok(Prepared {
-            job: Arc::new(ImportJob::streamed(Box::new(rows), checked.rows)),
-            errors: checked.errors,
+            job: Arc::new(ImportJob::streamed(Box::new(rows), None)),
+            errors: Vec::new(),
             kind: match format {
                 marc::Format::Iso2709 => "MARC 21 (ISO 2709)".to_owned(),
                 marc::Format::MarcXml => "MARC 21 (MARCXML)".to_owned(),
             },
+            found: Some(found),
         });
     }
     let bytes = std::fs::read(file).map_err(failed)?;
@@ -134,6 +132,7 @@ pub fn prepare_import_with(
         job: Arc::new(ImportJob::new(parsed.rows)),
         errors: parsed.errors,
         kind: sheet_kind(&sheet),
+        found: None,
     })
 }
 
@@ -155,19 +154,15 @@ pub struct SheetDraft {
 }
 
 /// Reads `file` for the window: MARC and recognised spreadsheets come back ready; any other
-/// spreadsheet (or one not in UTF-8) comes back to choose its encoding and columns. `progress`
-/// as for [`prepare_import_with`].
-pub fn read_for_import(
-    file: &Path,
-    progress: &mut dyn FnMut(u64) -> bool,
-) -> Result<Reading, TransferError> {
+/// spreadsheet (or one not in UTF-8) comes back to choose its encoding and columns.
+pub fn read_for_import(file: &Path) -> Result<Reading, TransferError> {
     let failed = |source: std::io::Error| TransferError::Read {
         path: file.to_path_buf(),
         source,
     };
     let bytes = std::fs::read(file).map_err(failed)?;
     if records::sniff(&bytes[..bytes.len().min(records::SNIFF_BYTES)]).is_some() {
-        return prepare_import_with(file, &ImportChoice::default(), progress).map(Reading::Ready);
+        return prepare_import(file, &ImportChoice::default()).map(Reading::Ready);
     }
     let choose = |choice: SheetChoice, reason: String| {
         Ok(Reading::Choose(Box::new(SheetDraft {
@@ -207,6 +202,7 @@ pub fn read_for_import(
                 job: Arc::new(ImportJob::new(parsed.rows)),
                 errors: parsed.errors,
                 kind: sheet_kind(&sheet),
+                found: None,
             }))
         }
     }
@@ -228,6 +224,7 @@ pub fn prepare_sheet(
         job: Arc::new(ImportJob::new(parsed.rows)),
         errors: parsed.errors,
         kind: sheet_kind(&sheet),
+        found: None,
     })
 }
 
@@ -250,11 +247,11 @@ pub enum Imported {
 }
 
 /// Applies a prepared import through `tasks` and waits for it (for threads that may wait).
-/// `progress` is called about once a second with (rows done, rows).
+/// `progress` is called about once a second with (rows done, rows if known).
 pub fn run_import(
     tasks: &SaveTasks,
     job: &Arc<ImportJob>,
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(usize, Option<usize>),
 ) -> Result<Imported, TransferError> {
     let (mailbox, replies) = Mailbox::new();
     tasks.submit(EditorId(0), Op::Import(Arc::clone(job)), &mailbox)?;
@@ -269,7 +266,7 @@ pub fn run_import(
                 }
             },
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                progress(job.done(), job.len());
+                progress(job.done(), job.total());
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(TransferError::Stopped);

@@ -3,9 +3,10 @@
 //! placements; an export gives each live book back as a record, its source record merged with
 //! what was edited in Shelfmark, its copies as holdings.
 //!
-//! Reading streams the file, twice: once to check every record (only the bad ones are kept, to
-//! report), and again while the import applies the rows ([`MarcRows`]), so memory does not grow
-//! with the file. A book's record is kept compact: ISO 2709 in UTF-8.
+//! Reading streams the file while the import applies it ([`MarcRows`]): memory does not grow
+//! with the file, and it is read once. A bad record refuses the whole import (rolled back) unless
+//! the librarian chose to import the good ones; every bad record is listed either way. A book's
+//! record is kept compact: ISO 2709 in UTF-8.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use super::marc::{
 };
 use super::sheets::Field as SheetField;
 use crate::model::{ImportRow, RecordRow, RowSource, SourceRecord, Stamp, isbn};
+use crate::tasks::Worker;
 
 /// How many bytes of a file are enough to tell its format.
 pub const SNIFF_BYTES: usize = 512;
@@ -51,14 +53,6 @@ pub fn control_key(record: &Record) -> Option<String> {
     })
 }
 
-/// What the first reading of a MARC file found: how many import rows its good records give,
-/// and every bad record.
-#[derive(Debug, Default)]
-pub struct Checked {
-    pub rows: usize,
-    pub errors: Vec<LineError>,
-}
-
 fn records_of(
     file: impl Read + 'static,
     format: Format,
@@ -72,123 +66,203 @@ fn records_of(
     }
 }
 
-/// Reads every record of a MARC file (`format`, as sniffed), mapping and validating each, and
-/// keeps only the count of rows and the bad records (with their number and byte offset).
-/// `collection`: the collection every holding goes to, instead of the one the holding names.
-/// `progress` is told the records read so far every 1 000 records; false from it stops the
-/// reading (`None`).
-pub fn check(
-    file: impl Read + 'static,
-    format: Format,
-    collection: Option<&str>,
-    progress: &mut dyn FnMut(u64) -> bool,
-) -> Option<Checked> {
-    let mut checked = Checked::default();
-    let mut owners = BarcodeOwners::default();
-    for (i, record) in records_of(file, format).enumerate() {
-        let number = i + 1;
-        if number % 1000 == 0 && !progress(number as u64) {
-            return None;
-        }
-        match record {
-            Ok(record) => book_rows(
-                number,
-                record,
-                collection,
-                &mut owners,
-                &mut |_| checked.rows += 1,
-                &mut checked.errors,
-            ),
-            Err(e) => checked.errors.push(LineError {
-                line: e.record as usize,
-                offset: Some(e.offset),
-                message: e.kind.to_string(),
-                title: String::new(),
-            }),
-        }
-    }
-    Some(checked)
+/// What an import does with a bad record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadRecords {
+    /// Nothing is imported: the reading goes on only to find every bad record, then the
+    /// import is refused as a whole (and rolled back).
+    Refuse,
+    /// The good records are imported; the bad ones are listed.
+    Skip,
 }
 
-/// The rows of a checked MARC file, read again as the import applies them: the good records'
-/// rows, in order (the bad ones were reported and skipped by choice).
+/// The bad records an import found, with their number and byte offset (shared with whoever
+/// started it, to report them).
+pub type Found = Arc<parking_lot::Mutex<Vec<LineError>>>;
+
+/// The rows of a MARC file, read (on a thread of their own, a few batches ahead) while the
+/// import applies them: each record is read, mapped and validated, its rows handed over, and
+/// dropped, so memory does not grow with the file and the file is read once.
 #[derive(Debug)]
 pub struct MarcRows {
     path: PathBuf,
     format: Format,
     collection: Option<String>,
-    /// The file as it was checked: a changed file is not imported.
-    size: u64,
-    modified: Option<std::time::SystemTime>,
+    bad: BadRecords,
+    found: Found,
+    /// Records read so far (for progress while nothing can be counted in rows).
+    read: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl MarcRows {
-    pub fn new(path: &Path, format: Format, collection: Option<&str>) -> std::io::Result<Self> {
-        let meta = std::fs::metadata(path)?;
-        Ok(MarcRows {
+    /// `collection`: the collection every holding goes to, instead of the one the holding
+    /// names.
+    pub fn new(path: &Path, format: Format, collection: Option<&str>, bad: BadRecords) -> Self {
+        MarcRows {
             path: path.to_path_buf(),
             format,
             collection: collection.map(str::to_owned),
-            size: meta.len(),
-            modified: meta.modified().ok(),
-        })
+            bad,
+            found: Found::default(),
+            read: Arc::default(),
+        }
     }
+
+    /// The bad records found so far.
+    pub fn found(&self) -> Found {
+        Arc::clone(&self.found)
+    }
+
+    /// Records read so far.
+    pub fn read(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        Arc::clone(&self.read)
+    }
+}
+
+/// What the reading thread hands over.
+enum Batch {
+    Rows(Vec<ImportRow>),
+    /// The file had this many bad records and they are refused: the import stops.
+    Refused(usize),
 }
 
 impl RowSource for MarcRows {
     fn rows(&self) -> Box<dyn Iterator<Item = Result<ImportRow, String>> + '_> {
-        let changed = || format!("{} changed since it was checked", self.path.display());
-        let opened = std::fs::metadata(&self.path)
-            .and_then(|meta| {
-                let same = meta.len() == self.size && meta.modified().ok() == self.modified;
-                Ok((same, std::fs::File::open(&self.path)?))
-            })
-            .map_err(|e| format!("cannot read {} again: {e}", self.path.display()));
-        match opened {
-            Ok((true, file)) => Box::new(RecordRows {
-                records: records_of(file, self.format),
-                collection: self.collection.as_deref(),
+        let file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) => {
+                return Box::new(std::iter::once(Err(format!(
+                    "cannot read {}: {e}",
+                    self.path.display()
+                ))));
+            }
+        };
+        self.found.lock().clear();
+        let (format, collection, bad) = (self.format, self.collection.clone(), self.bad);
+        let (found, read) = (Arc::clone(&self.found), Arc::clone(&self.read));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
+        let reader = Worker::spawn("shelfmark-read-marc", move |stop| {
+            let mut rows = RecordRows {
+                records: records_of(file, format),
+                collection,
                 owners: BarcodeOwners::default(),
                 pending: std::collections::VecDeque::new(),
                 number: 0,
+                found,
+                read,
+            };
+            while !stop.is_stopped() {
+                let batch: Vec<ImportRow> = rows.by_ref().take(256).collect();
+                let last = batch.len() < 256;
+                let refused = bad == BadRecords::Refuse && !rows.found.lock().is_empty();
+                if refused {
+                    // Nothing more will be imported; read on only to list every bad record.
+                    rows.by_ref()
+                        .take_while(|_| !stop.is_stopped())
+                        .for_each(drop);
+                    let n = rows.found.lock().len();
+                    let _ = tx.send(Batch::Refused(n));
+                    break;
+                }
+                // The writer stopped listening (the import ended early): stop reading.
+                if tx.send(Batch::Rows(batch)).is_err() || last {
+                    break;
+                }
+            }
+        });
+        match reader {
+            Ok(worker) => Box::new(Handed {
+                rx,
+                batch: Vec::new().into_iter(),
+                path: self.path.display().to_string(),
+                _reader: worker,
             }),
-            Ok((false, _)) => Box::new(std::iter::once(Err(changed()))),
-            Err(e) => Box::new(std::iter::once(Err(e))),
+            Err(e) => Box::new(std::iter::once(Err(format!(
+                "cannot start reading {}: {e}",
+                self.path.display()
+            )))),
         }
     }
 }
 
-/// The rows of the records as they are read.
-struct RecordRows<'a> {
-    records: Box<dyn Iterator<Item = Result<Record, RecordError>>>,
-    collection: Option<&'a str>,
-    owners: BarcodeOwners,
-    pending: std::collections::VecDeque<ImportRow>,
-    number: usize,
+/// The rows as the reading thread hands them over. The channel goes before the thread is
+/// joined (field order), so a reader waiting to hand over more sees nobody listens, and ends.
+struct Handed {
+    rx: std::sync::mpsc::Receiver<Batch>,
+    batch: std::vec::IntoIter<ImportRow>,
+    path: String,
+    _reader: Worker,
 }
 
-impl Iterator for RecordRows<'_> {
+impl Iterator for Handed {
     type Item = Result<ImportRow, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut skipped = Vec::new();
+        loop {
+            if let Some(row) = self.batch.next() {
+                return Some(Ok(row));
+            }
+            match self.rx.recv().ok()? {
+                Batch::Rows(rows) => self.batch = rows.into_iter(),
+                Batch::Refused(n) => {
+                    return Some(Err(format!(
+                        "{n} bad record{} in {}",
+                        if n == 1 { "" } else { "s" },
+                        self.path
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// The rows of the records as they are read; bad records go to `found`.
+struct RecordRows {
+    records: Box<dyn Iterator<Item = Result<Record, RecordError>>>,
+    collection: Option<String>,
+    owners: BarcodeOwners,
+    pending: std::collections::VecDeque<ImportRow>,
+    number: usize,
+    found: Found,
+    read: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Iterator for RecordRows {
+    type Item = ImportRow;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut errors = Vec::new();
         loop {
             if let Some(row) = self.pending.pop_front() {
-                return Some(Ok(row));
+                return Some(row);
             }
             let record = self.records.next()?;
             self.number += 1;
-            if let Ok(record) = record {
-                let pending = &mut self.pending;
-                book_rows(
-                    self.number,
-                    record,
-                    self.collection,
-                    &mut self.owners,
-                    &mut |row| pending.push_back(row),
-                    &mut skipped,
-                );
-                skipped.clear();
+            if self.number.is_multiple_of(1000) {
+                self.read
+                    .store(self.number as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            match record {
+                Ok(record) => {
+                    let pending = &mut self.pending;
+                    book_rows(
+                        self.number,
+                        record,
+                        self.collection.as_deref(),
+                        &mut self.owners,
+                        &mut |row| pending.push_back(row),
+                        &mut errors,
+                    );
+                    if !errors.is_empty() {
+                        self.found.lock().append(&mut errors);
+                    }
+                }
+                Err(e) => self.found.lock().push(LineError {
+                    line: e.record as usize,
+                    offset: Some(e.offset),
+                    message: e.kind.to_string(),
+                    title: String::new(),
+                }),
             }
         }
     }

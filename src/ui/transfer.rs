@@ -33,10 +33,6 @@ enum Task {
     Reading {
         file: PathBuf,
         rx: Work<Reading>,
-        /// Records read so far (MARC), and the flag that stops the reading.
-        read: Arc<std::sync::atomic::AtomicU64>,
-        cancel: Arc<std::sync::atomic::AtomicBool>,
-        started: Instant,
     },
     /// A spreadsheet whose encoding or columns the librarian is choosing.
     Mapping(Box<SheetMap>),
@@ -47,6 +43,9 @@ enum Task {
     Importing {
         file: PathBuf,
         job: Arc<ImportJob>,
+        /// What the file was taken to be, and the bad records a MARC file turned out to have.
+        kind: String,
+        found: Option<transfer::records::Found>,
         request: RequestId,
         started: Instant,
         waiting: bool,
@@ -206,21 +205,11 @@ impl TransferPanel {
         self.task = Some(match kind {
             Kind::Import => {
                 let f = file.clone();
-                let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-                let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let (r, c, waker) = (Arc::clone(&read), Arc::clone(&cancel), self.port.waker());
                 Task::Reading {
                     file,
                     rx: spawn("shelfmark-read-import", &self.port, move || {
-                        transfer::read_for_import(&f, &mut |n| {
-                            r.store(n, std::sync::atomic::Ordering::Relaxed);
-                            waker();
-                            !c.load(std::sync::atomic::Ordering::Relaxed)
-                        })
+                        transfer::read_for_import(&f)
                     }),
-                    read,
-                    cancel,
-                    started: Instant::now(),
                 }
             }
             Kind::Export => {
@@ -269,13 +258,16 @@ impl TransferPanel {
         });
     }
 
-    fn submit_import(&mut self, file: PathBuf, job: Arc<ImportJob>) {
+    fn submit_import(&mut self, file: PathBuf, prepared: Prepared) {
+        let job = prepared.job;
         let op = Op::Import(Arc::clone(&job));
         match self.requests.submit(&self.port, op, ()) {
             SaveState::Saving { request, .. } => {
                 self.task = Some(Task::Importing {
                     file,
                     job,
+                    kind: prepared.kind,
+                    found: prepared.found,
                     request,
                     started: Instant::now(),
                     waiting: false,
@@ -297,12 +289,12 @@ impl TransferPanel {
         let answers = self.requests.poll(&self.port);
         let mut next: Option<Option<Task>> = None;
         match &mut self.task {
-            Some(Task::Reading { file, rx, .. }) => {
+            Some(Task::Reading { file, rx }) => {
                 if let Some(result) = rx.poll() {
                     next = Some(match result {
                         Ok(Reading::Ready(prepared)) if prepared.errors.is_empty() => {
-                            let (file, job) = (file.clone(), Arc::clone(&prepared.job));
-                            self.submit_import(file, job);
+                            let file = file.clone();
+                            self.submit_import(file, prepared);
                             return;
                         }
                         Ok(Reading::Ready(prepared)) => Some(Task::Review {
@@ -311,13 +303,6 @@ impl TransferPanel {
                         }),
                         Ok(Reading::Choose(draft)) => {
                             Some(Task::Mapping(Box::new(SheetMap::new(file.clone(), draft))))
-                        }
-                        Err(TransferError::Cancelled) => {
-                            self.result = Some((
-                                Tone::Info,
-                                "Import cancelled; nothing was added.".to_owned(),
-                            ));
-                            None
                         }
                         Err(e) => {
                             self.result =
@@ -330,6 +315,8 @@ impl TransferPanel {
             Some(Task::Importing {
                 file,
                 job,
+                kind,
+                found,
                 request,
                 started,
                 waiting,
@@ -349,6 +336,33 @@ impl TransferPanel {
                                 ),
                             ));
                             next = Some(None);
+                        }
+                        Event::Done(_) if !job.is_cancelled() && found_any(found.as_ref()) => {
+                            // A MARC file with bad records: nothing was added; they are listed,
+                            // with the choice to import the good ones.
+                            let errors =
+                                found.as_ref().map(|f| f.lock().clone()).unwrap_or_default();
+                            let choice = transfer::ImportChoice {
+                                skip_bad_records: true,
+                                ..transfer::ImportChoice::default()
+                            };
+                            next = Some(match transfer::prepare_import(file, &choice) {
+                                Ok(mut prepared) => {
+                                    prepared.errors = errors;
+                                    prepared.kind.clone_from(kind);
+                                    Some(Task::Review {
+                                        file: file.clone(),
+                                        prepared,
+                                    })
+                                }
+                                Err(e) => {
+                                    self.result = Some((
+                                        Tone::Error,
+                                        format!("Cannot import: {}", chain(&e)),
+                                    ));
+                                    None
+                                }
+                            });
                         }
                         Event::Done(other) => {
                             let why = Problem::describe(other, self.port.tz());
@@ -411,31 +425,8 @@ impl TransferPanel {
         let mut cancel_import = false;
         let mut review: Option<bool> = None;
         match &self.task {
-            Some(Task::Reading {
-                file,
-                read,
-                cancel,
-                started,
-                ..
-            }) => {
-                let n = read.load(std::sync::atomic::Ordering::Relaxed);
-                if n == 0 {
-                    ui.pending_label(&format!("Reading {}…", file.display()));
-                } else {
-                    // A MARC file is read and checked record by record before anything is added.
-                    let secs = started.elapsed().as_secs_f64().max(1e-3);
-                    ui.horizontal(|ui| {
-                        ui.pending_label(&format!(
-                            "Checking {}: {n} records, {:.0} records/s",
-                            file.display(),
-                            n as f64 / secs
-                        ));
-                        if ui.button("Cancel import").clicked() {
-                            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    });
-                }
-                ui.ctx().request_repaint_after(Duration::from_millis(250));
+            Some(Task::Reading { file, .. }) => {
+                ui.pending_label(&format!("Reading {}…", file.display()));
             }
             Some(Task::Importing {
                 file,
@@ -444,18 +435,20 @@ impl TransferPanel {
                 waiting,
                 ..
             }) => {
-                let (done, total) = (job.done(), job.len());
+                let done = job.done();
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let rate = done as f64 / secs;
                 ui.horizontal(|ui| {
                     ui.label(format!("Importing {}", file.display()));
-                    ui.add(
-                        egui::ProgressBar::new(done as f32 / total.max(1) as f32)
-                            .desired_width(260.0)
-                            .text(format!(
-                                "{done} of {total} rows, {:.0} rows/s",
-                                done as f64 / secs
-                            )),
-                    );
+                    // A MARC file is read as it is imported: its size in rows is not known yet.
+                    let bar = match job.total() {
+                        Some(total) => egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                            .text(format!("{done} of {total} rows, {rate:.0} rows/s")),
+                        None => egui::ProgressBar::new(0.0)
+                            .animate(true)
+                            .text(format!("{done} rows, {rate:.0} rows/s")),
+                    };
+                    ui.add(bar.desired_width(260.0));
                     if ui.button("Cancel import").clicked() {
                         cancel_import = true;
                     }
@@ -492,9 +485,6 @@ impl TransferPanel {
                         rx: spawn("shelfmark-read-import", &self.port, move || {
                             transfer::prepare_sheet(&f, &bytes, &choice).map(Reading::Ready)
                         }),
-                        read: Arc::default(),
-                        cancel: Arc::default(),
-                        started: Instant::now(),
                     });
                 }
                 Decision::Cancel => {
@@ -512,7 +502,7 @@ impl TransferPanel {
         match review {
             Some(true) => {
                 if let Some(Task::Review { file, prepared }) = self.task.take() {
-                    self.submit_import(file, prepared.job);
+                    self.submit_import(file, prepared);
                 }
             }
             Some(false) => {
@@ -543,13 +533,21 @@ impl TransferPanel {
                 || prepared.kind.starts_with("MARC");
             let unit = if records { "records" } else { "lines" };
             ui.heading(format!("Some {unit} cannot be imported"));
-            ui.label(format!(
-                "{} of {} {unit} of {} ({}) have problems. Nothing has been imported.",
-                prepared.errors.len(),
-                prepared.errors.len() + prepared.job.len(),
-                file.display(),
-                prepared.kind,
-            ));
+            ui.label(match prepared.job.total() {
+                Some(good) => format!(
+                    "{} of {} {unit} of {} ({}) have problems. Nothing has been imported.",
+                    prepared.errors.len(),
+                    prepared.errors.len() + good,
+                    file.display(),
+                    prepared.kind,
+                ),
+                None => format!(
+                    "{} {unit} of {} ({}) have problems. Nothing has been imported.",
+                    prepared.errors.len(),
+                    file.display(),
+                    prepared.kind,
+                ),
+            });
             egui::ScrollArea::vertical()
                 .max_height(300.0)
                 .auto_shrink([false, true])
@@ -574,14 +572,13 @@ impl TransferPanel {
                         });
                 });
             ui.horizontal(|ui| {
-                let n = prepared.job.len();
+                let n = prepared.job.total();
                 if ui
                     .add_enabled(
-                        n > 0,
-                        egui::Button::new(if records {
-                            format!("Import the good records ({n} rows)")
-                        } else {
-                            format!("Import the {n} good lines")
+                        n != Some(0),
+                        egui::Button::new(match n {
+                            Some(n) => format!("Import the {n} good {unit}"),
+                            None => "Import the good records".to_owned(),
                         }),
                     )
                     .clicked()
@@ -598,4 +595,9 @@ impl TransferPanel {
         }
         choice
     }
+}
+
+/// Whether an import found bad records.
+fn found_any(found: Option<&transfer::records::Found>) -> bool {
+    found.is_some_and(|f| !f.lock().is_empty())
 }

@@ -264,19 +264,40 @@ pub fn assert_same_records(got: &[Record], want: &[Record]) {
     }
 }
 
-/// Path of `yaz-marcdump`; panics with instructions if it is not installed.
+/// Path of `yaz-marcdump`, installing Debian's `yaz` package (once per run) when it is missing;
+/// panics, saying why, if it cannot be had. These tests never skip.
 pub fn yaz_marcdump() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join("yaz-marcdump");
-        if candidate.is_file() {
-            return candidate;
-        }
+    static FOUND: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        find_yaz_marcdump().map_or_else(
+            || {
+                crate::util::pg::apt_install(
+                    "yaz",
+                    "yaz-marcdump is not on PATH",
+                    Path::new("apt-get"),
+                )?;
+                find_yaz_marcdump().ok_or_else(|| {
+                    "apt-get install yaz succeeded but yaz-marcdump is still not on PATH"
+                        .to_string()
+                })
+            },
+            Ok,
+        )
+    });
+    match found {
+        Ok(path) => path.clone(),
+        Err(why) => panic!(
+            "The MARC interoperability tests need yaz-marcdump and do not skip: {why} \
+             (install the Debian package `yaz`, or run .ci/test)"
+        ),
     }
-    panic!(
-        "yaz-marcdump was not found on PATH. These interoperability tests need it \
-         and do not skip: install the Debian package `yaz` (apt-get install yaz)."
-    );
+}
+
+fn find_yaz_marcdump() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("yaz-marcdump"))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Output of one yaz-marcdump run.

@@ -126,16 +126,32 @@ pub fn install_with(bin: &Path, apt_get: &Path) -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
+    let what = format!("{} missing in {}", missing.join(", "), bin.display());
     let fail = |why: String| {
         format!("PostgreSQL 15 is not installed and could not be installed: {why}; run .ci/test")
     };
-    let what = format!("{} missing in {}", missing.join(", "), bin.display());
+    apt_install("postgresql", &what, apt_get).map_err(fail)?;
+    let still = missing_binaries(bin);
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "apt-get install succeeded but {} still missing in {}",
+            still.join(", "),
+            bin.display()
+        )))
+    }
+}
+
+/// `apt-get install -y PACKAGE` (after `apt-get update` if the first try fails), as root;
+/// `what` says what is missing, for the error.
+pub fn apt_install(package: &str, what: &str, apt_get: &Path) -> Result<(), String> {
     let euid = effective_uid();
     if euid != Some(0) {
-        return Err(fail(format!(
+        return Err(format!(
             "{what}, and installing needs root (running as uid {})",
             euid.map_or_else(|| "unknown".to_string(), |u| u.to_string())
-        )));
+        ));
     }
     let apt = |args: &[&str]| -> Result<(), String> {
         let mut cmd = Command::new(apt_get);
@@ -154,21 +170,12 @@ pub fn install_with(bin: &Path, apt_get: &Path) -> Result<(), String> {
             ))
         }
     };
-    if let Err(first) = apt(&["install", "-y", "postgresql"]) {
+    if let Err(first) = apt(&["install", "-y", package]) {
         // A fresh machine may have no package lists yet.
-        apt(&["update"]).map_err(|e| fail(format!("{what}; {first}; then {e}")))?;
-        apt(&["install", "-y", "postgresql"]).map_err(|e| fail(format!("{what}; {e}")))?;
+        apt(&["update"]).map_err(|e| format!("{what}; {first}; then {e}"))?;
+        apt(&["install", "-y", package]).map_err(|e| format!("{what}; {e}"))?;
     }
-    let still = missing_binaries(bin);
-    if still.is_empty() {
-        Ok(())
-    } else {
-        Err(fail(format!(
-            "apt-get install succeeded but {} still missing in {}",
-            still.join(", "),
-            bin.display()
-        )))
-    }
+    Ok(())
 }
 
 fn missing_binaries(bin: &Path) -> Vec<String> {

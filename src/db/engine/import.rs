@@ -39,10 +39,7 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &mut HashMap<K, V>, key: K, value
 }
 
 pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<Outcome, DbError> {
-    let mut summary = ImportSummary {
-        rows: job.len(),
-        ..ImportSummary::default()
-    };
+    let mut summary = ImportSummary::default();
     let articles = articles(tx)?;
     if let Some(outcome) = tx.staged_import(job, tx.now, tx.by, &articles)? {
         return Ok(outcome);
@@ -137,15 +134,17 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
             )?;
         }
     }
-    if applied != job.len() {
+    if let Some(total) = job.total()
+        && applied != total
+    {
         return Ok(failed(format!(
-            "the file changed since it was checked ({applied} rows now, {} then); nothing was added",
-            job.len()
+            "the file changed since it was checked ({applied} rows now, {total} then); nothing was added"
         )));
     }
+    summary.rows = applied;
     tx.reindex_books(&books.refreshed)?;
     tx.resume_search(paused)?;
-    job.set_done(job.len());
+    job.set_done(applied);
     Ok(Outcome::Imported(summary))
 }
 

@@ -194,6 +194,7 @@ impl BatchWriter for FileBatchWriter {
         if let Some((conn, gate)) = self.open.take() {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
+                let _ = super::bulk::usual_cache(&conn);
             }
             drop(gate);
         }

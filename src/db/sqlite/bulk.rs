@@ -22,6 +22,9 @@ pub(crate) fn pause_search(conn: &Connection) -> rusqlite::Result<i64> {
     let books_before =
         conn.query_row("SELECT coalesce(max(id), 0) FROM books", [], |r| r.get(0))?;
     conn.execute("INSERT INTO search_paused (one) VALUES (1)", [])?;
+    // A bulk load touches every index all over: a bigger page cache keeps them from being
+    // written out and read back in the middle of it. Back to the usual size at the end.
+    conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}"))?;
     Ok(books_before)
 }
 
@@ -48,8 +51,18 @@ pub(crate) fn resume_search(conn: &Connection, books_before: i64) -> rusqlite::R
          WHERE id > ?1 AND deleted_at IS NULL",
         [books_before],
     )?;
-    conn.execute("DELETE FROM search_paused", []).map(drop)
+    conn.execute("DELETE FROM search_paused", [])?;
+    usual_cache(conn)
 }
+
+/// Puts the page cache of `conn` back to its usual size: after a bulk load, and after a rolled
+/// back one, so a pooled connection does not keep a bulk load's memory.
+pub(crate) fn usual_cache(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("PRAGMA cache_size = -{}", super::CACHE_KIB))
+}
+
+/// The page cache of a connection during a bulk load, in KiB.
+const BULK_CACHE_KIB: i64 = 64 * 1024;
 
 /// A bulk load in one `BEGIN IMMEDIATE` transaction on its own connection, with the search
 /// triggers paused; [`Bulk::finish`] indexes the new books and commits. Dropped unfinished, it
@@ -87,6 +100,7 @@ impl Drop for FileBulk {
     fn drop(&mut self) {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = usual_cache(&self.conn);
         }
     }
 }

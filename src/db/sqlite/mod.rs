@@ -333,6 +333,9 @@ fn open_flags() -> OpenFlags {
         | OpenFlags::SQLITE_OPEN_URI
 }
 
+/// The page cache of a connection, in KiB.
+pub(crate) const CACHE_KIB: i64 = 8000;
+
 /// Per-connection settings, applied to every pooled connection when it is made.
 fn configure(conn: &Connection, durability: Durability, replica: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -340,7 +343,7 @@ fn configure(conn: &Connection, durability: Durability, replica: bool) -> rusqli
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = {};
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -8000;",
+         PRAGMA cache_size = -{CACHE_KIB};",
         synchronous(durability)
     ))?;
     conn.set_prepared_statement_cache_capacity(64);
