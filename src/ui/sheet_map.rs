@@ -172,6 +172,7 @@ impl SheetMap {
                             }
                         }
                     });
+                popup_above_modal(ui, &r.response);
                 r.response.accessible_name("Encoding");
                 ui.label("Separator");
                 let current = self.choice.separator.unwrap_or(Separator::Comma);
@@ -190,6 +191,7 @@ impl SheetMap {
                             }
                         }
                     });
+                popup_above_modal(ui, &r.response);
                 r.response.accessible_name("Separator");
                 ui.end_row();
             });
@@ -222,6 +224,7 @@ impl SheetMap {
                                 }
                             }
                         });
+                    popup_above_modal(ui, &r.response);
                     r.response
                         .accessible_name(format!("{} column", field_label(field)));
                     if let Some(pick) = pick {
@@ -248,9 +251,12 @@ impl SheetMap {
             ))
             .strong(),
         );
+        // A fixed height: the step does not jump (and move the choices from under the
+        // pointer) as the preview grows or shrinks with each choice.
         egui::ScrollArea::both()
-            .max_height(180.0)
-            .auto_shrink([false, true])
+            .min_scrolled_height(PREVIEW_HEIGHT)
+            .max_height(PREVIEW_HEIGHT)
+            .auto_shrink([false, false])
             .show(ui, |ui| {
                 egui::Grid::new("import-preview")
                     .striped(true)
@@ -280,18 +286,40 @@ impl SheetMap {
                                 ui.label(&r.book.authors);
                                 ui.label(r.book.isbn.as_deref().unwrap_or(""));
                                 ui.label(r.barcode.as_deref().unwrap_or(""));
-                                ui.message(Tone::Success, "OK");
+                                toned(ui, Tone::Success, "OK");
                             } else {
                                 for _ in 0..4 {
                                     ui.label("");
                                 }
-                                ui.message(Tone::Error, problem);
+                                toned(ui, Tone::Error, problem);
                             }
                             ui.end_row();
                         }
                     });
             });
     }
+}
+
+/// Height of the preview, in points.
+const PREVIEW_HEIGHT: f32 = 180.0;
+
+/// Keeps an open combo box's list above the modal that holds it. Both are foreground areas,
+/// and a press on the modal raises it; once the list's area has been seen (egui remembers
+/// areas, across runs too) reopening it does not raise it again, so the list opened behind
+/// the modal, out of reach (seen under Xvfb). The list's id is the combo box's id with
+/// "popup", as egui's `ComboBox::is_open` reads it.
+fn popup_above_modal(ui: &Ui, combo: &egui::Response) {
+    if egui::ComboBox::is_open(ui.ctx(), combo.id) {
+        let list = egui::LayerId::new(egui::Order::Foreground, combo.id.with("popup"));
+        ui.ctx().move_to_top(list);
+    }
+}
+
+/// Text in a tone's colour, on one line: a cell of the preview grid (a framed, wrapping message
+/// would take the whole height of the scroll area there and push the row out of sight).
+fn toned(ui: &mut Ui, tone: Tone, text: &str) {
+    let (fg, _) = super::theme::colors(tone, ui.visuals());
+    ui.label(RichText::new(text).color(fg));
 }
 
 fn file_name(path: &Path) -> String {
