@@ -50,6 +50,7 @@ pub(crate) fn fill(server: &ServerLibrary, path: &Path) -> Result<u64, DbError> 
             &session,
             path,
             &mut |p| rows = rows.max(p.rows),
+            crate::db::sqlite::Structure::Quick,
             &|dst: &Connection| {
                 dst.execute_batch(outbox::SCHEMA)?;
                 dst.execute(

@@ -96,15 +96,17 @@ pub(crate) fn write_copy<S: Session>(
     out: &Path,
     progress: &mut dyn FnMut(CopyProgress),
 ) -> Result<CheckReport, BackupError> {
-    write_copy_then(from, out, progress, &|_| Ok(()))
+    write_copy_then(from, out, progress, check::Structure::Full, &|_| Ok(()))
 }
 
-/// [`write_copy`], with `finish` run in the copy's transaction before it commits (a replica adds
-/// its own tables there, so that a replica file is whole or not there at all).
+/// [`write_copy`], checked as deeply as `structure` says, with `finish` run in the copy's
+/// transaction before it commits (a replica adds its own tables there, so that a replica file is
+/// whole or not there at all).
 pub(crate) fn write_copy_then<S: Session>(
     from: &S,
     out: &Path,
     progress: &mut dyn FnMut(CopyProgress),
+    structure: check::Structure,
     finish: &dyn Fn(&Connection) -> Result<(), DbError>,
 ) -> Result<CheckReport, BackupError> {
     write_checked(out, |tmp| {
@@ -121,6 +123,6 @@ pub(crate) fn write_copy_then<S: Session>(
         engine::copy::copy(from, &FileSession::new(&dst), progress).map_err(BackupError::Copy)?;
         finish(&dst).map_err(BackupError::Copy)?;
         dst.execute_batch("COMMIT").map_err(copy_err)?;
-        check::check(&dst).map_err(copy_err)
+        check::check_with(&dst, structure).map_err(copy_err)
     })
 }

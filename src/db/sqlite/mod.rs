@@ -27,6 +27,7 @@ use rusqlite::{Connection, OpenFlags};
 pub(crate) use backup::{write_copy, write_copy_then};
 pub(crate) use batch::FileBatchWriter;
 pub use check::CheckReport;
+pub(crate) use check::Structure;
 pub use migrations::{APPLICATION_ID, LATEST_VERSION};
 pub(crate) use reads::DataVersion as DataVersionSource;
 
