@@ -326,10 +326,19 @@ impl TransferPanel {
                         Event::Waiting { .. } => *waiting = true,
                         Event::Done(Outcome::Imported(s)) => {
                             let secs = started.elapsed().as_secs_f64();
+                            let skipped = found.as_ref().map_or(0, |f| f.lock().len());
+                            let skipped = if skipped > 0 {
+                                format!(
+                                    " {} skipped.",
+                                    crate::model::count(skipped, "bad record", "bad records")
+                                )
+                            } else {
+                                String::new()
+                            };
                             self.result = Some((
                                 Tone::Success,
                                 format!(
-                                    "Imported {} from {} in {secs:.1} s: {}.",
+                                    "Imported {} from {} in {secs:.1} s: {}.{skipped}",
                                     crate::model::count(s.rows, "row", "rows"),
                                     file.display(),
                                     s.describe()

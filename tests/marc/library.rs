@@ -380,3 +380,45 @@ fn marcxml_is_told_by_its_content_and_one_collection_can_take_every_holding() {
         ]
     );
 }
+
+#[test]
+fn the_window_lists_bad_records_and_imports_the_good_ones_when_asked() {
+    use egui_kittest::kittest::Queryable;
+
+    use crate::ui::{app, choose_folder, shows, wait_for, wait_for_text};
+
+    let s = util::scratch();
+    drop(util::open(&s.path));
+    let mut good = Vec::new();
+    write_record(&mut good, &dune("Dune /")).unwrap();
+    let mut lying = Vec::new();
+    write_record(&mut lying, &stacks()).unwrap();
+    lying[..5].copy_from_slice(b"00999");
+    let mut all = good.clone();
+    all.extend(&lying);
+    std::fs::write(s.dir.path().join("shipment.mrc"), &all).unwrap();
+
+    let mut h = app(&s.path);
+    wait_for_text(&mut h, "This library is empty");
+    h.get_by_label("Import…").click();
+    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
+    choose_folder(&mut h, s.dir.path());
+    wait_for(&mut h, "the folder listing", |h| {
+        h.query_by_label("shipment.mrc").is_some()
+    });
+    h.get_by_label("shipment.mrc").click();
+    h.step();
+    h.get_by_label("Import").click();
+    // The whole file is read, the bad record listed by number and byte, nothing imported.
+    wait_for_text(&mut h, "Some records cannot be imported");
+    assert!(shows(&h, &format!("2 (byte {})", good.len())));
+    assert!(shows(&h, "Nothing has been imported."));
+    assert!(books(&s.path).is_empty());
+    h.get_by_label("Import the good records").click();
+    wait_for(&mut h, "the import's summary", |h| shows(h, "Imported "));
+    assert!(shows(&h, "1 bad record skipped."));
+    let imported = books(&s.path);
+    assert_eq!(imported.len(), 1, "{imported:?}");
+    assert_eq!(imported[0].0, "Dune");
+    assert_healthy(&s.path);
+}
