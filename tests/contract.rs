@@ -345,7 +345,7 @@ fn a_marc_import_says_makes_and_exports_the_same_on_both_backends() {
             None,
             &out,
             MarcFormat::Iso2709,
-            shelfmark::transfer::marc::HoldingTag::Koha952,
+            transfer::marc::HoldingTag::Koha952,
         )
         .unwrap();
         let bytes = std::fs::read(out).unwrap();
