@@ -393,7 +393,13 @@ fn a_version_1_library_is_upgraded_and_searchable() {
              INSERT INTO books (title, authors, created_at, updated_at)
                VALUES ('Old Book', 'Ann Author', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z');
              INSERT INTO copies (book_id, barcode, created_at, updated_at)
-               VALUES (1, 'OLD-1', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z');",
+               VALUES (1, 'OLD-1', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z');
+             INSERT INTO collections (name, name_key, created_at, updated_at)
+               VALUES ('Stacks', 'stacks', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z');
+             INSERT INTO placements (copy_id, collection_id, created_at, updated_at, deleted_at)
+               VALUES (1, 1, '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z',
+                       '2025-01-02T00:00:00.000000Z'),
+                      (1, 1, '2025-01-01T00:00:00.000000Z', '2025-01-03T00:00:00.000000Z', NULL);",
             shelfmark::db::APPLICATION_ID
         ))
         .unwrap();
@@ -406,6 +412,16 @@ fn a_version_1_library_is_upgraded_and_searchable() {
     assert_eq!(version, shelfmark::db::LATEST_VERSION);
     assert_eq!(found(&c, "old"), vec!["Old Book"]);
     assert_eq!(found(&c, "old-1"), vec!["Old Book"]);
+    // The kept counts start from what is there (schema 6): the live placement, not the other.
+    let kept: i64 = c
+        .conn()
+        .query_row(
+            "SELECT live FROM collection_counts WHERE collection_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1);
     drop(c);
     assert_healthy(&s.path);
 }
@@ -476,4 +492,34 @@ fn a_bad_line_is_named_by_its_title_too() {
     assert!(!ok);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].ends_with("(“Bad ISBN”)"), "{lines:?}");
+}
+
+#[test]
+fn check_finds_a_kept_count_that_does_not_match_the_placements() {
+    let s = util::scratch();
+    let c = Client::new(&s.path);
+    let desk = c.collection("Desk");
+    let copy = c.copy(c.book("Counted"), "C-1");
+    assert!(matches!(
+        c.save(place_op(copy, desk, "")),
+        shelfmark::model::Outcome::Saved { .. }
+    ));
+    drop(c);
+    assert_healthy(&s.path);
+    let conn = rusqlite::Connection::open(&s.path).unwrap();
+    conn.execute("UPDATE collection_counts SET live = live + 2", [])
+        .unwrap();
+    drop(conn);
+    let out = Command::new(EXE)
+        .args(["--db", s.path.to_str().unwrap(), "check"])
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("kept count of live placements is wrong")
+            && said.contains("counts 3 live placement(s) but has 1"),
+        "{said}"
+    );
 }

@@ -385,6 +385,11 @@ fn a_message_lives_as_long_as_what_it_describes() {
     wait_for(&mut h, "the notice", |h| {
         shows(h, "Restored collection “Spare”")
     });
+    // The restored collection leaves the Trash's list first: pressing a Restore of the list as it
+    // was would restore an old version, and be told so, not the conflict below.
+    wait_for(&mut h, "Spare gone from the Trash", |h| {
+        !shows(h, "Collection “Spare”")
+    });
     // Away again, and "Spare" taken meanwhile by another collection: the restore conflicts.
     let _ = c.save(shelfmark::model::Op::Delete {
         target: id.into(),
@@ -392,7 +397,7 @@ fn a_message_lives_as_long_as_what_it_describes() {
     });
     c.collection("spare");
     wait_for(&mut h, "Spare back in the Trash", |h| {
-        h.query_by_label("Restore").is_some()
+        shows(h, "Collection “Spare”") && h.query_by_label("Restore").is_some()
     });
     h.get_by_label("Restore").click();
     wait_for(&mut h, "the refusal", |h| shows(h, "Cannot restore:"));

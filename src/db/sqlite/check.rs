@@ -51,6 +51,19 @@ const FILE_INVARIANTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The collections' kept counts are their live placements (schema version 6 and later).
+const COUNT_INVARIANTS: &[(&str, &str)] = &[(
+    "a collection whose kept count of live placements is wrong",
+    "SELECT 'collection ' || id || ' counts ' || kept || ' live placement(s) but has ' || actual
+     FROM (SELECT k.id,
+                  coalesce((SELECT n.live FROM collection_counts n WHERE n.collection_id = k.id), 0)
+                      AS kept,
+                  (SELECT count(*) FROM placements p
+                   WHERE p.collection_id = k.id AND p.deleted_at IS NULL) AS actual
+           FROM collections k)
+     WHERE kept <> actual",
+)];
+
 /// The search indexes hold exactly the live rows (schema version 2 and later).
 const SEARCH_INVARIANTS: &[(&str, &str)] = &[
     (
@@ -155,6 +168,9 @@ pub(crate) fn check_with(conn: &Connection, structure: Structure) -> rusqlite::R
     }
     violations(conn, LIVE_INVARIANTS, &mut report)?;
     violations(conn, FILE_INVARIANTS, &mut report)?;
+    if report.schema_version >= 6 {
+        violations(conn, COUNT_INVARIANTS, &mut report)?;
+    }
     if report.schema_version >= 2 {
         // FTS5's own check is spelled as an INSERT; it changes nothing, but needs the write
         // lock, so on a busy or read-only file it is skipped (the queries below still run).

@@ -51,6 +51,10 @@ const MIGRATIONS: &[Step] = &[
         sql: include_str!("schema/0005_source_records.sql"),
         fill: None,
     },
+    Step {
+        sql: include_str!("schema/0006_collection_counts.sql"),
+        fill: None,
+    },
 ];
 
 /// The schema version this build writes.

@@ -245,8 +245,9 @@ ORDER BY id LIMIT 1
 -- Views
 
 -- name: collections_with_counts
+-- The counts the triggers keep (schema 6): one row per collection, whatever its size.
 SELECT k.id, k.name, k.description, k.version,
-       (SELECT count(*) FROM placements p WHERE p.collection_id = k.id AND p.deleted_at IS NULL)
+       coalesce((SELECT n.live FROM collection_counts n WHERE n.collection_id = k.id), 0)
 FROM collections k WHERE k.deleted_at IS NULL ORDER BY k.name_key
 
 -- name: collection_names
@@ -254,8 +255,8 @@ SELECT id, name, description, version, 0 FROM collections
 WHERE deleted_at IS NULL ORDER BY name_key
 
 -- name: count_live_placements
--- From the live-placements index alone.
-SELECT count(*) FROM placements WHERE collection_id = :collection AND deleted_at IS NULL
+-- The count the triggers keep (schema 6).
+SELECT coalesce((SELECT live FROM collection_counts WHERE collection_id = :collection), 0)
 
 -- name: count_matching_placements
 SELECT count(*)
