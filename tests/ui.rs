@@ -453,6 +453,19 @@ fn an_editor_window_and_the_main_window_see_each_others_saves() {
 }
 
 /// Points the open file chooser at `folder` (typed, like a user would).
+/// Opens **Import…**, picks `name` in `folder` and presses **Import**.
+pub fn import_file(h: &mut App, folder: &Path, name: &str) {
+    h.get_by_label("Import…").click();
+    wait_for_text(h, "Import a file (MARC 21 or a spreadsheet)");
+    choose_folder(h, folder);
+    wait_for(h, "the folder listing", |h| {
+        h.query_by_label(name).is_some()
+    });
+    h.get_by_label(name).click();
+    h.step();
+    h.get_by_label("Import").click();
+}
+
 pub fn choose_folder(h: &mut App, folder: &Path) {
     h.get_by_label("Folder").focus();
     h.step();
@@ -483,28 +496,12 @@ fn import_through_the_file_chooser_shows_results_and_bad_lines() {
     let mut h = app(&s.path);
     wait_for_text(&mut h, "This library is empty");
 
-    h.get_by_label("Import…").click();
-    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
-    choose_folder(&mut h, s.dir.path());
-    wait_for(&mut h, "the folder listing", |h| {
-        h.query_by_label("books.csv").is_some()
-    });
-    h.get_by_label("books.csv").click();
-    h.step();
-    h.get_by_label("Import").click();
+    import_file(&mut h, s.dir.path(), "books.csv");
     wait_for_text(&mut h, "Imported 25 rows");
     wait_for_text(&mut h, "Rare Books  (3)");
 
     // A file with bad lines: every one is listed, and nothing is imported unless asked.
-    h.get_by_label("Import…").click();
-    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
-    choose_folder(&mut h, s.dir.path());
-    wait_for(&mut h, "the folder listing", |h| {
-        h.query_by_label("mixed.csv").is_some()
-    });
-    h.get_by_label("mixed.csv").click();
-    h.step();
-    h.get_by_label("Import").click();
+    import_file(&mut h, s.dir.path(), "mixed.csv");
     wait_for_text(&mut h, "Some lines cannot be imported");
     assert!(shows(&h, "Year: '19x5' is not a year"));
     assert!(shows(&h, "ISBN: the check digit does not match"));

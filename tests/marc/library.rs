@@ -385,7 +385,7 @@ fn marcxml_is_told_by_its_content_and_one_collection_can_take_every_holding() {
 fn the_window_lists_bad_records_and_imports_the_good_ones_when_asked() {
     use egui_kittest::kittest::Queryable;
 
-    use crate::ui::{app, choose_folder, shows, wait_for, wait_for_text};
+    use crate::ui::{app, import_file, shows, wait_for, wait_for_text};
 
     let s = util::scratch();
     drop(util::open(&s.path));
@@ -400,15 +400,7 @@ fn the_window_lists_bad_records_and_imports_the_good_ones_when_asked() {
 
     let mut h = app(&s.path);
     wait_for_text(&mut h, "This library is empty");
-    h.get_by_label("Import…").click();
-    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
-    choose_folder(&mut h, s.dir.path());
-    wait_for(&mut h, "the folder listing", |h| {
-        h.query_by_label("shipment.mrc").is_some()
-    });
-    h.get_by_label("shipment.mrc").click();
-    h.step();
-    h.get_by_label("Import").click();
+    import_file(&mut h, s.dir.path(), "shipment.mrc");
     // The whole file is read, the bad record listed by number and byte, nothing imported.
     wait_for_text(&mut h, "Some records cannot be imported");
     assert!(shows(&h, &format!("2 (byte {})", good.len())));

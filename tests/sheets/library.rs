@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use egui_kittest::kittest::Queryable as _;
 
-use crate::ui::{app, choose_folder, shows, wait_for, wait_for_text};
+use crate::ui::{app, import_file, shows, wait_for, wait_for_text};
 use crate::util::{self, EXE};
 
 fn fixture(name: &str) -> String {
@@ -108,15 +108,7 @@ fn the_window_asks_which_column_is_which_with_a_preview_then_imports() {
     .unwrap();
     let mut h = app(&s.path);
     wait_for_text(&mut h, "This library is empty");
-    h.get_by_label("Import…").click();
-    wait_for_text(&mut h, "Import a file (MARC 21 or a spreadsheet)");
-    choose_folder(&mut h, s.dir.path());
-    wait_for(&mut h, "the folder listing", |h| {
-        h.query_by_label("inventory.csv").is_some()
-    });
-    h.get_by_label("inventory.csv").click();
-    h.step();
-    h.get_by_label("Import").click();
+    import_file(&mut h, s.dir.path(), "inventory.csv");
     wait_for_text(&mut h, "Which column is which?");
     assert!(shows(&h, "does not know this layout"));
     // No title yet: nothing can be imported, and the step says why.
