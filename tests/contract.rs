@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use shelfmark::db::Reads;
-use shelfmark::model::{CollectionId, Kind, Op, PageQuery, RecordRef, SortKey};
+use shelfmark::model::{
+    CollectionId, Kind, Op, RecordRef, SortKey, Window, WindowQuery, WindowStart,
+};
 use shelfmark::transfer::{self, Imported};
 
 use crate::util::{Client, Where};
@@ -159,19 +161,46 @@ fn views(reads: &mut dyn Reads) -> Vec<String> {
         ] {
             for ascending in [true, false] {
                 for filter in ["", "pr", "c.2"] {
-                    let rows = reads
-                        .placement_page(&PageQuery {
-                            collection: CollectionId(c.id.0),
-                            filter: filter.into(),
-                            sort,
-                            ascending,
-                            offset: 1,
-                            limit: 5,
-                        })
+                    let query = |start, before, after| WindowQuery {
+                        collection: CollectionId(c.id.0),
+                        filter: filter.into(),
+                        sort,
+                        ascending,
+                        start,
+                        before,
+                        after,
+                    };
+                    let top = reads
+                        .placement_window(&query(WindowStart::Top { skip: 1 }, 0, 5))
                         .unwrap();
-                    let rows: Vec<String> = rows
+                    // From the third row shown, with the two before it.
+                    let from = match top.rows.get(1) {
+                        Some((row, _)) => reads
+                            .placement_window(&query(
+                                WindowStart::From {
+                                    row: row.clone(),
+                                    skip: 0,
+                                },
+                                2,
+                                3,
+                            ))
+                            .unwrap(),
+                        None => Window::default(),
+                    };
+                    let rows: Vec<String> = top
+                        .rows
                         .iter()
-                        .map(|r| format!("{} {} {}", r.barcode, r.title, r.shelf_mark))
+                        .chain(&from.rows)
+                        .map(|(_, r)| format!("{} {} {}", r.barcode, r.title, r.shelf_mark))
+                        .chain([format!(
+                            "{} {} {} / {} {} {}",
+                            top.before,
+                            top.at_start,
+                            top.at_end,
+                            from.before,
+                            from.at_start,
+                            from.at_end
+                        )])
                         .collect();
                     let n = reads.placement_count(c.id, filter).unwrap();
                     out.push(format!(

@@ -252,9 +252,9 @@ fn a_full_disk_fails_the_save_in_words_keeps_everything_and_retry_succeeds() {
     let book = client.book("Dune");
     let shelf = client.collection("Rare Books");
     // Copies placed until the disk is full, then 0042: its placement has the same shape as
-    // the one that failed, so it needs the same room.
+    // the one that failed (it files after them in every index), so it needs the same room.
     let copies: Vec<_> = (0..2000)
-        .map(|i| client.copy(book, &format!("F{i:05}")))
+        .map(|i| client.copy(book, &format!("0041{i:05}")))
         .collect();
     client.copy(book, "0042");
     let pages: i64 = client
@@ -422,13 +422,16 @@ fn newer_schema_in_the_window_is_refused_with_the_versions() {
     {
         let conn = rusqlite::Connection::open(&s.path).unwrap();
         conn.execute_batch(&format!(
-            "PRAGMA application_id = {}; PRAGMA user_version = 7; CREATE TABLE t (x);",
-            shelfmark::db::APPLICATION_ID
+            "PRAGMA application_id = {}; PRAGMA user_version = {}; CREATE TABLE t (x);",
+            shelfmark::db::APPLICATION_ID,
+            shelfmark::db::LATEST_VERSION + 1
         ))
         .unwrap();
     }
     let err = Library::open(&s.path, &OpenOptions::default()).unwrap_err();
-    assert!(matches!(err, OpenError::NewerSchema { found: 7, .. }));
+    assert!(
+        matches!(err, OpenError::NewerSchema { found, .. } if found == shelfmark::db::LATEST_VERSION + 1)
+    );
     let path = s.path.clone();
     let mut h: App = egui_kittest::Harness::builder()
         .with_size(egui::vec2(1200.0, 800.0))
@@ -439,7 +442,11 @@ fn newer_schema_in_the_window_is_refused_with_the_versions() {
                 shelfmark::AppOptions::default(),
             )
         });
-    wait_for_text(&mut h, "schema version 7; this build knows up to");
+    let words = format!(
+        "schema version {}; this build knows up to",
+        shelfmark::db::LATEST_VERSION + 1
+    );
+    wait_for_text(&mut h, &words);
     assert!(
         h.query_by_label("Library file").is_some(),
         "offers to open another"

@@ -16,6 +16,7 @@ mod layers;
 mod marc;
 mod migrations;
 mod offline;
+mod orders;
 mod processes;
 mod restore;
 mod server;

@@ -35,8 +35,8 @@ pub const SERVER_LATEST_VERSION: i64 = postgres::LATEST_VERSION;
 
 use crate::model::{
     Book, BookId, BookRow, Collection, CollectionId, CollectionSummary, Copy, CopyId, CopyRow,
-    Counts, ExportRow, Op, Outcome, PageQuery, Placement, PlacementId, PlacementRow, Record,
-    RecordRef, Stamp, TrashRow, ValidBook, ValidCollection, ValidCopy, ValidPlacement,
+    Counts, ExportRow, Op, Outcome, Placement, PlacementId, Record, RecordRef, RowKey, SortKey,
+    Stamp, TrashRow, ValidBook, ValidCollection, ValidCopy, ValidPlacement, Window, WindowQuery,
 };
 
 /// How hard a commit works to survive a power cut.
@@ -483,8 +483,16 @@ pub trait Reads: Send {
     /// How many live placements of `collection` match `filter` (empty: all).
     fn placement_count(&mut self, collection: CollectionId, filter: &str)
     -> Result<usize, DbError>;
-    /// A page of a collection's live placements, in the asked order.
-    fn placement_page(&mut self, query: &PageQuery) -> Result<Vec<PlacementRow>, DbError>;
+    /// A window of a collection's live placements, in the asked order (see [`WindowQuery`]).
+    fn placement_window(&mut self, query: &WindowQuery) -> Result<Window, DbError>;
+    /// The key of every `every`th live placement of `collection` in `sort`'s ascending order,
+    /// from the first: marks a scroll bar can land on anywhere in a long collection.
+    fn order_marks(
+        &mut self,
+        collection: CollectionId,
+        sort: SortKey,
+        every: usize,
+    ) -> Result<Vec<RowKey>, DbError>;
     /// Live books whose title, authors, ISBN, publisher or a copy's barcode contain `text`
     /// (empty: all), by title; at most `limit` (for picking a book by name).
     fn books_containing(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError>;

@@ -25,8 +25,8 @@ pub use offline::{
     Attention, AttentionKind, Decision, LocalState, ReplayFigures, SyncStatus, refusal,
 };
 pub use rows::{
-    BookRow, CollectionSummary, CopyRow, Counts, ExportRow, PageQuery, PlacementRow, RecordRow,
-    SortKey, TrashRow,
+    BookRow, CollectionSummary, CopyRow, Counts, ExportRow, MARK_EVERY, OrderValue, PlacementRow,
+    RecordRow, RowKey, SortKey, TrashRow, Window, WindowQuery, WindowStart,
 };
 pub use time::{Stamp, format_day, format_minute};
 pub use validate::{

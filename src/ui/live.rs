@@ -116,6 +116,11 @@ impl<K: Clone + PartialEq + Send + 'static, T: Send + 'static> Live<K, T> {
         self.value.as_ref().map(|(_, v)| v)
     }
 
+    /// The last answer with the key it answers, whatever key is asked for now.
+    pub fn answered(&self) -> Option<(&K, &T)> {
+        self.value.as_ref().map(|(k, v)| (k, v))
+    }
+
     /// The last answer, only if it is for `key`.
     pub fn value_for(&self, key: &K) -> Option<&T> {
         match &self.value {

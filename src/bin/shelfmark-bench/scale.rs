@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use shelfmark::db::{Durability, Library, Location, OpenOptions, Reads};
 use shelfmark::model::{
-    CollectionId, PageQuery, SortKey, Stamp, ValidBook, ValidCollection, ValidCopy, ValidPlacement,
-    isbn, name_key,
+    CollectionId, MARK_EVERY, SortKey, Stamp, ValidBook, ValidCollection, ValidCopy,
+    ValidPlacement, WindowQuery, WindowStart, isbn, name_key,
 };
 use shelfmark::tasks::{Pending, Port, ReadResult, Services};
 use shelfmark::transfer;
@@ -41,6 +41,27 @@ pub struct BenchCatalogArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Measure libraries of these sizes (placements, e.g. `1M,10M`) in one run, each seeded
+    /// beside `--db` (a file path: `NAME-1M.sqlite3` …) if it is not there yet, and print one
+    /// JSON object per line and figure, with its ratio to the first size's figure.
+    #[arg(long, value_delimiter = ',', value_parser = parse_scale)]
+    pub scale: Vec<usize>,
+}
+
+/// `1M`, `10M`, `500k` or a plain number of copies.
+fn parse_scale(text: &str) -> Result<usize, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (digits, unit) = match t.strip_suffix('m') {
+        Some(d) => (d, 1_000_000),
+        None => match t.strip_suffix('k') {
+            Some(d) => (d, 1_000),
+            None => (t.as_str(), 1),
+        },
+    };
+    digits
+        .parse::<usize>()
+        .map(|n| n * unit)
+        .map_err(|_| format!("{text:?} is not a size such as 1M, 10M or 500k"))
 }
 
 const WORDS: &[&str] = &[
@@ -399,16 +420,114 @@ fn search_mix(reads: &mut dyn Reads, f: &mut Figures) -> super::Result<()> {
     Ok(())
 }
 
-/// The first-order page of 100 rows of `collection` at `offset`.
-fn page(collection: CollectionId, offset: usize) -> PageQuery {
-    PageQuery {
+/// The first window of the editor's default order (newest first) of `collection`.
+fn first_window(collection: CollectionId) -> WindowQuery {
+    WindowQuery {
         collection,
         filter: String::new(),
         sort: SortKey::Added,
         ascending: false,
-        offset,
-        limit: 100,
+        start: WindowStart::Top { skip: 0 },
+        before: 0,
+        after: 100,
     }
+}
+
+/// The median of three runs of `f`, in ms.
+fn median_ms(mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        f()?;
+        took.push(t.elapsed());
+    }
+    took.sort();
+    Ok(ms(took[1]))
+}
+
+/// Pages of 100 rows at depths of the largest collection in every order and direction, as the
+/// editor asks for them: a jump (to the nearest mark, then stepping the rest of the way) and
+/// the walk on from the page it brought.
+fn pages_in_every_order(
+    reads: &mut dyn Reads,
+    collection: CollectionId,
+    rows: usize,
+    f: &mut Figures,
+) -> Result<(), String> {
+    let depths = [
+        0,
+        rows / 10,
+        rows / 2,
+        rows * 9 / 10,
+        rows.saturating_sub(100),
+    ];
+    for (sort, name) in [
+        (SortKey::Added, "added"),
+        (SortKey::Title, "title"),
+        (SortKey::Barcode, "barcode"),
+        (SortKey::ShelfMark, "shelf_mark"),
+    ] {
+        let t = Instant::now();
+        let marks = reads
+            .order_marks(collection, sort, MARK_EVERY)
+            .map_err(|e| words(&e))?;
+        f.marks_ms.push((name.to_owned(), ms(t.elapsed())));
+        for ascending in [true, false] {
+            for depth in depths {
+                let query = |start| WindowQuery {
+                    collection,
+                    filter: String::new(),
+                    sort,
+                    ascending,
+                    start,
+                    before: 0,
+                    after: 100,
+                };
+                let start = WindowStart::landing(&marks, depth, rows, ascending)
+                    .unwrap_or(WindowStart::Top { skip: depth });
+                let mut last = None;
+                let jump = median_ms(|| {
+                    let w = reads
+                        .placement_window(&query(start.clone()))
+                        .map_err(|e| words(&e))?;
+                    last = w.rows.last().map(|(k, _)| k.clone());
+                    Ok(())
+                })?;
+                let walk = match last {
+                    Some(row) => median_ms(|| {
+                        reads
+                            .placement_window(&query(WindowStart::From {
+                                row: row.clone(),
+                                skip: 1,
+                            }))
+                            .map(|_| ())
+                            .map_err(|e| words(&e))
+                    })?,
+                    None => 0.0,
+                };
+                f.pages.push(PageFigure {
+                    order: name,
+                    ascending,
+                    depth,
+                    jump_ms: jump,
+                    walk_ms: walk,
+                });
+            }
+        }
+    }
+    let at_top = |p: &&PageFigure| p.depth == 0;
+    f.page_row0_ms = f
+        .pages
+        .iter()
+        .filter(at_top)
+        .map(|p| p.jump_ms.max(p.walk_ms))
+        .fold(0.0, f64::max);
+    f.page_any_depth_max_ms = f
+        .pages
+        .iter()
+        .map(|p| p.jump_ms.max(p.walk_ms))
+        .fold(0.0, f64::max);
+    Ok(())
 }
 
 /// Writes a CSV of `rows` generated lines (books and barcodes not in a seeded library).
@@ -458,6 +577,15 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
+#[derive(Debug, serde::Serialize)]
+struct PageFigure {
+    order: &'static str,
+    ascending: bool,
+    depth: usize,
+    jump_ms: f64,
+    walk_ms: f64,
+}
+
 #[derive(Debug, Default, serde::Serialize)]
 struct Figures {
     books: i64,
@@ -471,7 +599,12 @@ struct Figures {
     search_max_ms: f64,
     /// The three slowest queries of the mix (median over the rounds).
     search_slowest: Vec<(String, f64)>,
-    page_fetch_ms_at: Vec<(usize, f64)>,
+    /// How long taking the marks of each order took (ms).
+    marks_ms: Vec<(String, f64)>,
+    pages: Vec<PageFigure>,
+    /// The slowest page at row 0 over every order and direction, and the slowest anywhere.
+    page_row0_ms: f64,
+    page_any_depth_max_ms: f64,
     scroll_steps: usize,
     frame_p99_ms: f64,
     frame_max_ms: f64,
@@ -511,8 +644,8 @@ pub fn bench_catalog(
         .clone();
     let first = wait(services.reader().fetch(None, move |r| {
         let n = r.placement_count(largest.id, "")?;
-        let rows = r.placement_page(&page(largest.id, 0))?;
-        Ok((n, rows.len()))
+        let rows = r.placement_window(&first_window(largest.id))?;
+        Ok((n, rows.rows.len()))
     }))?;
     f.first_data_ms = ms(started.elapsed());
     f.largest_collection_rows = first.0;
@@ -523,17 +656,8 @@ pub fn bench_catalog(
     let mut reads = services.library.reads().map_err(|e| words(&e))?;
     search_mix(&mut *reads, &mut f)?;
 
-    // 3. A page at various depths of the largest collection (what a scroll step waits for).
-    for depth in [0usize, 10_000, 100_000, 500_000, 900_000] {
-        if depth >= f.largest_collection_rows {
-            continue;
-        }
-        let t = Instant::now();
-        reads
-            .placement_page(&page(largest.id, depth))
-            .map_err(|e| words(&e))?;
-        f.page_fetch_ms_at.push((depth, ms(t.elapsed())));
-    }
+    // 3. Pages at depths of the largest collection, in every order.
+    pages_in_every_order(&mut *reads, largest.id, f.largest_collection_rows, &mut f)?;
     drop(reads);
 
     // 4. Scrolling the largest collection in the real editor, headless: app time per frame,
@@ -600,12 +724,27 @@ pub fn bench_catalog(
             "search ({} queries): p50 {} ms, p99 {} ms, max {} ms; slowest (median ms): {:?}",
             f.search_queries, f.search_p50_ms, f.search_p99_ms, f.search_max_ms, f.search_slowest
         );
-        let pages: Vec<String> = f
-            .page_fetch_ms_at
+        let marks: Vec<String> = f
+            .marks_ms
             .iter()
-            .map(|(d, t)| format!("row {d}: {t} ms"))
+            .map(|(o, t)| format!("{o} {t} ms"))
             .collect();
-        let _ = writeln!(out, "page of 100 rows at depth: {}", pages.join(", "));
+        let _ = writeln!(out, "marks of each order: {}", marks.join(", "));
+        for p in &f.pages {
+            let _ = writeln!(
+                out,
+                "page of 100 rows, {} {}, row {}: jump {} ms, walk on {} ms",
+                p.order,
+                if p.ascending {
+                    "ascending"
+                } else {
+                    "descending"
+                },
+                p.depth,
+                p.jump_ms,
+                p.walk_ms
+            );
+        }
         let _ = writeln!(
             out,
             "scrolling ({} steps): app time per frame p99 {} ms, max {} ms; rows in view after a step p50 {} ms, p99 {} ms",

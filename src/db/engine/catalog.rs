@@ -91,9 +91,12 @@ queries! {
     CollectionNames = "collection_names",
     CountLivePlacements = "count_live_placements",
     CountMatchingPlacements = "count_matching_placements",
-    PlacementPage = "placement_page",
-    NewestPlacementIds = "newest_placement_ids",
-    PlacementRowById = "placement_row_by_id",
+    WindowRows = "window_rows",
+    WindowRowsFrom = "window_rows_from",
+    WindowRowsAfter = "window_rows_after",
+    OrderKeyFirst = "order_key_first",
+    OrderKeyFrom = "order_key_from",
+    OrderKeyAfter = "order_key_after",
     BooksContaining = "books_containing",
     SearchBooks = "search_books",
     LiveCopiesOfBook = "live_copies_of_book",
@@ -213,20 +216,23 @@ pub(crate) fn columns(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-/// The ORDER BY list of a collection editor's order, over `placements p`, `copies c` and
-/// `books b`. Every key is a stored, bytewise-compared column, so both backends sort alike; the
-/// id breaks ties so pages never overlap.
-pub(crate) fn order_by(sort: SortKey, ascending: bool) -> &'static str {
-    match (sort, ascending) {
-        (SortKey::ShelfMark, true) => "p.shelf_key ASC, p.id ASC",
-        (SortKey::ShelfMark, false) => "p.shelf_key DESC, p.id DESC",
-        (SortKey::Title, true) => "b.title_key ASC, p.id ASC",
-        (SortKey::Title, false) => "b.title_key DESC, p.id DESC",
-        (SortKey::Barcode, true) => "c.barcode ASC, p.id ASC",
-        (SortKey::Barcode, false) => "c.barcode DESC, p.id DESC",
-        (SortKey::Added, true) => "p.created_at ASC, p.id ASC",
-        (SortKey::Added, false) => "p.created_at DESC, p.id DESC",
+/// The key column of a collection editor's order, over `placements p`. Every key is a stored,
+/// bytewise-compared column of placements (title and barcode are kept copies of the book's and
+/// the copy's), so both backends sort alike and each order is an index.
+pub(crate) fn order_key(sort: SortKey) -> &'static str {
+    match sort {
+        SortKey::ShelfMark => "p.shelf_key",
+        SortKey::Title => "p.title_key",
+        SortKey::Barcode => "p.copy_barcode",
+        SortKey::Added => "p.created_at",
     }
+}
+
+/// The ORDER BY list of a collection editor's order; the id breaks ties so windows never
+/// overlap.
+pub(crate) fn order_by(sort: SortKey, ascending: bool) -> String {
+    let dir = if ascending { "ASC" } else { "DESC" };
+    format!("{} {dir}, p.id {dir}", order_key(sort))
 }
 
 /// How a backend numbers its placeholders.
@@ -294,7 +300,7 @@ impl Catalog {
     }
 }
 
-/// Fills in `{table}`, `{order}` and `{cols:KIND[:ALIAS]}`.
+/// Fills in `{table}`, `{order}`, `{key}`, `{gt}`, `{ge}` and `{cols:KIND[:ALIAS]}`.
 fn fill(raw: &str, stmt: Stmt) -> Result<String, DbError> {
     let missing = |what: &str| DbError::Data(format!("{} needs {what}", stmt.q.name()));
     let mut out = String::with_capacity(raw.len() + 64);
@@ -310,7 +316,21 @@ fn fill(raw: &str, stmt: Stmt) -> Result<String, DbError> {
             ["table"] => out.push_str(stmt.table.ok_or_else(|| missing("a table"))?.table()),
             ["order"] => {
                 let (sort, ascending) = stmt.order.ok_or_else(|| missing("an order"))?;
-                out.push_str(order_by(sort, ascending));
+                out.push_str(&order_by(sort, ascending));
+            }
+            ["key"] => {
+                let (sort, _) = stmt.order.ok_or_else(|| missing("an order"))?;
+                out.push_str(order_key(sort));
+            }
+            // Past a row, and from a row on, in the order's direction.
+            [cmp @ ("gt" | "ge")] => {
+                let (_, ascending) = stmt.order.ok_or_else(|| missing("an order"))?;
+                out.push_str(match (*cmp, ascending) {
+                    ("gt", true) => ">",
+                    ("gt", false) => "<",
+                    (_, true) => ">=",
+                    (_, false) => "<=",
+                });
             }
             ["cols", kind, alias @ ..] => {
                 let kind = match *kind {
@@ -447,10 +467,15 @@ mod tests {
             fill("UPDATE {table} SET", stmt).unwrap(),
             "UPDATE copies SET"
         );
-        let stmt = Q::PlacementPage.ordered(SortKey::Title, true);
+        let stmt = Q::WindowRowsAfter.ordered(SortKey::Title, true);
         assert_eq!(
-            fill("ORDER BY {order}", stmt).unwrap(),
-            "ORDER BY b.title_key ASC, p.id ASC"
+            fill("({key}, p.id) {gt} (:key, :id) ORDER BY {order}", stmt).unwrap(),
+            "(p.title_key, p.id) > (:key, :id) ORDER BY p.title_key ASC, p.id ASC"
+        );
+        let stmt = Q::WindowRowsFrom.ordered(SortKey::Added, false);
+        assert_eq!(
+            fill("{ge} ORDER BY {order}", stmt).unwrap(),
+            "<= ORDER BY p.created_at DESC, p.id DESC"
         );
         let cols = fill("{cols:copy:c}", Stmt::from(Q::CopyById)).unwrap();
         assert!(cols.starts_with("c.id, c.book_id, c.barcode"), "{cols}");

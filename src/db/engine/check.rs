@@ -36,3 +36,13 @@ pub(crate) const LIVE_INVARIANTS: &[(&str, &str)] = &[
          WHERE p.deleted_at IS NULL AND (c.deleted_at IS NOT NULL OR k.deleted_at IS NOT NULL)",
     ),
 ];
+
+/// Each live placement's kept copies of its book's title key and its copy's barcode (the keys
+/// of the editor's orders) are its book's and copy's (schema 7 of a file, 3 of a server).
+pub(crate) const ORDER_KEY_INVARIANTS: &[(&str, &str)] = &[(
+    "a live placement whose kept title or barcode is not its book's or copy's",
+    "SELECT 'placement ' || p.id || ' keeps ' || p.copy_barcode || ' / ' || p.title_key
+            || ' but its copy is ' || c.barcode || ' / ' || b.title_key
+     FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+     WHERE p.deleted_at IS NULL AND (p.title_key <> b.title_key OR p.copy_barcode <> c.barcode)",
+)];

@@ -70,6 +70,14 @@ impl From<Stamp> for Value<'_> {
         Value::Stamp(v)
     }
 }
+impl<'a> From<&'a crate::model::OrderValue> for Value<'a> {
+    fn from(v: &'a crate::model::OrderValue) -> Self {
+        match v {
+            crate::model::OrderValue::Text(t) => Value::Text(t),
+            crate::model::OrderValue::Stamp(t) => Value::Stamp(*t),
+        }
+    }
+}
 impl From<uuid::Uuid> for Value<'_> {
     fn from(v: uuid::Uuid) -> Self {
         Value::Uuid(v)

@@ -7,7 +7,8 @@ use super::{Session, export, read, views, write};
 use crate::db::{CheckReport, DbError, ExportError, Reads};
 use crate::model::{
     Book, BookId, BookRow, Collection, CollectionId, CollectionSummary, Copy, CopyId, CopyRow,
-    Counts, ExportRow, PageQuery, Placement, PlacementRow, Record, RecordRef, TrashRow,
+    Counts, ExportRow, Placement, Record, RecordRef, RowKey, SortKey, TrashRow, Window,
+    WindowQuery,
 };
 
 /// A backend's pooled connection, as reads need it.
@@ -65,8 +66,17 @@ impl<C: ReadConn + Send> Reads for EngineReads<C> {
         views::placement_count(&self.0.session(), collection, filter)
     }
 
-    fn placement_page(&mut self, query: &PageQuery) -> Result<Vec<PlacementRow>, DbError> {
-        views::placement_page(&self.0.session(), query)
+    fn placement_window(&mut self, query: &WindowQuery) -> Result<Window, DbError> {
+        views::placement_window(&self.0.session(), query)
+    }
+
+    fn order_marks(
+        &mut self,
+        collection: CollectionId,
+        sort: SortKey,
+        every: usize,
+    ) -> Result<Vec<RowKey>, DbError> {
+        views::order_marks(&self.0.session(), collection, sort, every)
     }
 
     fn books_containing(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {

@@ -5,8 +5,9 @@
 use super::{Dialect, Q, Row, Session, params, read};
 use crate::db::DbError;
 use crate::model::{
-    BookId, BookRow, CollectionId, CollectionSummary, CopyId, CopyRow, Counts, Kind, PageQuery,
-    PlacementId, PlacementRow, RecordRef, SortKey, TrashRow, isbn,
+    BookId, BookRow, CollectionId, CollectionSummary, CopyId, CopyRow, Counts, Kind, OrderValue,
+    PlacementId, PlacementRow, RecordRef, RowKey, SortKey, TrashRow, Window, WindowQuery,
+    WindowStart, isbn,
 };
 
 fn collection_summary(r: &dyn Row) -> Result<CollectionSummary, DbError> {
@@ -79,55 +80,172 @@ fn placement_row(r: &dyn Row) -> Result<PlacementRow, DbError> {
     })
 }
 
-/// Rows `offset..offset + limit` of `collection`'s live placements matching `filter`, in the
-/// given order.
-pub(crate) fn placement_page<S: Session>(
-    s: &S,
-    q: &PageQuery,
-) -> Result<Vec<PlacementRow>, DbError> {
-    let PageQuery {
+/// A row of an order's index: its key, then the placement's id.
+fn order_key(sort: SortKey) -> impl Fn(&dyn Row) -> Result<RowKey, DbError> {
+    move |r: &dyn Row| {
+        let key = match sort {
+            SortKey::Added => OrderValue::Stamp(r.stamp(0)?),
+            _ => OrderValue::Text(r.string(0)?),
+        };
+        Ok(RowKey {
+            key,
+            id: PlacementId(r.i64(1)?),
+        })
+    }
+}
+
+/// A row of a window query: the editor's columns, then the order's key.
+fn window_row(sort: SortKey) -> impl Fn(&dyn Row) -> Result<(RowKey, PlacementRow), DbError> {
+    move |r: &dyn Row| {
+        let row = placement_row(r)?;
+        let key = match sort {
+            SortKey::Added => OrderValue::Stamp(r.stamp(10)?),
+            _ => OrderValue::Text(r.string(10)?),
+        };
+        Ok((RowKey { key, id: row.id }, row))
+    }
+}
+
+/// A window of `collection`'s live placements matching the filter, in the asked order (see
+/// [`WindowQuery`]). Each part is one seek into the order's index and a short walk along it.
+pub(crate) fn placement_window<S: Session>(s: &S, q: &WindowQuery) -> Result<Window, DbError> {
+    let WindowQuery {
         collection,
         ref filter,
         sort,
         ascending,
-        offset,
-        limit,
+        ref start,
+        before,
+        after,
     } = *q;
-    if filter.trim().is_empty() && sort == SortKey::Added {
-        return newest_page(s, collection, ascending, offset, limit);
-    }
+    let all = filter.trim().is_empty();
     let pattern = contains_pattern(filter);
-    s.all(
-        Q::PlacementPage.ordered(sort, ascending),
-        params!(
-            collection: collection.0, all: filter.trim().is_empty(), pattern: &pattern,
-            limit: limit, offset: offset,
-        ),
-        placement_row,
-    )
+    let row = window_row(sort);
+    // Unfiltered, rows to step over are stepped over in the order's index alone (a join per
+    // skipped row would cost far more); then the window is read from the row found.
+    let resolved;
+    let start = match start {
+        WindowStart::Top { skip } | WindowStart::From { skip, .. } if all && *skip > 0 => {
+            let key = order_key(sort);
+            let found = match start {
+                WindowStart::From { row, skip } => s.one(
+                    Q::OrderKeyFrom.ordered(sort, ascending),
+                    params!(collection: collection.0, key: &row.key, id: row.id.0, skip: *skip),
+                    key,
+                )?,
+                WindowStart::Top { skip } => s.one(
+                    Q::OrderKeyFirst.ordered(sort, ascending),
+                    params!(collection: collection.0, skip: *skip),
+                    key,
+                )?,
+            };
+            let Some(found) = found else {
+                // Past the end: the last rows, read backwards.
+                let mut back = s.all(
+                    Q::WindowRows.ordered(sort, !ascending),
+                    params!(
+                        collection: collection.0, all: true, pattern: &pattern,
+                        limit: before.max(1) + 1, skip: 0usize,
+                    ),
+                    &row,
+                )?;
+                let at_start = back.len() <= before.max(1);
+                back.truncate(before.max(1));
+                back.reverse();
+                return Ok(Window {
+                    before: back.len(),
+                    at_start,
+                    at_end: true,
+                    rows: back,
+                });
+            };
+            resolved = WindowStart::From {
+                row: found,
+                skip: 0,
+            };
+            &resolved
+        }
+        other => other,
+    };
+    // One row more than asked for says whether the window reaches the end.
+    let mut forward = match start {
+        WindowStart::Top { skip } => s.all(
+            Q::WindowRows.ordered(sort, ascending),
+            params!(
+                collection: collection.0, all: all, pattern: &pattern, limit: after + 1,
+                skip: *skip,
+            ),
+            &row,
+        )?,
+        WindowStart::From { row: from, skip } => s.all(
+            Q::WindowRowsFrom.ordered(sort, ascending),
+            params!(
+                collection: collection.0, all: all, pattern: &pattern, key: &from.key,
+                id: from.id.0, limit: after + 1, skip: *skip,
+            ),
+            &row,
+        )?,
+    };
+    // The rows just before the first one found (or before the start, if nothing is after it),
+    // walking the index the other way.
+    let back_from = match (forward.first(), start) {
+        (Some((key, _)), _) => Some(key.clone()),
+        (None, WindowStart::From { row, skip: 0 }) => Some(row.clone()),
+        _ => None,
+    };
+    let top = matches!(start, WindowStart::Top { skip: 0 });
+    let mut back = match back_from {
+        Some(key) if before > 0 && !top => s.all(
+            Q::WindowRowsAfter.ordered(sort, !ascending),
+            params!(
+                collection: collection.0, all: all, pattern: &pattern, key: &key.key,
+                id: key.id.0, limit: before + 1,
+            ),
+            &row,
+        )?,
+        _ => Vec::new(),
+    };
+    let at_start = top || (before > 0 && back.len() <= before);
+    back.truncate(before);
+    back.reverse();
+    let at_end = forward.len() <= after;
+    forward.truncate(after);
+    Ok(Window {
+        before: back.len(),
+        at_start,
+        at_end,
+        rows: back.into_iter().chain(forward).collect(),
+    })
 }
 
-/// The default order, fast at any depth: the page's ids come from the live-placements index
-/// alone (skipping `offset` index entries, not joined rows), then each row is read by id.
-fn newest_page<S: Session>(
+/// Marks for landing anywhere in a long collection: the key of every `every`th live placement
+/// of `collection` in `sort`'s ascending order (the first, the `every`th, …), read from the
+/// order's index alone, one short step at a time. Position `i * every` starts at mark `i`.
+pub(crate) fn order_marks<S: Session>(
     s: &S,
     collection: CollectionId,
-    ascending: bool,
-    offset: usize,
-    limit: usize,
-) -> Result<Vec<PlacementRow>, DbError> {
-    let ids = s.all(
-        Q::NewestPlacementIds.ordered(SortKey::Added, ascending),
-        params!(collection: collection.0, limit: limit, offset: offset),
-        |r: &dyn Row| r.i64(0),
+    sort: SortKey,
+    every: usize,
+) -> Result<Vec<RowKey>, DbError> {
+    let key = order_key(sort);
+    let mut marks = Vec::new();
+    let mut last = s.one(
+        Q::OrderKeyFirst.ordered(sort, true),
+        params!(collection: collection.0, skip: 0usize),
+        &key,
     )?;
-    let mut rows = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(r) = s.one(Q::PlacementRowById, params!(id: id), placement_row)? {
-            rows.push(r);
-        }
+    while let Some(mark) = last {
+        last = s.one(
+            Q::OrderKeyAfter.ordered(sort, true),
+            params!(
+                collection: collection.0, key: &mark.key, id: mark.id.0,
+                skip: every.max(1) - 1,
+            ),
+            &key,
+        )?;
+        marks.push(mark);
     }
-    Ok(rows)
+    Ok(marks)
 }
 
 /// A row of a query selecting a book's columns and then its live copies' barcodes, joined by

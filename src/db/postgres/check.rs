@@ -2,7 +2,7 @@
 //! in place, and is the search column what Shelfmark would compute? It reads only.
 
 use super::{Manager, migrations};
-use crate::db::engine::check::LIVE_INVARIANTS;
+use crate::db::engine::check::{LIVE_INVARIANTS, ORDER_KEY_INVARIANTS};
 use crate::db::engine::write::book_words;
 use crate::db::{CheckReport, DbError};
 
@@ -45,7 +45,7 @@ pub(crate) fn check(conn: &mut r2d2::PooledConnection<Manager>) -> Result<CheckR
             }
         }
     }
-    for (what, sql) in LIVE_INVARIANTS {
+    for (what, sql) in LIVE_INVARIANTS.iter().chain(ORDER_KEY_INVARIANTS) {
         for row in client.query(*sql, &[])? {
             report
                 .problems

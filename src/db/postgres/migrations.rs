@@ -16,6 +16,7 @@ pub const APPLICATION: &str = "shelfmark";
 const MIGRATIONS: &[&str] = &[
     include_str!("schema/0001_initial.sql"),
     include_str!("schema/0002_source_records.sql"),
+    include_str!("schema/0003_placement_orders.sql"),
 ];
 
 /// The schema version this build writes.

@@ -259,25 +259,61 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
        OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
        OR p.note ILIKE :pattern ESCAPE '\')
 
--- name: placement_page
+-- name: window_rows
+-- A window of the collection editor: live placements in an order whose index is
+-- (collection_id, key, id), so rows are read from the index in order, never sorted; a window
+-- steps over at most a few rows (:skip), never down from the top of a deep collection.
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
-       p.created_at
+       p.created_at, {key}
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
 WHERE p.collection_id = :collection AND p.deleted_at IS NULL
   AND (:all OR c.barcode ILIKE :pattern ESCAPE '\' OR b.title ILIKE :pattern ESCAPE '\'
        OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
        OR p.note ILIKE :pattern ESCAPE '\')
-ORDER BY {order} LIMIT :limit OFFSET :offset
+ORDER BY {order} LIMIT :limit OFFSET :skip
 
--- name: newest_placement_ids
-SELECT id FROM placements p WHERE collection_id = :collection AND deleted_at IS NULL
-ORDER BY {order} LIMIT :limit OFFSET :offset
-
--- name: placement_row_by_id
+-- name: window_rows_from
+-- The same, from the row (:key, :id) on (or from where it would be).
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
-       p.created_at
+       p.created_at, {key}
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
-WHERE p.id = :id
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+  AND (:all OR c.barcode ILIKE :pattern ESCAPE '\' OR b.title ILIKE :pattern ESCAPE '\'
+       OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
+       OR p.note ILIKE :pattern ESCAPE '\')
+  AND ({key}, p.id) {ge} (:key, :id)
+ORDER BY {order} LIMIT :limit OFFSET :skip
+
+-- name: window_rows_after
+-- The same, after the row (:key, :id).
+SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
+       p.created_at, {key}
+FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+  AND (:all OR c.barcode ILIKE :pattern ESCAPE '\' OR b.title ILIKE :pattern ESCAPE '\'
+       OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
+       OR p.note ILIKE :pattern ESCAPE '\')
+  AND ({key}, p.id) {gt} (:key, :id)
+ORDER BY {order} LIMIT :limit
+
+-- name: order_key_first
+-- The key :skip rows after the first of an order, from its index alone.
+SELECT {key}, p.id FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+ORDER BY {order} LIMIT 1 OFFSET :skip
+
+-- name: order_key_from
+-- The key :skip rows after (:key, :id) or where it would be, from the order's index alone.
+SELECT {key}, p.id FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {ge} (:key, :id)
+ORDER BY {order} LIMIT 1 OFFSET :skip
+
+-- name: order_key_after
+-- The key :skip rows after (:key, :id) in an order, from its index alone (for the marks that
+-- let a scroll bar land anywhere).
+SELECT {key}, p.id FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {gt} (:key, :id)
+ORDER BY {order} LIMIT 1 OFFSET :skip
 
 -- name: books_containing
 SELECT {cols:book:b},

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::db::engine::check::LIVE_INVARIANTS;
+use crate::db::engine::check::{LIVE_INVARIANTS, ORDER_KEY_INVARIANTS};
 use rusqlite::Connection;
 
 /// What `check` found. Empty `problems` means healthy.
@@ -170,6 +170,9 @@ pub(crate) fn check_with(conn: &Connection, structure: Structure) -> rusqlite::R
     violations(conn, FILE_INVARIANTS, &mut report)?;
     if report.schema_version >= 6 {
         violations(conn, COUNT_INVARIANTS, &mut report)?;
+    }
+    if report.schema_version >= 7 {
+        violations(conn, ORDER_KEY_INVARIANTS, &mut report)?;
     }
     if report.schema_version >= 2 {
         // FTS5's own check is spelled as an INSERT; it changes nothing, but needs the write

@@ -55,6 +55,10 @@ const MIGRATIONS: &[Step] = &[
         sql: include_str!("schema/0006_collection_counts.sql"),
         fill: None,
     },
+    Step {
+        sql: include_str!("schema/0007_placement_orders.sql"),
+        fill: None,
+    },
 ];
 
 /// The schema version this build writes.

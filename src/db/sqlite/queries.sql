@@ -73,9 +73,11 @@ RETURNING id
 
 -- name: insert_placement
 INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note,
-                        created_at, updated_at, updated_by)
+                        created_at, updated_at, updated_by, title_key, copy_barcode)
 VALUES (CASE WHEN provisional_ids() THEN (SELECT min(coalesce(min(id), 0), 0) - 1 FROM placements) END,
-        :copy, :collection, :shelf_mark, :shelf_key, :note, :now, :now, :by)
+        :copy, :collection, :shelf_mark, :shelf_key, :note, :now, :now, :by,
+        (SELECT b.title_key FROM copies c JOIN books b ON b.id = c.book_id WHERE c.id = :copy),
+        (SELECT barcode FROM copies WHERE id = :copy))
 RETURNING id
 
 -- ---------------------------------------------------------------------------------------------
@@ -266,26 +268,61 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
        OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
        OR casefold(p.note) LIKE :pattern ESCAPE '\')
 
--- name: placement_page
+-- name: window_rows
+-- A window of the collection editor: live placements in an order whose index is
+-- (collection_id, key, id), so rows are read from the index in order, never sorted; a window
+-- steps over at most a few rows (:skip), never down from the top of a deep collection.
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
-       p.created_at
+       p.created_at, {key}
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
 WHERE p.collection_id = :collection AND p.deleted_at IS NULL
   AND (:all OR casefold(c.barcode) LIKE :pattern ESCAPE '\' OR casefold(b.title) LIKE :pattern ESCAPE '\'
        OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
        OR casefold(p.note) LIKE :pattern ESCAPE '\')
-ORDER BY {order} LIMIT :limit OFFSET :offset
+ORDER BY {order} LIMIT :limit OFFSET :skip
 
--- name: newest_placement_ids
--- The default order, from the live-placements index alone (skipping index entries, not rows).
-SELECT id FROM placements p WHERE collection_id = :collection AND deleted_at IS NULL
-ORDER BY {order} LIMIT :limit OFFSET :offset
-
--- name: placement_row_by_id
+-- name: window_rows_from
+-- The same, from the row (:key, :id) on (or from where it would be).
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
-       p.created_at
+       p.created_at, {key}
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
-WHERE p.id = :id
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+  AND (:all OR casefold(c.barcode) LIKE :pattern ESCAPE '\' OR casefold(b.title) LIKE :pattern ESCAPE '\'
+       OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
+       OR casefold(p.note) LIKE :pattern ESCAPE '\')
+  AND ({key}, p.id) {ge} (:key, :id)
+ORDER BY {order} LIMIT :limit OFFSET :skip
+
+-- name: window_rows_after
+-- The same, after the row (:key, :id).
+SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
+       p.created_at, {key}
+FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+  AND (:all OR casefold(c.barcode) LIKE :pattern ESCAPE '\' OR casefold(b.title) LIKE :pattern ESCAPE '\'
+       OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
+       OR casefold(p.note) LIKE :pattern ESCAPE '\')
+  AND ({key}, p.id) {gt} (:key, :id)
+ORDER BY {order} LIMIT :limit
+
+-- name: order_key_first
+-- The key :skip rows after the first of an order, from its index alone.
+SELECT {key}, p.id FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL
+ORDER BY {order} LIMIT 1 OFFSET :skip
+
+-- name: order_key_from
+-- The key :skip rows after (:key, :id) or where it would be, from the order's index alone.
+SELECT {key}, p.id FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {ge} (:key, :id)
+ORDER BY {order} LIMIT 1 OFFSET :skip
+
+-- name: order_key_after
+-- The key :skip rows after (:key, :id) in an order, from its index alone (for the marks that
+-- let a scroll bar land anywhere).
+SELECT {key}, p.id FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {gt} (:key, :id)
+ORDER BY {order} LIMIT 1 OFFSET :skip
 
 -- name: books_containing
 SELECT {cols:book:b},
@@ -436,9 +473,12 @@ VALUES (:id, :name, :name_key, :description,
 
 -- name: load_placement
 INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note,
-                        version, created_at, updated_at, deleted_at, updated_by)
+                        version, created_at, updated_at, deleted_at, updated_by,
+                        title_key, copy_barcode)
 VALUES (:id, :copy_id, :collection_id, :shelf_mark, :shelf_key, :note,
-        :version, :created_at, :updated_at, :deleted_at, :updated_by)
+        :version, :created_at, :updated_at, :deleted_at, :updated_by,
+        (SELECT b.title_key FROM copies c JOIN books b ON b.id = c.book_id WHERE c.id = :copy_id),
+        (SELECT barcode FROM copies WHERE id = :copy_id))
 
 -- name: finish_load
 -- Nothing to do in a file: its ids follow the largest one by themselves.
@@ -483,6 +523,8 @@ VALUES (:id, :name, :name_key, :description, :version, :created_at, :updated_at,
 ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, description = excluded.description, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
 
 -- name: upsert_placement
-INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note, version, created_at, updated_at, deleted_at, updated_by)
-VALUES (:id, :copy_id, :collection_id, :shelf_mark, :shelf_key, :note, :version, :created_at, :updated_at, :deleted_at, :updated_by)
-ON CONFLICT (id) DO UPDATE SET copy_id = excluded.copy_id, collection_id = excluded.collection_id, shelf_mark = excluded.shelf_mark, shelf_key = excluded.shelf_key, note = excluded.note, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
+INSERT INTO placements (id, copy_id, collection_id, shelf_mark, shelf_key, note, version, created_at, updated_at, deleted_at, updated_by, title_key, copy_barcode)
+VALUES (:id, :copy_id, :collection_id, :shelf_mark, :shelf_key, :note, :version, :created_at, :updated_at, :deleted_at, :updated_by,
+        (SELECT b.title_key FROM copies c JOIN books b ON b.id = c.book_id WHERE c.id = :copy_id),
+        (SELECT barcode FROM copies WHERE id = :copy_id))
+ON CONFLICT (id) DO UPDATE SET title_key = excluded.title_key, copy_barcode = excluded.copy_barcode, copy_id = excluded.copy_id, collection_id = excluded.collection_id, shelf_mark = excluded.shelf_mark, shelf_key = excluded.shelf_key, note = excluded.note, version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, updated_by = excluded.updated_by
