@@ -628,3 +628,65 @@ fn when_the_server_goes_away_saves_wait_in_words_then_land_once_it_is_back() {
     });
     assert!(!shows(&h, "Not saved"), "{}", screen_text(&h));
 }
+
+#[test]
+fn kept_counts_are_folded_deltas_exact_before_and_after_a_fold_and_check_finds_a_wrong_one() {
+    let w = Where::server();
+    let Where::Server { db } = &w else {
+        unreachable!()
+    };
+    let c = w.client();
+    let desk = c.collection("Desk");
+    let book = c.book("Counted");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let copy = c.copy(book, &format!("K-{i}"));
+        ids.push(saved_id(&c.save(place_op(copy, desk, ""))));
+    }
+    let target = RecordRef {
+        kind: Kind::Placement,
+        id: ids[0],
+    };
+    assert!(c.save(Op::Delete { target, version: 1 }).is_saved());
+    let count = |c: &Client| {
+        let mut r = c.reads();
+        let listed = r
+            .collections()
+            .unwrap()
+            .into_iter()
+            .find(|k| k.id == desk)
+            .unwrap()
+            .placements;
+        (listed, r.placement_count(desk, "").unwrap())
+    };
+    assert_eq!(count(&c), (4, 4));
+    let server = pg::shared();
+    let deltas = |server: &Cluster| {
+        server
+            .psql(db, "SELECT count(*) FROM collection_count_deltas")
+            .unwrap()
+            .trim()
+            .parse::<i64>()
+            .unwrap()
+    };
+    // Saves leave deltas (one row per statement and collection) until a writer folds them.
+    assert!(deltas(server) > 0, "saves leave deltas");
+    std::thread::sleep(Duration::from_millis(2_100));
+    let copy = c.copy(book, "K-5");
+    assert!(c.save(place_op(copy, desk, "")).is_saved());
+    // The copy's save folded them; the placement's left one.
+    assert_eq!(deltas(server), 1);
+    assert_eq!(count(&c), (5, 5));
+    drop(c);
+    w.assert_healthy();
+    server
+        .psql(db, "UPDATE collection_counts SET live = live + 2")
+        .unwrap();
+    let (ok, said) = check_with_env(&w.arg(), &[]);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("kept count of live placements is wrong")
+            && said.contains("counts 7 live placement(s) but has 5"),
+        "{said}"
+    );
+}

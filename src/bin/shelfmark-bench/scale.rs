@@ -46,6 +46,10 @@ pub struct BenchCatalogArgs {
     /// JSON object per line and figure, with its ratio to the first size's figure.
     #[arg(long, value_delimiter = ',', value_parser = parse_scale)]
     pub scale: Vec<usize>,
+    /// Drop the library file's cached pages first (`dd iflag=nocache`, the file and its
+    /// `-wal`), and report first data on a cold file cache as well as warm.
+    #[arg(long)]
+    pub cold: bool,
 }
 
 /// `1M`, `10M`, `500k` or a plain number of copies.
@@ -273,6 +277,11 @@ pub fn seed(
     durability: Durability,
     args: &SeedArgs,
 ) -> super::Result<ExitCode> {
+    seed_library(location, durability, args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seed_library(location: &Location, durability: Durability, args: &SeedArgs) -> super::Result<()> {
     // An empty shared database is set up first, as `shelfmark --db URL init` would.
     let library = Library::open_at(
         location,
@@ -352,14 +361,14 @@ pub fn seed(
     }
     eprintln!("seed: indexing for search");
     bulk.finish().map_err(err)?;
-    println!(
+    eprintln!(
         "seeded {} books, {} copies, {} collections in {:.1} s",
         args.books,
         args.copies,
         collections.len(),
         started.elapsed().as_secs_f64()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Search latency over a fixed mix of what librarians type (8 rounds, the first not counted).
@@ -418,6 +427,151 @@ fn search_mix(reads: &mut dyn Reads, f: &mut Figures) -> super::Result<()> {
     (f.search_p50_ms, f.search_p99_ms, f.search_max_ms) = (p.p50_ms, p.p99_ms, p.max_ms);
 
     Ok(())
+}
+
+/// Opens the library and reads what the main window shows first: the collections with their
+/// counts, and the first page of the largest. Returns the time that took, the services, the
+/// largest collection and its size.
+fn first_data(
+    location: &Location,
+    durability: Durability,
+) -> Result<(f64, Arc<Services>, CollectionId, usize), String> {
+    let started = Instant::now();
+    let library = Library::open_at(
+        location,
+        None,
+        &OpenOptions {
+            durability,
+            ..OpenOptions::default()
+        },
+    )
+    .map_err(|e| words(&e))?;
+    let services = Services::start(library).map_err(|e| e.to_string())?;
+    let collections = wait(services.reader().fetch(None, |r| r.collections()))?;
+    let largest = collections
+        .iter()
+        .max_by_key(|c| c.placements)
+        .ok_or("the library has no collections; run `shelfmark-bench seed` first")?
+        .id;
+    let (n, _) = wait(services.reader().fetch(None, move |r| {
+        let n = r.placement_count(largest, "")?;
+        let rows = r.placement_window(&first_window(largest))?;
+        Ok((n, rows.rows.len()))
+    }))?;
+    Ok((ms(started.elapsed()), services, largest, n))
+}
+
+/// Drops the page cache of a library file and its write-ahead log (no root needed).
+fn drop_cached_pages(path: &Path) -> Result<(), String> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    for file in [path.to_path_buf(), wal.into()] {
+        if !file.exists() {
+            continue;
+        }
+        let status = std::process::Command::new("dd")
+            .arg(format!("if={}", file.display()))
+            .args(["iflag=nocache", "count=0", "status=none"])
+            .status()
+            .map_err(|e| format!("dd: {e}"))?;
+        if !status.success() {
+            return Err(format!("dd could not drop the cache of {}", file.display()));
+        }
+    }
+    Ok(())
+}
+
+/// `bench-catalog --scale`: each size in its own process (so peak memory is its own), seeded
+/// beside `--db` first if it is not there, then one JSON object per line and figure with its
+/// ratio to the first size's.
+fn at_scales(
+    location: &Location,
+    durability: Durability,
+    args: &BenchCatalogArgs,
+) -> Result<ExitCode, String> {
+    let Location::File(base) = location else {
+        return Err("--scale seeds library files: give --db a file path".into());
+    };
+    let label = |n: usize| match n {
+        n if n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    };
+    let stem = base
+        .file_stem()
+        .map_or_else(|| "catalog".into(), |s| s.to_string_lossy().into_owned());
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut first: Option<serde_json::Map<String, serde_json::Value>> = None;
+    for &n in &args.scale {
+        let file = base.with_file_name(format!("{stem}-{}.sqlite3", label(n)));
+        let mut extra = serde_json::Map::new();
+        if !file.exists() {
+            let t = Instant::now();
+            let seed = SeedArgs {
+                books: n / 5,
+                copies: n,
+                collections: 500,
+                seed: 1,
+            };
+            seed_library(&Location::File(file.clone()), durability, &seed)?;
+            let secs = t.elapsed().as_secs_f64();
+            let library = Library::open(&file, &OpenOptions::default()).map_err(|e| words(&e))?;
+            let counts = library
+                .reads()
+                .and_then(|mut r| r.counts())
+                .map_err(|e| words(&e))?;
+            let rows = counts.books + counts.copies + counts.placements + counts.collections;
+            extra.insert("seed_s".into(), round2(secs));
+            extra.insert("seed_rows_per_s".into(), round2(rows as f64 / secs));
+        }
+        let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+        extra.insert("file_mb".into(), round2(size as f64 / 1e6));
+        let out = std::process::Command::new(&me)
+            .arg("--db")
+            .arg(&file)
+            .args(["bench-catalog", "--json", "--cold", "--import-rows"])
+            .arg((n / 10).max(1_000).to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("bench-catalog on {} failed", file.display()));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or_default();
+        let serde_json::Value::Object(mut figures) =
+            serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?
+        else {
+            return Err(format!("not a JSON object: {line}"));
+        };
+        figures.append(&mut extra);
+        for (name, value) in &figures {
+            let Some(v) = value.as_f64() else { continue };
+            let ratio = first
+                .as_ref()
+                .and_then(|f| f.get(name))
+                .and_then(serde_json::Value::as_f64)
+                .filter(|b| *b != 0.0)
+                .map(|b| round2(v / b));
+            println!(
+                "{}",
+                serde_json::json!({
+                    "scale": label(n),
+                    "figure": name,
+                    "value": v,
+                    "ratio_to_first": ratio,
+                })
+            );
+        }
+        if first.is_none() {
+            first = Some(figures);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round2(v: f64) -> serde_json::Value {
+    serde_json::json!((v * 100.0).round() / 100.0)
 }
 
 /// The first window of the editor's default order (newest first) of `collection`.
@@ -593,6 +747,8 @@ struct Figures {
     placements: i64,
     largest_collection_rows: usize,
     first_data_ms: f64,
+    /// First data right after the file's cached pages were dropped (with `--cold`).
+    first_data_cold_ms: f64,
     search_queries: usize,
     search_p50_ms: f64,
     search_p99_ms: f64,
@@ -622,33 +778,21 @@ pub fn bench_catalog(
     durability: Durability,
     args: &BenchCatalogArgs,
 ) -> Result<ExitCode, String> {
+    if !args.scale.is_empty() {
+        return at_scales(location, durability, args);
+    }
     let mut f = Figures::default();
+    if args.cold {
+        if let Location::File(path) = location {
+            drop_cached_pages(path)?;
+        }
+        f.first_data_cold_ms = first_data(location, durability)?.0;
+    }
     // 1. Open and show the first frame's data: the collections, and the first page of the
     //    largest one (what the main window shows first).
-    let started = Instant::now();
-    let library = Library::open_at(
-        location,
-        None,
-        &OpenOptions {
-            durability,
-            ..OpenOptions::default()
-        },
-    )
-    .map_err(|e| words(&e))?;
-    let services = Services::start(library).map_err(|e| e.to_string())?;
-    let collections = wait(services.reader().fetch(None, |r| r.collections()))?;
-    let largest = collections
-        .iter()
-        .max_by_key(|c| c.placements)
-        .ok_or("the library has no collections; run `shelfmark-bench seed` first")?
-        .clone();
-    let first = wait(services.reader().fetch(None, move |r| {
-        let n = r.placement_count(largest.id, "")?;
-        let rows = r.placement_window(&first_window(largest.id))?;
-        Ok((n, rows.rows.len()))
-    }))?;
-    f.first_data_ms = ms(started.elapsed());
-    f.largest_collection_rows = first.0;
+    let (first_ms, services, largest, rows) = first_data(location, durability)?;
+    f.first_data_ms = first_ms;
+    f.largest_collection_rows = rows;
     let counts = wait(services.reader().fetch(None, |r| r.counts()))?;
     (f.books, f.copies, f.placements) = (counts.books, counts.copies, counts.placements);
 
@@ -657,12 +801,12 @@ pub fn bench_catalog(
     search_mix(&mut *reads, &mut f)?;
 
     // 3. Pages at depths of the largest collection, in every order.
-    pages_in_every_order(&mut *reads, largest.id, f.largest_collection_rows, &mut f)?;
+    pages_in_every_order(&mut *reads, largest, f.largest_collection_rows, &mut f)?;
     drop(reads);
 
     // 4. Scrolling the largest collection in the real editor, headless: app time per frame,
     //    and how long after a scroll step the rows in view have arrived.
-    scroll(&services, largest.id, &mut f);
+    scroll(&services, largest, &mut f);
 
     // 5. Import a generated CSV into a scratch library (a file beside the library, or a
     //    scratch database on the same server); 6. export the whole library.

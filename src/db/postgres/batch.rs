@@ -29,6 +29,19 @@ use crate::model::{ImportSummary, Kind, Op, Outcome, RecordRef, Stamp};
 /// How often old change-log rows (30 days) and request ids (90 days) are cleared away.
 const CLEAN_EVERY: Duration = Duration::from_hours(1);
 
+/// How often a writer folds the collections' count deltas into their counts.
+const FOLD_EVERY: Duration = Duration::from_secs(2);
+
+/// Folds the collections' count deltas into their counts (see schema 0004): one statement, so
+/// a reader's snapshot sees each delta either still there or folded, never both.
+const FOLD_COUNTS: &str = "
+    WITH gone AS (DELETE FROM collection_count_deltas RETURNING collection_id, delta)
+    INSERT INTO collection_counts (collection_id, live)
+    SELECT g.collection_id, sum(g.delta) FROM gone g
+    WHERE EXISTS (SELECT 1 FROM collections k WHERE k.id = g.collection_id)
+    GROUP BY g.collection_id
+    ON CONFLICT (collection_id) DO UPDATE SET live = collection_counts.live + excluded.live";
+
 /// The longest pause between two attempts to reach the server.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
@@ -42,6 +55,7 @@ pub(crate) struct ServerBatchWriter {
     /// The stamp the next save gets.
     next: Stamp,
     cleaned: Option<Instant>,
+    folded: Option<Instant>,
     /// Set while the server is known to be away (a replica takes the saves): then the writer
     /// gives up waiting for it instead of waiting for as long as it takes.
     give_up: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -56,6 +70,7 @@ impl ServerBatchWriter {
             written: Vec::new(),
             next: Stamp(jiff::Timestamp::UNIX_EPOCH),
             cleaned: None,
+            folded: None,
             give_up: None,
         }
     }
@@ -108,6 +123,7 @@ impl ServerBatchWriter {
     /// BEGIN, the write lock, and the batch's first stamp.
     fn try_begin(&mut self, waiting: &mut dyn FnMut(Wait)) -> Result<(), DbError> {
         let clean = self.cleaned.is_none_or(|t| t.elapsed() > CLEAN_EVERY);
+        let fold = self.folded.is_none_or(|t| t.elapsed() > FOLD_EVERY);
         let conn = self.connected(waiting)?;
         conn.client.batch_execute("BEGIN")?;
         conn.held = false;
@@ -131,9 +147,15 @@ impl ServerBatchWriter {
                  DELETE FROM requests WHERE at < now() - interval '90 days';",
             )?;
         }
+        if fold {
+            conn.client.batch_execute(FOLD_COUNTS)?;
+        }
         self.open = true;
         if clean {
             self.cleaned = Some(Instant::now());
+        }
+        if fold {
+            self.folded = Some(Instant::now());
         }
         let now = Stamp(now).truncated();
         if now > self.next {

@@ -13,6 +13,20 @@ const UNIQUE_INDEXES: &[&str] = &[
     "placements_live_copy_collection",
 ];
 
+/// Each collection's count (folded, plus its deltas) is its live placements (schema 4).
+const COUNT_INVARIANTS: &[(&str, &str)] = &[(
+    "a collection whose kept count of live placements is wrong",
+    "SELECT 'collection ' || k.id || ' counts ' || kept || ' live placement(s) but has ' || actual
+     FROM (SELECT k.id,
+                  coalesce((SELECT n.live FROM collection_counts n WHERE n.collection_id = k.id), 0)
+                  + coalesce((SELECT sum(d.delta) FROM collection_count_deltas d
+                              WHERE d.collection_id = k.id), 0) AS kept,
+                  (SELECT count(*) FROM placements p
+                   WHERE p.collection_id = k.id AND p.deleted_at IS NULL) AS actual
+           FROM collections k) k
+     WHERE kept <> actual",
+)];
+
 pub(crate) fn check(conn: &mut r2d2::PooledConnection<Manager>) -> Result<CheckReport, DbError> {
     let client = &mut conn.client;
     let version = match migrations::inspect(client)? {
@@ -45,7 +59,11 @@ pub(crate) fn check(conn: &mut r2d2::PooledConnection<Manager>) -> Result<CheckR
             }
         }
     }
-    for (what, sql) in LIVE_INVARIANTS.iter().chain(ORDER_KEY_INVARIANTS) {
+    for (what, sql) in LIVE_INVARIANTS
+        .iter()
+        .chain(ORDER_KEY_INVARIANTS)
+        .chain(COUNT_INVARIANTS)
+    {
         for row in client.query(*sql, &[])? {
             report
                 .problems

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0001_initial.sql"),
     include_str!("schema/0002_source_records.sql"),
     include_str!("schema/0003_placement_orders.sql"),
+    include_str!("schema/0004_collection_counts.sql"),
 ];
 
 /// The schema version this build writes.

@@ -240,8 +240,11 @@ ORDER BY id LIMIT 1
 -- Views
 
 -- name: collections_with_counts
+-- The folded count and the deltas not folded yet (see schema 0004).
 SELECT k.id, k.name, k.description, k.version,
-       (SELECT count(*) FROM placements p WHERE p.collection_id = k.id AND p.deleted_at IS NULL)
+       coalesce((SELECT n.live FROM collection_counts n WHERE n.collection_id = k.id), 0)
+       + coalesce((SELECT sum(d.delta) FROM collection_count_deltas d
+                   WHERE d.collection_id = k.id), 0)::bigint
 FROM collections k WHERE k.deleted_at IS NULL ORDER BY k.name_key
 
 -- name: collection_names
@@ -249,7 +252,9 @@ SELECT id, name, description, version, 0 FROM collections
 WHERE deleted_at IS NULL ORDER BY name_key
 
 -- name: count_live_placements
-SELECT count(*) FROM placements WHERE collection_id = :collection AND deleted_at IS NULL
+SELECT coalesce((SELECT live FROM collection_counts WHERE collection_id = :collection), 0)
+       + coalesce((SELECT sum(delta) FROM collection_count_deltas
+                   WHERE collection_id = :collection), 0)::bigint
 
 -- name: count_matching_placements
 SELECT count(*)
