@@ -10,6 +10,7 @@ mod catalog;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -295,7 +296,54 @@ fn run_check(target: &Target) -> Result<ExitCode, CliError> {
         }
         Err(e) => return Err(e),
     };
-    let report = library.reads()?.check()?;
+    // A big library takes a while: say what is being checked, and how fast.
+    let bytes = library.path().map_or(0, |p| {
+        let mut wal = p.as_os_str().to_owned();
+        wal.push("-wal");
+        [p.to_path_buf(), wal.into()]
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    });
+    let started = std::time::Instant::now();
+    let step = Arc::new(parking_lot::Mutex::new(("opening", started)));
+    let ticker = {
+        let step = Arc::clone(&step);
+        crate::tasks::Worker::spawn("shelfmark-check-progress", move |stop| {
+            while !stop.sleep(std::time::Duration::from_secs(5)) {
+                let (what, since) = *step.lock();
+                eprintln!(
+                    "  checking {what}: {:.0} s so far ({:.0} s in all)",
+                    since.elapsed().as_secs_f64(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        })
+        .ok()
+    };
+    if bytes > 0 {
+        eprintln!(
+            "checking {} ({:.0} MB)",
+            target.location,
+            bytes as f64 / 1e6
+        );
+    }
+    let report = library.reads()?.check_reporting(&mut |what| {
+        eprintln!("  {what}…");
+        *step.lock() = (what, std::time::Instant::now());
+    })?;
+    drop(ticker);
+    let secs = started.elapsed().as_secs_f64();
+    if bytes > 0 {
+        eprintln!(
+            "checked {:.0} MB in {secs:.1} s ({:.0} MB/s)",
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs.max(0.001)
+        );
+    } else {
+        eprintln!("checked in {secs:.1} s");
+    }
     println!("{}: {report}", target.location);
     Ok(if report.is_ok() {
         ExitCode::SUCCESS

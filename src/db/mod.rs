@@ -531,6 +531,14 @@ pub trait Reads: Send {
     fn articles(&mut self) -> Result<Vec<String>, DbError>;
     /// Integrity, foreign keys, live uniqueness and the search index. Reads only.
     fn check(&mut self) -> Result<CheckReport, DbError>;
+    /// [`Reads::check`], telling `step` what is being checked as each part starts.
+    fn check_reporting(
+        &mut self,
+        step: &mut dyn FnMut(&'static str),
+    ) -> Result<CheckReport, DbError> {
+        step("everything");
+        self.check()
+    }
 
     fn book(&mut self, id: BookId) -> Result<Option<Book>, DbError> {
         Ok(match self.record(id.into())? {

@@ -48,6 +48,8 @@ enum Rows {
     Streamed {
         source: Box<dyn RowSource>,
         len: Option<usize>,
+        /// Whether rows may carry their book's source record (MARC).
+        sourced: bool,
     },
 }
 
@@ -85,9 +87,35 @@ impl ImportJob {
     /// known beforehand.
     pub fn streamed(source: Box<dyn RowSource>, len: Option<usize>) -> Self {
         ImportJob {
-            rows: Rows::Streamed { source, len },
+            rows: Rows::Streamed {
+                source,
+                len,
+                sourced: true,
+            },
             done: AtomicUsize::new(0),
             cancel: AtomicBool::new(false),
+        }
+    }
+
+    /// A job of a spreadsheet's `len` rows (no source records), read from `source` as they
+    /// are applied.
+    pub fn streamed_sheet(source: Box<dyn RowSource>, len: usize) -> Self {
+        ImportJob {
+            rows: Rows::Streamed {
+                source,
+                len: Some(len),
+                sourced: false,
+            },
+            done: AtomicUsize::new(0),
+            cancel: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether some row carries its book's source record (a MARC import).
+    pub fn has_source_records(&self) -> bool {
+        match &self.rows {
+            Rows::Loaded(rows) => rows.iter().any(|r| r.source.is_some()),
+            Rows::Streamed { sourced, .. } => *sourced,
         }
     }
 
@@ -97,14 +125,6 @@ impl ImportJob {
         match &self.rows {
             Rows::Loaded(rows) => Some(rows.len()),
             Rows::Streamed { len, .. } => *len,
-        }
-    }
-
-    /// The rows, when they are all in memory (set-based imports need them so).
-    pub fn loaded(&self) -> Option<&[ImportRow]> {
-        match &self.rows {
-            Rows::Loaded(rows) => Some(rows),
-            Rows::Streamed { .. } => None,
         }
     }
 

@@ -10,10 +10,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::sheets::{self, Dialect, Encoding, Field as SheetField, Mapping, RowError, Separator};
 use crate::model::{
-    BookDraft, CollectionDraft, Field, ImportRow, PlacementDraft, SourceRecord, normalize_barcode,
+    BookDraft, CollectionDraft, Field, ImportRow, PlacementDraft, RowSource, SourceRecord,
+    normalize_barcode,
 };
 
 /// The columns, in the order an export writes them.
@@ -172,52 +174,106 @@ impl Sheet {
 
     /// Reads and validates the first `n` rows (a preview).
     pub fn parse_first(&self, n: usize) -> Result<Parsed, FileError> {
+        let mut parsed = Parsed::default();
+        for checked in self.checked(n)? {
+            match checked? {
+                Checked::Row(r) => parsed.rows.push(r),
+                Checked::Bad(e) => parsed.errors.push(e),
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// Reads and validates every row without keeping them: how many are good, and the bad
+    /// ones (the first pass of an import, which then reads the rows again as it applies them).
+    pub fn scan(&self) -> Result<(usize, Vec<LineError>), FileError> {
+        let (mut good, mut errors) = (0, Vec::new());
+        for checked in self.checked(usize::MAX)? {
+            match checked? {
+                Checked::Row(_) => good += 1,
+                Checked::Bad(e) => errors.push(e),
+            }
+        }
+        Ok((good, errors))
+    }
+
+    /// The first `n` lines through the mapping, validated, in order (blank lines left out).
+    fn checked(
+        &self,
+        n: usize,
+    ) -> Result<impl Iterator<Item = Result<Checked, FileError>> + '_, FileError> {
         if self.mapping.source(SheetField::Title).is_none() {
             return Err(FileError::NoTitle(self.headers.join(", ")));
         }
         // Only Shelfmark's own export protects formula-like cells; others' cells are as typed.
         let own = self.dialect == Dialect::Shelfmark;
-        let mut parsed = Parsed::default();
         let mut barcodes = BarcodeOwners::default();
-        for row in sheets::read(&self.text, self.separator, &self.mapping).take(n) {
-            let row = match row {
-                Ok(row) => row,
-                Err(RowError::Csv { line, message }) => {
-                    return Err(FileError::Csv { line, message });
+        Ok(sheets::read(&self.text, self.separator, &self.mapping)
+            .take(n)
+            .filter_map(move |row| {
+                let row = match row {
+                    Ok(row) => row,
+                    Err(RowError::Csv { line, message }) => {
+                        return Some(Err(FileError::Csv { line, message }));
+                    }
+                    Err(e @ RowError::ExtraCells { line, .. }) => {
+                        return Some(Ok(Checked::Bad(LineError {
+                            line,
+                            offset: None,
+                            message: e.to_string(),
+                            title: String::new(),
+                        })));
+                    }
+                };
+                if SheetField::ALL
+                    .iter()
+                    .all(|f| row.get(*f).trim().is_empty())
+                {
+                    return None;
                 }
-                Err(e @ RowError::ExtraCells { line, .. }) => {
-                    parsed.errors.push(LineError {
-                        line,
-                        offset: None,
-                        message: e.to_string(),
-                        title: String::new(),
-                    });
-                    continue;
-                }
-            };
-            if SheetField::ALL
-                .iter()
-                .all(|f| row.get(*f).trim().is_empty())
-            {
-                continue;
-            }
-            // Other programs' "collections" (LibraryThing's "Your library", a Libib shelf) name
-            // where a book is listed, not where a copy stands: without a barcode there is no
-            // copy to place, so such a row brings the book only.
-            let listed_only = !own && row.get(SheetField::Barcode).trim().is_empty();
-            let cell = |f: SheetField| -> String {
-                if listed_only && f == SheetField::Collection {
-                    return String::new();
-                }
-                let v = row.get(f);
-                if own { unprotect(v) } else { v }.to_owned()
-            };
-            match validate_row(row.line, &cell, None, &mut barcodes) {
-                Ok(r) => parsed.rows.push(r),
-                Err(e) => parsed.errors.push(e),
-            }
+                // Other programs' "collections" (LibraryThing's "Your library", a Libib shelf)
+                // name where a book is listed, not where a copy stands: without a barcode there
+                // is no copy to place, so such a row brings the book only.
+                let listed_only = !own && row.get(SheetField::Barcode).trim().is_empty();
+                let cell = |f: SheetField| -> String {
+                    if listed_only && f == SheetField::Collection {
+                        return String::new();
+                    }
+                    let v = row.get(f);
+                    if own { unprotect(v) } else { v }.to_owned()
+                };
+                Some(Ok(
+                    match validate_row(row.line, &cell, None, &mut barcodes) {
+                        Ok(r) => Checked::Row(r),
+                        Err(e) => Checked::Bad(e),
+                    },
+                ))
+            }))
+    }
+}
+
+/// A line of a sheet, validated.
+enum Checked {
+    Row(ImportRow),
+    Bad(LineError),
+}
+
+/// A sheet's good rows, read again from its text as an import applies them (so an import's
+/// memory is the file's text, not every row made from it). The text is the one the first pass
+/// checked: the rows are the same.
+#[derive(Debug)]
+pub struct SheetRows(pub Arc<Sheet>);
+
+impl RowSource for SheetRows {
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<ImportRow, String>> + '_> {
+        match self.0.checked(usize::MAX) {
+            Ok(rows) => Box::new(rows.filter_map(|c| match c {
+                Ok(Checked::Row(r)) => Some(Ok(r)),
+                Ok(Checked::Bad(_)) => None,
+                Err(e) => Some(Err(e.to_string())),
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e.to_string()))),
         }
-        Ok(parsed)
     }
 }
 
@@ -236,7 +292,7 @@ pub(crate) struct BarcodeOwners(HashMap<String, (String, String)>);
 pub(crate) fn validate_row(
     line: usize,
     cell: &dyn Fn(SheetField) -> String,
-    source: Option<(&std::sync::Arc<SourceRecord>, u8)>,
+    source: Option<(&Arc<SourceRecord>, u8)>,
     owners: &mut BarcodeOwners,
 ) -> Result<ImportRow, LineError> {
     let place = if source.is_some() {
@@ -312,7 +368,7 @@ pub(crate) fn validate_row(
             collection,
             shelf_mark: p.shelf_mark,
             note: p.note,
-            source: source.map(|(s, _)| std::sync::Arc::clone(s)),
+            source: source.map(|(s, _)| Arc::clone(s)),
         }),
         _ => Err(LineError {
             line,

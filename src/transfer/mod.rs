@@ -127,11 +127,20 @@ pub fn prepare_import(file: &Path, choice: &ImportChoice) -> Result<Prepared, Tr
         source,
     };
     let sheet = csv::Sheet::open(&bytes, &choice.sheet).map_err(unreadable)?;
-    let parsed = sheet.parse().map_err(unreadable)?;
+    drop(bytes);
+    sheet_job(sheet).map_err(unreadable)
+}
+
+/// An import of a sheet: its rows checked once now (the bad ones listed), and read again from
+/// its text as they are applied.
+fn sheet_job(sheet: csv::Sheet) -> Result<Prepared, FileError> {
+    let (good, errors) = sheet.scan()?;
+    let kind = sheet_kind(&sheet);
+    let rows = csv::SheetRows(Arc::new(sheet));
     Ok(Prepared {
-        job: Arc::new(ImportJob::new(parsed.rows)),
-        errors: parsed.errors,
-        kind: sheet_kind(&sheet),
+        job: Arc::new(ImportJob::streamed_sheet(Box::new(rows), good)),
+        errors,
+        kind,
         found: None,
     })
 }
@@ -194,16 +203,12 @@ pub fn read_for_import(file: &Path) -> Result<Reading, TransferError> {
             "Shelfmark does not know this layout: choose which column is which.".to_owned(),
         ),
         Ok(sheet) => {
-            let parsed = sheet.parse().map_err(|source| TransferError::Unreadable {
-                path: file.to_path_buf(),
-                source,
-            })?;
-            Ok(Reading::Ready(Prepared {
-                job: Arc::new(ImportJob::new(parsed.rows)),
-                errors: parsed.errors,
-                kind: sheet_kind(&sheet),
-                found: None,
-            }))
+            sheet_job(sheet)
+                .map(Reading::Ready)
+                .map_err(|source| TransferError::Unreadable {
+                    path: file.to_path_buf(),
+                    source,
+                })
         }
     }
 }
@@ -219,13 +224,7 @@ pub fn prepare_sheet(
         source,
     };
     let sheet = csv::Sheet::open(bytes, choice).map_err(unreadable)?;
-    let parsed = sheet.parse().map_err(unreadable)?;
-    Ok(Prepared {
-        job: Arc::new(ImportJob::new(parsed.rows)),
-        errors: parsed.errors,
-        kind: sheet_kind(&sheet),
-        found: None,
-    })
+    sheet_job(sheet).map_err(unreadable)
 }
 
 /// "Goodreads export (CSV, UTF-8)".

@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Keep the scratch folder (for looking at the files afterwards).
     #[arg(long)]
     pub keep: bool,
+    /// Run each workload on a copy of this library file (a big library, say) instead of an
+    /// empty one; the copy is made beside `--db` and removed after.
+    #[arg(long, value_name = "FILE")]
+    pub on_copy_of: Option<PathBuf>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -59,7 +63,11 @@ struct Row {
     max_ms: f64,
     raw_full_saves_per_s: f64,
     raw_normal_saves_per_s: f64,
+    /// One connection, every save in one transaction, each in its own savepoint with the
+    /// parent checks (files only): the CPU cost of a save with no executor around it.
+    raw_batch_saves_per_s: f64,
     ratio: f64,
+    ratio_to_raw_batch: f64,
     check: &'static str,
 }
 
@@ -115,6 +123,86 @@ fn raw_file_baseline(dir: &Path, durability: Durability, saves: usize) -> Result
     Ok((saves as f64 / started.elapsed().as_secs_f64()).round())
 }
 
+/// One connection with its statements prepared, every save of the run in one `BEGIN IMMEDIATE`
+/// transaction, each in its own SAVEPOINT with the parent checks a save makes (the copy and the
+/// collection live, no live placement of the pair yet), `synchronous=FULL`: the cost of a save
+/// with no executor, no thread and no commit of its own around it.
+fn raw_batch_baseline(dir: &Path, saves: usize) -> Result<f64, String> {
+    let path = dir.join("raw-batch.sqlite3");
+    drop(super::open(&path, Durability::Full, 2)?);
+    let err = |e: rusqlite::Error| format!("raw batch baseline: {e}");
+    let mut conn = Connection::open(&path).map_err(err)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+        .map_err(err)?;
+    let now = shelfmark::model::Stamp::now().to_sql();
+    {
+        let tx = conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO books (title, title_key, created_at, updated_at) VALUES ('Raw', 'raw', ?1, ?1)",
+            [&now],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO collections (name, name_key, created_at, updated_at) VALUES ('Raw', 'raw', ?1, ?1)",
+            [&now],
+        )
+        .map_err(err)?;
+        for i in 0..saves {
+            tx.execute(
+                "INSERT INTO copies (book_id, barcode, created_at, updated_at) VALUES (1, ?1, ?2, ?2)",
+                params![format!("R{i}"), now],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+    }
+    let started = Instant::now();
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+    for i in 0..saves {
+        let copy = i as i64 + 1;
+        conn.prepare_cached("SAVEPOINT save")
+            .and_then(|mut s| s.execute([]))
+            .map_err(err)?;
+        let live_copy: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM copies WHERE id = ?1 AND deleted_at IS NULL)",
+            )
+            .and_then(|mut s| s.query_row([copy], |r| r.get(0)))
+            .map_err(err)?;
+        let live_collection: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM collections WHERE id = 1 AND deleted_at IS NULL)",
+            )
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(err)?;
+        let placed: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM placements
+                 WHERE copy_id = ?1 AND collection_id = 1 AND deleted_at IS NULL)",
+            )
+            .and_then(|mut s| s.query_row([copy], |r| r.get(0)))
+            .map_err(err)?;
+        if !live_copy || !live_collection || placed {
+            return Err(format!("raw batch baseline: copy {copy} cannot be placed"));
+        }
+        conn.prepare_cached(
+            "INSERT INTO placements (copy_id, collection_id, shelf_mark, shelf_key, note,
+                                     created_at, updated_at, updated_by, title_key, copy_barcode)
+             VALUES (?1, 1, '', '', '', ?2, ?2, 'raw',
+                     (SELECT b.title_key FROM copies c JOIN books b ON b.id = c.book_id
+                      WHERE c.id = ?1),
+                     (SELECT barcode FROM copies WHERE id = ?1))",
+        )
+        .and_then(|mut s| s.execute(params![copy, now]))
+        .map_err(err)?;
+        conn.prepare_cached("RELEASE save")
+            .and_then(|mut s| s.execute([]))
+            .map_err(err)?;
+    }
+    conn.execute_batch("COMMIT").map_err(err)?;
+    Ok((saves as f64 / started.elapsed().as_secs_f64()).round())
+}
+
 /// Runs one workload as `processes` separate `load` processes on a fresh library.
 fn workload(
     site: &mut Site,
@@ -122,7 +210,10 @@ fn workload(
     durability: Durability,
     args: &BenchArgs,
 ) -> Result<(LoadSummary, f64, Vec<Duration>, bool), String> {
-    let location = site.fresh(mode.name(), durability)?;
+    let location = match &args.on_copy_of {
+        Some(source) => site.fresh_copy_of(mode.name(), durability, source)?,
+        None => site.fresh(mode.name(), durability)?,
+    };
     let dir = site.dir().to_path_buf();
     let dir = dir.as_path();
     let file = location.to_string();
@@ -190,6 +281,14 @@ fn workload(
         .and_then(|mut r| r.check())
         .map_err(|e| super::words(&e))?
         .is_ok();
+    if let (Some(_), Location::File(copy)) = (&args.on_copy_of, &location) {
+        // A copy of a big library is gigabytes: one at a time.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut f = copy.as_os_str().to_owned();
+            f.push(suffix);
+            let _ = std::fs::remove_file(f);
+        }
+    }
     Ok((total, seconds, latencies, healthy))
 }
 
@@ -200,16 +299,25 @@ pub fn run(
 ) -> Result<ExitCode, String> {
     let mut site = Site::new(library)?;
     let raw_full = site.raw(Durability::Full, args.raw_saves)?;
-    let raw_normal = match site {
-        Site::Files(_) => site.raw(Durability::Normal, args.raw_saves)?,
-        Site::Server { .. } => 0.0,
+    let (raw_normal, raw_batch) = match &site {
+        Site::Files(dir) => {
+            let batch = raw_batch_baseline(dir.path(), args.raw_saves * 10)?;
+            (site.raw(Durability::Normal, args.raw_saves)?, batch)
+        }
+        Site::Server { .. } => (0.0, 0.0),
     };
     if !args.json {
         println!(
             "raw baselines (1 connection, 1 INSERT per transaction): full {raw_full:.0} saves/s, normal {raw_normal:.0} saves/s"
         );
         println!(
-            "{:<11} {:>5} {:>7} {:>9} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6}",
+            "raw_batch (1 connection, every save in one transaction, a savepoint and the parent checks each): {raw_batch:.0} saves/s"
+        );
+        if let Some(source) = &args.on_copy_of {
+            println!("each workload on a copy of {}", source.display());
+        }
+        println!(
+            "{:<11} {:>5} {:>7} {:>9} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>6}",
             "workload",
             "procs",
             "threads",
@@ -220,6 +328,7 @@ pub fn run(
             "p99 ms",
             "max ms",
             "ratio",
+            "÷batch",
             "failed",
             "check"
         );
@@ -250,7 +359,13 @@ pub fn run(
             max_ms: p.max_ms,
             raw_full_saves_per_s: raw_full,
             raw_normal_saves_per_s: raw_normal,
+            raw_batch_saves_per_s: raw_batch,
             ratio: (saves_per_s / baseline * 100.0).round() / 100.0,
+            ratio_to_raw_batch: if raw_batch > 0.0 {
+                (saves_per_s / raw_batch * 100.0).round() / 100.0
+            } else {
+                0.0
+            },
             check: if healthy { "ok" } else { "FAILED" },
         };
         all_ok &= healthy && total.failed == 0;
@@ -261,7 +376,7 @@ pub fn run(
             );
         } else {
             println!(
-                "{:<11} {:>5} {:>7} {:>9} {:>8} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>6} {:>6}",
+                "{:<11} {:>5} {:>7} {:>9} {:>8} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>7.2} {:>6} {:>6}",
                 row.workload,
                 row.processes,
                 row.threads,
@@ -272,6 +387,7 @@ pub fn run(
                 row.p99_ms,
                 row.max_ms,
                 row.ratio,
+                row.ratio_to_raw_batch,
                 row.failed,
                 row.check
             );
@@ -395,6 +511,39 @@ impl Site {
                 Ok(Location::Server(scratch))
             }
         }
+    }
+
+    /// A copy of the library file `source` for one workload (brought up to this build's
+    /// schema).
+    fn fresh_copy_of(
+        &mut self,
+        name: &str,
+        durability: Durability,
+        source: &Path,
+    ) -> Result<Location, String> {
+        let Site::Files(dir) = self else {
+            return Err("--on-copy-of copies a library file; give --db a file path".into());
+        };
+        let path = dir
+            .path()
+            .join(format!("{name}-{}-copy.sqlite3", durability.name()));
+        let mut wal = source.as_os_str().to_owned();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return Err(format!(
+                "{} has a write-ahead log with changes in it; open and close it with Shelfmark first",
+                source.display()
+            ));
+        }
+        std::fs::copy(source, &path)
+            .map_err(|e| format!("cannot copy {}: {e}", source.display()))?;
+        // Written out before the clock starts: else the workload's first commit waits for
+        // gigabytes of the copy to reach the disk.
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| format!("cannot write out the copy of {}: {e}", source.display()))?;
+        drop(super::open(&path, durability, 2)?);
+        Ok(Location::File(path))
     }
 
     /// The raw baseline of this site.

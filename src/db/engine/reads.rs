@@ -18,8 +18,9 @@ pub(crate) trait ReadConn {
         Self: 'a;
     /// A session on this connection, outside any write transaction.
     fn session(&mut self) -> Self::S<'_>;
-    /// The backend's own `check` (integrity, foreign keys, live uniqueness, search index).
-    fn check(&mut self) -> Result<CheckReport, DbError>;
+    /// The backend's own `check` (integrity, foreign keys, live uniqueness, search index);
+    /// `step` hears each part as it starts.
+    fn check(&mut self, step: &mut dyn FnMut(&'static str)) -> Result<CheckReport, DbError>;
 }
 
 /// Reads on one pooled connection of any backend.
@@ -131,6 +132,13 @@ impl<C: ReadConn + Send> Reads for EngineReads<C> {
     }
 
     fn check(&mut self) -> Result<CheckReport, DbError> {
-        self.0.check()
+        self.0.check(&mut |_| {})
+    }
+
+    fn check_reporting(
+        &mut self,
+        step: &mut dyn FnMut(&'static str),
+    ) -> Result<CheckReport, DbError> {
+        self.0.check(step)
     }
 }

@@ -75,13 +75,23 @@ fn cancelled() -> Outcome {
 pub(crate) fn apply(
     conn: &mut PgConn,
     job: &ImportJob,
-    rows: &[crate::model::ImportRow],
     now: Stamp,
     by: &str,
     articles: &[String],
 ) -> Result<Outcome, DbError> {
     conn.client.batch_execute(step("staging"))?;
-    for (c, chunk) in rows.chunks(CHUNK).enumerate() {
+    let mut all = job.rows();
+    let mut total = 0;
+    for c in 0.. {
+        let chunk = all
+            .by_ref()
+            .take(CHUNK)
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(DbError::Data)?;
+        if chunk.is_empty() {
+            break;
+        }
+        total += chunk.len();
         job.set_done(c * CHUNK);
         if job.is_cancelled() {
             return Ok(cancelled());
@@ -152,9 +162,9 @@ pub(crate) fn apply(
     let placements_created = run(conn, "insert_placements")? as usize;
     let counts = conn.client.query_one(step("counts"), &[])?;
     let count = |i: usize| counts.get::<_, i64>(i) as usize;
-    job.set_done(rows.len());
+    job.set_done(total);
     Ok(Outcome::Imported(ImportSummary {
-        rows: rows.len(),
+        rows: total,
         books_created: count(0),
         books_updated: 0,
         copies_created: count(1),

@@ -15,7 +15,8 @@ impl ReadConn for r2d2::PooledConnection<Manager> {
         PgSession::new(self)
     }
 
-    fn check(&mut self) -> Result<CheckReport, DbError> {
+    fn check(&mut self, step: &mut dyn FnMut(&'static str)) -> Result<CheckReport, DbError> {
+        step("the server's indexes, invariants and search column");
         check::check(self)
     }
 }

@@ -196,14 +196,11 @@ impl Session for PgSession<'_> {
     ) -> Result<Option<crate::model::Outcome>, DbError> {
         // Books with source records (a MARC import) are matched by control number and keep
         // their record: the row-by-row path does that; the set-based one is for spreadsheets.
-        let Some(rows) = job
-            .loaded()
-            .filter(|rows| rows.iter().all(|r| r.source.is_none()))
-        else {
+        if job.has_source_records() {
             return Ok(None);
-        };
+        }
         let mut conn = self.conn.lock();
-        super::import::apply(&mut conn, job, rows, now, by, articles).map(Some)
+        super::import::apply(&mut conn, job, now, by, articles).map(Some)
     }
 
     fn recover(&self) -> Result<(), DbError> {

@@ -123,6 +123,6 @@ pub(crate) fn write_copy_then<S: Session>(
         engine::copy::copy(from, &FileSession::new(&dst), progress).map_err(BackupError::Copy)?;
         finish(&dst).map_err(BackupError::Copy)?;
         dst.execute_batch("COMMIT").map_err(copy_err)?;
-        check::check_with(&dst, structure).map_err(copy_err)
+        check::check_with(&dst, structure, &mut |_| {}).map_err(copy_err)
     })
 }

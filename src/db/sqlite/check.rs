@@ -119,11 +119,17 @@ pub(crate) enum Structure {
 
 /// Runs every check on `conn`.
 pub(crate) fn check(conn: &Connection) -> rusqlite::Result<CheckReport> {
-    check_with(conn, Structure::Full)
+    check_with(conn, Structure::Full, &mut |_| {})
 }
 
-/// [`check`], with SQLite's structure check as deep as `structure` says.
-pub(crate) fn check_with(conn: &Connection, structure: Structure) -> rusqlite::Result<CheckReport> {
+/// [`check`], with SQLite's structure check as deep as `structure` says; `step` hears what is
+/// being checked as each part starts.
+pub(crate) fn check_with(
+    conn: &Connection,
+    structure: Structure,
+    step: &mut dyn FnMut(&'static str),
+) -> rusqlite::Result<CheckReport> {
+    step("the file's structure (every page, record and index entry)");
     let mut report = CheckReport {
         schema_version: conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,
         ..CheckReport::default()
@@ -142,6 +148,7 @@ pub(crate) fn check_with(conn: &Connection, structure: Structure) -> rusqlite::R
         // Further queries on a damaged file may fail or mislead; stop here.
         return Ok(report);
     }
+    step("foreign keys");
     let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
     let fk: Vec<String> = stmt
         .query_map([], |r| {
@@ -166,15 +173,18 @@ pub(crate) fn check_with(conn: &Connection, structure: Structure) -> rusqlite::R
                 .push(format!("the unique index {index} is missing"));
         }
     }
+    step("live uniqueness and the kept counts");
     violations(conn, LIVE_INVARIANTS, &mut report)?;
     violations(conn, FILE_INVARIANTS, &mut report)?;
     if report.schema_version >= 6 {
         violations(conn, COUNT_INVARIANTS, &mut report)?;
     }
     if report.schema_version >= 7 {
+        step("the kept titles and barcodes of the orders");
         violations(conn, ORDER_KEY_INVARIANTS, &mut report)?;
     }
     if report.schema_version >= 2 {
+        step("the search index");
         // FTS5's own check is spelled as an INSERT; it changes nothing, but needs the write
         // lock, so on a busy or read-only file it is skipped (the queries below still run).
         if let Err(e) = conn.execute(
@@ -190,6 +200,7 @@ pub(crate) fn check_with(conn: &Connection, structure: Structure) -> rusqlite::R
         }
         violations(conn, SEARCH_INVARIANTS, &mut report)?;
     }
+    step("counting the rows");
     for table in ["books", "copies", "collections", "placements"] {
         let (live, trash): (i64, i64) = conn.query_row(
             &format!(

@@ -20,8 +20,8 @@ impl ReadConn for PooledConnection {
         FileSession::new(self)
     }
 
-    fn check(&mut self) -> Result<CheckReport, DbError> {
-        Ok(check::check(self)?)
+    fn check(&mut self, step: &mut dyn FnMut(&'static str)) -> Result<CheckReport, DbError> {
+        Ok(check::check_with(self, check::Structure::Full, step)?)
     }
 }
 
