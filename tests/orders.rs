@@ -411,3 +411,84 @@ fn check_finds_a_kept_title_that_is_not_its_books() {
     assert!(!ok, "{report}");
     assert!(report.contains("kept title or barcode"), "{report}");
 }
+
+/// The editor itself on a collection long enough to have marks: wheel steps and long jumps
+/// (as a dragged scroll bar makes) each show consecutive rows of the order, with no row left a
+/// placeholder, and the very end shows the last row.
+#[test]
+fn the_editor_shows_consecutive_rows_wherever_it_is_scrolled_to() {
+    use crate::ui::{App, open_collection, wait_for};
+    use egui_kittest::kittest::{NodeT, Queryable};
+    let s = util::scratch();
+    let n = 6_000;
+    let shelf = library(&s.path, n);
+    // The default order: newest first.
+    let ids = sorted(&s.path, shelf, SortKey::Added, false);
+    let conn = rusqlite::Connection::open(&s.path).unwrap();
+    let barcode_of: std::collections::HashMap<i64, String> = conn
+        .prepare("SELECT p.id, c.barcode FROM placements p JOIN copies c ON c.id = p.copy_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let position: std::collections::HashMap<String, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (barcode_of[id].clone(), i))
+        .collect();
+    // Where in the order the rows on screen are.
+    let shown = |h: &App| -> Vec<usize> {
+        let mut at: Vec<usize> = h
+            .query_all_by(|_| true)
+            .filter_map(|node| {
+                let node = node.accesskit_node();
+                let text = node.value().or_else(|| node.label())?;
+                position.get(text.as_str()).copied()
+            })
+            .collect();
+        at.sort_unstable();
+        at.dedup();
+        at
+    };
+    let settled = |h: &App| {
+        let at = shown(h);
+        at.len() > 5
+            && at.windows(2).all(|w| w[1] == w[0] + 1)
+            && h.query_all_by_label("…").next().is_none()
+    };
+    let mut h = crate::ui::app(&s.path);
+    open_collection(&mut h, "Main Stacks");
+    wait_for(&mut h, "the first rows", |h| settled(h) && shown(h)[0] == 0);
+    let mut last_top = 0;
+    for delta in [-660.0, -60_000.0, -660.0, -40_000.0, 90_000.0, -30_000.0] {
+        h.input_mut()
+            .events
+            .push(egui::Event::PointerMoved(egui::pos2(700.0, 600.0)));
+        h.step();
+        h.input_mut().events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, delta),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        wait_for(
+            &mut h,
+            &format!("consecutive rows after a {delta} scroll"),
+            |h| settled(h) && shown(h)[0] != last_top,
+        );
+        last_top = shown(&h)[0];
+    }
+    // To the very end: the oldest row.
+    h.input_mut().events.push(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, -100_000_000.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: egui::Modifiers::NONE,
+    });
+    wait_for(&mut h, "the last row", |h| {
+        settled(h) && shown(h).last() == Some(&(n - 1))
+    });
+}
