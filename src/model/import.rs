@@ -83,8 +83,8 @@ impl ImportJob {
         }
     }
 
-    /// A job whose rows are read from `source` as they are applied: `len` of them if that is
-    /// known beforehand.
+    /// A job whose rows (which may carry their book's source record: a MARC file) are read
+    /// from `source` as they are applied: `len` of them if that is known beforehand.
     pub fn streamed(source: Box<dyn RowSource>, len: Option<usize>) -> Self {
         ImportJob {
             rows: Rows::Streamed {

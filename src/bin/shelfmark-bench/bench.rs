@@ -71,6 +71,29 @@ struct Row {
     check: &'static str,
 }
 
+/// The parents of a raw baseline's `saves` placements, in one transaction: a book, a
+/// collection, and a copy per save (copy ids 1..=saves). Returns the stamp they carry.
+fn raw_parents(conn: &mut Connection, saves: usize) -> rusqlite::Result<String> {
+    let now = shelfmark::model::Stamp::now().to_sql();
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO books (title, title_key, created_at, updated_at) VALUES ('Raw', 'raw', ?1, ?1)",
+        [&now],
+    )?;
+    tx.execute(
+        "INSERT INTO collections (name, name_key, created_at, updated_at) VALUES ('Raw', 'raw', ?1, ?1)",
+        [&now],
+    )?;
+    for i in 0..saves {
+        tx.execute(
+            "INSERT INTO copies (book_id, barcode, created_at, updated_at) VALUES (1, ?1, ?2, ?2)",
+            params![format!("R{i}"), now],
+        )?;
+    }
+    tx.commit()?;
+    Ok(now)
+}
+
 /// One connection, one INSERT per transaction: what SQLite does without Shelfmark.
 fn raw_file_baseline(dir: &Path, durability: Durability, saves: usize) -> Result<f64, String> {
     let path = dir.join(format!("raw-{}.sqlite3", durability.name()));
@@ -86,28 +109,7 @@ fn raw_file_baseline(dir: &Path, durability: Durability, saves: usize) -> Result
         }
     ))
     .map_err(err)?;
-    let now = shelfmark::model::Stamp::now().to_sql();
-    {
-        let tx = conn.transaction().map_err(err)?;
-        tx.execute(
-            "INSERT INTO books (title, created_at, updated_at) VALUES ('Raw', ?1, ?1)",
-            [&now],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "INSERT INTO collections (name, name_key, created_at, updated_at) VALUES ('Raw', 'raw', ?1, ?1)",
-            [&now],
-        )
-        .map_err(err)?;
-        for i in 0..saves {
-            tx.execute(
-                "INSERT INTO copies (book_id, barcode, created_at, updated_at) VALUES (1, ?1, ?2, ?2)",
-                params![format!("R{i}"), now],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)?;
-    }
+    let now = raw_parents(&mut conn, saves).map_err(err)?;
     let started = Instant::now();
     for i in 0..saves {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
@@ -134,28 +136,7 @@ fn raw_batch_baseline(dir: &Path, saves: usize) -> Result<f64, String> {
     let mut conn = Connection::open(&path).map_err(err)?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
         .map_err(err)?;
-    let now = shelfmark::model::Stamp::now().to_sql();
-    {
-        let tx = conn.transaction().map_err(err)?;
-        tx.execute(
-            "INSERT INTO books (title, title_key, created_at, updated_at) VALUES ('Raw', 'raw', ?1, ?1)",
-            [&now],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "INSERT INTO collections (name, name_key, created_at, updated_at) VALUES ('Raw', 'raw', ?1, ?1)",
-            [&now],
-        )
-        .map_err(err)?;
-        for i in 0..saves {
-            tx.execute(
-                "INSERT INTO copies (book_id, barcode, created_at, updated_at) VALUES (1, ?1, ?2, ?2)",
-                params![format!("R{i}"), now],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)?;
-    }
+    let now = raw_parents(&mut conn, saves).map_err(err)?;
     let started = Instant::now();
     conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
     for i in 0..saves {

@@ -81,7 +81,7 @@ fn placement_row(r: &dyn Row) -> Result<PlacementRow, DbError> {
 }
 
 /// A row of an order's index: its key, then the placement's id.
-fn order_key(sort: SortKey) -> impl Fn(&dyn Row) -> Result<RowKey, DbError> {
+fn index_key(sort: SortKey) -> impl Fn(&dyn Row) -> Result<RowKey, DbError> {
     move |r: &dyn Row| {
         let key = match sort {
             SortKey::Added => OrderValue::Stamp(r.stamp(0)?),
@@ -126,7 +126,7 @@ pub(crate) fn placement_window<S: Session>(s: &S, q: &WindowQuery) -> Result<Win
     let resolved;
     let start = match start {
         WindowStart::Top { skip } | WindowStart::From { skip, .. } if all && *skip > 0 => {
-            let key = order_key(sort);
+            let key = index_key(sort);
             let found = match start {
                 WindowStart::From { row, skip } => s.one(
                     Q::OrderKeyFrom.ordered(sort, ascending),
@@ -227,7 +227,7 @@ pub(crate) fn order_marks<S: Session>(
     sort: SortKey,
     every: usize,
 ) -> Result<Vec<RowKey>, DbError> {
-    let key = order_key(sort);
+    let key = index_key(sort);
     let mut marks = Vec::new();
     let mut last = s.one(
         Q::OrderKeyFirst.ordered(sort, true),

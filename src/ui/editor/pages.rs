@@ -202,13 +202,16 @@ impl Pages {
     /// The window that shows `visible` (the rows here, while they do; else a walk from them,
     /// or a jump).
     fn ask_for(&self, visible: Range<usize>, total: usize) -> Ask {
-        let lo = visible.start.saturating_sub(PAGE);
-        let hi = (visible.end + PAGE).min(total);
+        // What must be here to keep what is here: the view and a page on each side.
+        let (keep_lo, keep_hi) = (
+            visible.start.saturating_sub(PAGE),
+            (visible.end + PAGE).min(total),
+        );
         // Rows here that show the view with some to spare: keep them (and keep them fresh).
         if let (Some((base, w)), Some(ask)) = (self.loaded(), self.window.answered().map(|a| a.0)) {
             let end = base + w.rows.len();
-            let top_ok = w.at_start || base <= lo;
-            let bottom_ok = w.at_end || end >= hi;
+            let top_ok = w.at_start || base <= keep_lo;
+            let bottom_ok = w.at_end || end >= keep_hi;
             if top_ok && bottom_ok && !w.rows.is_empty() {
                 return ask.clone();
             }
@@ -219,7 +222,8 @@ impl Pages {
             && ask.query.collection == self.collection
         {
             let expected = ask.expected();
-            if expected.start <= visible.start && (expected.end >= visible.end || hi >= total) {
+            if expected.start <= visible.start && (expected.end >= visible.end || keep_hi >= total)
+            {
                 let coming = self.window.answered().is_none_or(|(k, _)| k != ask);
                 if coming {
                     return ask.clone();
@@ -235,6 +239,7 @@ impl Pages {
             before,
             after,
         };
+        // What a new window asks for: the view and two pages on each side.
         let (lo, hi) = (
             visible.start.saturating_sub(2 * PAGE),
             visible.end + 2 * PAGE,
