@@ -50,6 +50,19 @@ pub struct RowKey {
     pub id: PlacementId,
 }
 
+impl RowKey {
+    /// Where the row just past this one would be, going up (`ascending`) or down the order:
+    /// the same key, the next id that way. Ids are whole numbers, so the rows after this one
+    /// are the rows from there on.
+    #[must_use]
+    pub fn past(&self, ascending: bool) -> RowKey {
+        RowKey {
+            key: self.key.clone(),
+            id: PlacementId(self.id.0 + if ascending { 1 } else { -1 }),
+        }
+    }
+}
+
 /// A key of one of the editor's orders.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OrderValue {

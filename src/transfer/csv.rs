@@ -8,7 +8,7 @@
 //! a leading apostrophe, and reading removes exactly that protection again, so an export
 //! re-imports to the same values.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -175,7 +175,7 @@ impl Sheet {
     /// Reads and validates the first `n` rows (a preview).
     pub fn parse_first(&self, n: usize) -> Result<Parsed, FileError> {
         let mut parsed = Parsed::default();
-        for checked in self.checked(n)? {
+        for checked in self.checked(n, Pass::First)? {
             match checked? {
                 Checked::Row(r) => parsed.rows.push(r),
                 Checked::Bad(e) => parsed.errors.push(e),
@@ -188,7 +188,7 @@ impl Sheet {
     /// ones (the first pass of an import, which then reads the rows again as it applies them).
     pub fn scan(&self) -> Result<(usize, Vec<LineError>), FileError> {
         let (mut good, mut errors) = (0, Vec::new());
-        for checked in self.checked(usize::MAX)? {
+        for checked in self.checked(usize::MAX, Pass::First)? {
             match checked? {
                 Checked::Row(_) => good += 1,
                 Checked::Bad(e) => errors.push(e),
@@ -198,10 +198,13 @@ impl Sheet {
     }
 
     /// The first `n` lines through the mapping, validated, in order (blank lines left out).
-    fn checked(
-        &self,
+    /// Read again (`Pass::Again`), the lines found bad the first time are left out too, and
+    /// the rest are not checked against each other again: they were, and were good.
+    fn checked<'a>(
+        &'a self,
         n: usize,
-    ) -> Result<impl Iterator<Item = Result<Checked, FileError>> + '_, FileError> {
+        pass: Pass<'a>,
+    ) -> Result<impl Iterator<Item = Result<Checked, FileError>> + 'a, FileError> {
         if self.mapping.source(SheetField::Title).is_none() {
             return Err(FileError::NoTitle(self.headers.join(", ")));
         }
@@ -225,9 +228,10 @@ impl Sheet {
                         })));
                     }
                 };
-                if SheetField::ALL
-                    .iter()
-                    .all(|f| row.get(*f).trim().is_empty())
+                if matches!(pass, Pass::Again(bad) if bad.contains(&row.line))
+                    || SheetField::ALL
+                        .iter()
+                        .all(|f| row.get(*f).trim().is_empty())
                 {
                     return None;
                 }
@@ -243,7 +247,12 @@ impl Sheet {
                     if own { unprotect(v) } else { v }.to_owned()
                 };
                 Some(Ok(
-                    match validate_row(row.line, &cell, None, &mut barcodes) {
+                    match validate_row(
+                        row.line,
+                        &cell,
+                        None,
+                        matches!(pass, Pass::First).then_some(&mut barcodes),
+                    ) {
                         Ok(r) => Checked::Row(r),
                         Err(e) => Checked::Bad(e),
                     },
@@ -258,15 +267,37 @@ enum Checked {
     Bad(LineError),
 }
 
+/// Which reading of a sheet: the first, which checks it all, or again, knowing its bad lines
+/// (by number, as in their messages).
+#[derive(Clone, Copy)]
+enum Pass<'a> {
+    First,
+    Again(&'a HashSet<usize>),
+}
+
 /// A sheet's good rows, read again from its text as an import applies them (so an import's
 /// memory is the file's text, not every row made from it). The text is the one the first pass
-/// checked: the rows are the same.
+/// checked: the rows are the same, and the lines it found bad are left out by number (so the
+/// barcodes of the whole file need not be held again).
 #[derive(Debug)]
-pub struct SheetRows(pub Arc<Sheet>);
+pub struct SheetRows {
+    sheet: Arc<Sheet>,
+    bad: HashSet<usize>,
+}
+
+impl SheetRows {
+    /// The rows of `sheet` but those of `errors`, its first pass's.
+    pub fn new(sheet: Arc<Sheet>, errors: &[LineError]) -> SheetRows {
+        SheetRows {
+            sheet,
+            bad: errors.iter().map(|e| e.line).collect(),
+        }
+    }
+}
 
 impl RowSource for SheetRows {
     fn rows(&self) -> Box<dyn Iterator<Item = Result<ImportRow, String>> + '_> {
-        match self.0.checked(usize::MAX) {
+        match self.sheet.checked(usize::MAX, Pass::Again(&self.bad)) {
             Ok(rows) => Box::new(rows.filter_map(|c| match c {
                 Ok(Checked::Row(r)) => Some(Ok(r)),
                 Ok(Checked::Bad(_)) => None,
@@ -282,9 +313,38 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, FileError> {
     Sheet::open(bytes, &SheetChoice::default())?.parse()
 }
 
-/// Which book (by its identity in the file) each barcode was given to, and where first.
+/// Which book (by its identity in the file) each barcode was given to, and where first: the
+/// first pass of an import holds one per barcode of the file, so each is kept small (the
+/// identity as a hash; the database refuses a barcode on two books in any case, this is the
+/// early word that names both lines).
 #[derive(Debug, Default)]
-pub(crate) struct BarcodeOwners(HashMap<String, (String, String)>);
+pub(crate) struct BarcodeOwners(HashMap<Box<str>, Owner>);
+
+/// The book a barcode was first given to (its identity's hash), and on which line or record.
+#[derive(Debug, Clone, Copy)]
+struct Owner {
+    identity: u64,
+    line: usize,
+    record: bool,
+}
+
+impl Owner {
+    fn place(self) -> String {
+        if self.record {
+            format!("in record {}", self.line)
+        } else {
+            format!("on line {}", self.line)
+        }
+    }
+}
+
+/// The same hash in every run (the identities are compared within one file only).
+fn identity_hash(identity: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    identity.hash(&mut h);
+    h.finish()
+}
 
 /// Validates one row of cells (a line of a sheet, or a holding of a MARC record) into an
 /// import row; `source` is the book's record and `nonfiling` its title's nonfiling characters,
@@ -293,13 +353,8 @@ pub(crate) fn validate_row(
     line: usize,
     cell: &dyn Fn(SheetField) -> String,
     source: Option<(&Arc<SourceRecord>, u8)>,
-    owners: &mut BarcodeOwners,
+    owners: Option<&mut BarcodeOwners>,
 ) -> Result<ImportRow, LineError> {
-    let place = if source.is_some() {
-        format!("in record {line}")
-    } else {
-        format!("on line {line}")
-    };
     let mut errors: Vec<String> = Vec::new();
     let book = BookDraft {
         title: cell(SheetField::Title),
@@ -345,18 +400,26 @@ pub(crate) fn validate_row(
     if collection.is_some() && barcode.is_none() && raw_barcode.trim().is_empty() {
         errors.push("a collection is given but no barcode (which copy goes there?)".to_owned());
     }
-    if let (Some(b), Some(code)) = (&book, &barcode) {
-        let identity = source
-            .and_then(|(s, _)| s.control.clone())
-            .or_else(|| b.isbn.clone())
-            .unwrap_or_else(|| format!("{}\u{1f}{}", b.title, b.authors));
-        match owners.0.get(code) {
-            Some((owner, first)) if *owner != identity => errors.push(format!(
-                "barcode {code} is given to two different books (first {first})"
+    if let (Some(b), Some(code), Some(owners)) = (&book, &barcode, owners) {
+        let identity = identity_hash(
+            &source
+                .and_then(|(s, _)| s.control.clone())
+                .or_else(|| b.isbn.clone())
+                .unwrap_or_else(|| format!("{}\u{1f}{}", b.title, b.authors)),
+        );
+        match owners.0.get(code.as_str()) {
+            Some(first) if first.identity != identity => errors.push(format!(
+                "barcode {code} is given to two different books (first {})",
+                first.place()
             )),
             Some(_) => {}
             None => {
-                owners.0.insert(code.clone(), (identity, place));
+                let owner = Owner {
+                    identity,
+                    line,
+                    record: source.is_some(),
+                };
+                owners.0.insert(code.as_str().into(), owner);
             }
         }
     }

@@ -136,7 +136,7 @@ pub fn prepare_import(file: &Path, choice: &ImportChoice) -> Result<Prepared, Tr
 fn sheet_job(sheet: csv::Sheet) -> Result<Prepared, FileError> {
     let (good, errors) = sheet.scan()?;
     let kind = sheet_kind(&sheet);
-    let rows = csv::SheetRows(Arc::new(sheet));
+    let rows = csv::SheetRows::new(Arc::new(sheet), &errors);
     Ok(Prepared {
         job: Arc::new(ImportJob::streamed_sheet(Box::new(rows), good)),
         errors,

@@ -334,7 +334,12 @@ fn book_rows(
                 SheetField::Note => String::new(),
             }
         };
-        match validate_row(number, &cell, Some((&source, mapped.nonfiling)), owners) {
+        match validate_row(
+            number,
+            &cell,
+            Some((&source, mapped.nonfiling)),
+            Some(owners),
+        ) {
             Ok(row) => good.push(row),
             Err(e) => {
                 errors.push(e);

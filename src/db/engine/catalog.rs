@@ -93,10 +93,9 @@ queries! {
     CountMatchingPlacements = "count_matching_placements",
     WindowRows = "window_rows",
     WindowRowsFrom = "window_rows_from",
-    WindowRowsAfter = "window_rows_after",
     OrderKeyFirst = "order_key_first",
     OrderKeyFrom = "order_key_from",
-    OrderKeyAfter = "order_key_after",
+    OrderTiesFrom = "order_ties_from",
     BooksContaining = "books_containing",
     SearchBooks = "search_books",
     LiveCopiesOfBook = "live_copies_of_book",
@@ -128,12 +127,14 @@ queries! {
 }
 
 /// A statement to run: its name, and the table or order it is written for (if its text has
-/// `{table}` or `{order}`).
+/// `{table}` or `{order}`), and which of a seek's two parts it is (if it has `{seek}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Stmt {
     pub q: Q,
     pub table: Option<Kind>,
     pub order: Option<(SortKey, bool)>,
+    /// `{seek}` is the rows tied with the row on the key (from its id on), not those past it.
+    pub tied: bool,
 }
 
 impl From<Q> for Stmt {
@@ -142,6 +143,7 @@ impl From<Q> for Stmt {
             q,
             table: None,
             order: None,
+            tied: false,
         }
     }
 }
@@ -161,6 +163,13 @@ impl Q {
             order: Some((sort, ascending)),
             ..Stmt::from(self)
         }
+    }
+}
+
+impl Stmt {
+    /// This statement's `{seek}` as the rows tied with the row on the key, from its id on.
+    pub(crate) fn tied(self) -> Stmt {
+        Stmt { tied: true, ..self }
     }
 }
 
@@ -300,7 +309,7 @@ impl Catalog {
     }
 }
 
-/// Fills in `{table}`, `{order}`, `{key}`, `{gt}`, `{ge}` and `{cols:KIND[:ALIAS]}`.
+/// Fills in `{table}`, `{order}`, `{key}`, `{seek}` and `{cols:KIND[:ALIAS]}`.
 fn fill(raw: &str, stmt: Stmt) -> Result<String, DbError> {
     let missing = |what: &str| DbError::Data(format!("{} needs {what}", stmt.q.name()));
     let mut out = String::with_capacity(raw.len() + 64);
@@ -322,15 +331,19 @@ fn fill(raw: &str, stmt: Stmt) -> Result<String, DbError> {
                 let (sort, _) = stmt.order.ok_or_else(|| missing("an order"))?;
                 out.push_str(order_key(sort));
             }
-            // Past a row, and from a row on, in the order's direction.
-            [cmp @ ("gt" | "ge")] => {
-                let (_, ascending) = stmt.order.ok_or_else(|| missing("an order"))?;
-                out.push_str(match (*cmp, ascending) {
-                    ("gt", true) => ">",
-                    ("gt", false) => "<",
-                    (_, true) => ">=",
-                    (_, false) => "<=",
-                });
+            // From the row (:key, :id) on, in the order's direction, in two seeks into the
+            // order's index (SQLite seeks a row value by its first column alone, and would walk
+            // every tie of the key): the rows tied with it from its id on, then those past it.
+            ["seek"] => {
+                let (sort, ascending) = stmt.order.ok_or_else(|| missing("an order"))?;
+                let key = order_key(sort);
+                let (ge, gt) = if ascending { (">=", ">") } else { ("<=", "<") };
+                let seek = if stmt.tied {
+                    [key, " = :key AND p.id ", ge, " :id"]
+                } else {
+                    [key, " ", gt, " :key"]
+                };
+                out.extend(seek);
             }
             ["cols", kind, alias @ ..] => {
                 let kind = match *kind {
@@ -467,15 +480,15 @@ mod tests {
             fill("UPDATE {table} SET", stmt).unwrap(),
             "UPDATE copies SET"
         );
-        let stmt = Q::WindowRowsAfter.ordered(SortKey::Title, true);
+        let stmt = Q::WindowRowsFrom.ordered(SortKey::Title, true);
         assert_eq!(
-            fill("({key}, p.id) {gt} (:key, :id) ORDER BY {order}", stmt).unwrap(),
-            "(p.title_key, p.id) > (:key, :id) ORDER BY p.title_key ASC, p.id ASC"
+            fill("{seek} ORDER BY {order}", stmt).unwrap(),
+            "p.title_key > :key ORDER BY p.title_key ASC, p.id ASC"
         );
-        let stmt = Q::WindowRowsFrom.ordered(SortKey::Added, false);
+        let stmt = Q::WindowRowsFrom.ordered(SortKey::Added, false).tied();
         assert_eq!(
-            fill("{ge} ORDER BY {order}", stmt).unwrap(),
-            "<= ORDER BY p.created_at DESC, p.id DESC"
+            fill("{seek} ORDER BY {order}", stmt).unwrap(),
+            "p.created_at = :key AND p.id <= :id ORDER BY p.created_at DESC, p.id DESC"
         );
         let cols = fill("{cols:copy:c}", Stmt::from(Q::CopyById)).unwrap();
         assert!(cols.starts_with("c.id, c.book_id, c.barcode"), "{cols}");

@@ -126,17 +126,18 @@ pub(crate) fn placement_window<S: Session>(s: &S, q: &WindowQuery) -> Result<Win
     let resolved;
     let start = match start {
         WindowStart::Top { skip } | WindowStart::From { skip, .. } if all && *skip > 0 => {
-            let key = index_key(sort);
             let found = match start {
-                WindowStart::From { row, skip } => s.one(
-                    Q::OrderKeyFrom.ordered(sort, ascending),
-                    params!(collection: collection.0, key: &row.key, id: row.id.0, skip: *skip),
-                    key,
-                )?,
+                WindowStart::From { row, skip } => Seek {
+                    collection,
+                    sort,
+                    ascending,
+                    row,
+                }
+                .key(s, *skip)?,
                 WindowStart::Top { skip } => s.one(
                     Q::OrderKeyFirst.ordered(sort, ascending),
                     params!(collection: collection.0, skip: *skip),
-                    key,
+                    index_key(sort),
                 )?,
             };
             let Some(found) = found else {
@@ -177,14 +178,15 @@ pub(crate) fn placement_window<S: Session>(s: &S, q: &WindowQuery) -> Result<Win
             ),
             &row,
         )?,
-        WindowStart::From { row: from, skip } => s.all(
-            Q::WindowRowsFrom.ordered(sort, ascending),
-            params!(
-                collection: collection.0, all: all, pattern: &pattern, key: &from.key,
-                id: from.id.0, limit: after + 1, skip: *skip,
-            ),
-            &row,
-        )?,
+        WindowStart::From { row: from, skip } => {
+            let from = Seek {
+                collection,
+                sort,
+                ascending,
+                row: from,
+            };
+            from.rows(s, all, &pattern, *skip, after + 1)?
+        }
     };
     // The rows just before the first one found (or before the start, if nothing is after it),
     // walking the index the other way.
@@ -195,14 +197,15 @@ pub(crate) fn placement_window<S: Session>(s: &S, q: &WindowQuery) -> Result<Win
     };
     let top = matches!(start, WindowStart::Top { skip: 0 });
     let mut back = match back_from {
-        Some(key) if before > 0 && !top => s.all(
-            Q::WindowRowsAfter.ordered(sort, !ascending),
-            params!(
-                collection: collection.0, all: all, pattern: &pattern, key: &key.key,
-                id: key.id.0, limit: before + 1,
-            ),
-            &row,
-        )?,
+        Some(key) if before > 0 && !top => {
+            let back = Seek {
+                collection,
+                sort,
+                ascending: !ascending,
+                row: &key.past(!ascending),
+            };
+            back.rows(s, all, &pattern, 0, before + 1)?
+        }
         _ => Vec::new(),
     };
     let at_start = top || (before > 0 && back.len() <= before);
@@ -235,17 +238,88 @@ pub(crate) fn order_marks<S: Session>(
         &key,
     )?;
     while let Some(mark) = last {
-        last = s.one(
-            Q::OrderKeyAfter.ordered(sort, true),
-            params!(
-                collection: collection.0, key: &mark.key, id: mark.id.0,
-                skip: every.max(1) - 1,
-            ),
-            &key,
-        )?;
+        last = Seek {
+            collection,
+            sort,
+            ascending: true,
+            row: &mark.past(true),
+        }
+        .key(s, every.max(1) - 1)?;
         marks.push(mark);
     }
     Ok(marks)
+}
+
+/// Where a window or a step starts: a row (or where it would be) of an order of a collection.
+/// Each read from it is two seeks into the order's index, as `{seek}` in the statements: the
+/// rows tied with the row on the key from its id on, then the rows past its key. (SQLite
+/// seeks a row value on its first column alone, so one seek would walk every tie first; the
+/// seeded titles tie by the thousand.)
+struct Seek<'a> {
+    collection: CollectionId,
+    sort: SortKey,
+    ascending: bool,
+    row: &'a RowKey,
+}
+
+impl Seek<'_> {
+    /// At most `limit` of the window's rows (with the filter unless `all`) from here on, the
+    /// first `skip` stepped over.
+    fn rows<S: Session>(
+        &self,
+        s: &S,
+        all: bool,
+        pattern: &str,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<(RowKey, PlacementRow)>, DbError> {
+        let stmt = Q::WindowRowsFrom.ordered(self.sort, self.ascending);
+        let (collection, key, id) = (self.collection.0, &self.row.key, self.row.id.0);
+        // Every tie up to the skip and the window (a skip here is short: unfiltered ones are
+        // stepped in the index alone), the skip dropped here.
+        let mut rows = s.all(
+            stmt.tied(),
+            params!(
+                collection: collection, all: all, pattern: pattern, key: key, id: id,
+                limit: skip + limit, skip: 0usize,
+            ),
+            window_row(self.sort),
+        )?;
+        let tied = rows.len();
+        rows.drain(..skip.min(tied));
+        if tied < skip + limit {
+            rows.extend(s.all(
+                stmt,
+                params!(
+                    collection: collection, all: all, pattern: pattern, key: key,
+                    limit: limit - rows.len(), skip: skip - skip.min(tied),
+                ),
+                window_row(self.sort),
+            )?);
+        }
+        Ok(rows)
+    }
+
+    /// The key `skip` rows from here on, from the order's index alone.
+    fn key<S: Session>(&self, s: &S, skip: usize) -> Result<Option<RowKey>, DbError> {
+        let stmt = Q::OrderKeyFrom.ordered(self.sort, self.ascending);
+        let (collection, key, id) = (self.collection.0, &self.row.key, self.row.id.0);
+        let at = params!(collection: collection, key: key, id: id, skip: skip);
+        if let Some(found) = s.one(stmt.tied(), at, index_key(self.sort))? {
+            return Ok(Some(found));
+        }
+        let tied = if skip == 0 {
+            0
+        } else {
+            let ties = Q::OrderTiesFrom.ordered(self.sort, self.ascending).tied();
+            s.one(ties, at, |r: &dyn Row| r.i64(0))?.unwrap_or(0) as usize
+        };
+        s.one(
+            stmt,
+            params!(collection: collection, key: key, skip: skip.saturating_sub(tied)),
+            index_key(self.sort),
+        )
+    }
 }
 
 /// A row of a query selecting a book's columns and then its live copies' barcodes, joined by
@@ -407,6 +481,21 @@ pub fn search_terms(text: &str) -> (Vec<String>, bool) {
     (terms, typing)
 }
 
+/// What a search for `typed` looks up in the ISBN index: one word of at least six digits
+/// (hyphens left out; an ISBN-10 as its ISBN-13), as the start of an ISBN.
+pub fn isbn_prefix(typed: &str) -> Option<String> {
+    let word = typed.trim();
+    let digits: String = word
+        .chars()
+        .filter(|c| !matches!(c, '-' | '\u{2010}'))
+        .collect();
+    // Digits, the last one perhaps the X of an ISBN-10.
+    let body = digits.strip_suffix(['x', 'X']).unwrap_or(&digits);
+    let is_number = body.chars().all(|c| c.is_ascii_digit());
+    (digits.len() >= 6 && is_number && !word.contains(char::is_whitespace))
+        .then(|| isbn::parse(&digits).unwrap_or(digits))
+}
+
 /// The terms as an FTS5 query: one quoted phrase per word (so nothing typed is FTS5 syntax),
 /// the last one a prefix while it is being typed. Prefix matches of common words are the
 /// expensive ones, and only the word being typed needs one.
@@ -469,11 +558,17 @@ pub(crate) fn search_books<S: Session>(
     if typed.is_empty() {
         return books(s, "", limit);
     }
-    // A query with nothing the word index can use matches no words.
+    // A long number is an ISBN (or a barcode): looked up in the ISBN index, not among the
+    // words, where a prefix of an ISBN is one word per book. A query with nothing the word
+    // index can use matches no words.
+    let isbn = isbn_prefix(typed).unwrap_or_default();
     let words = match s.dialect() {
-        Dialect::Sqlite => fts5_query(text).unwrap_or_else(|| "\"\"".to_owned()),
-        Dialect::Postgres => tsquery(text).unwrap_or_default(),
+        Dialect::Sqlite if isbn.is_empty() => fts5_query(text).unwrap_or_else(|| "\"\"".to_owned()),
+        Dialect::Sqlite => "\"\"".to_owned(),
+        Dialect::Postgres if isbn.is_empty() => tsquery(text).unwrap_or_default(),
+        Dialect::Postgres => String::new(),
     };
+    let isbn_end = prefix_end(&isbn);
     // Barcodes are stored upper-case and normalised; a query that cannot be one matches none.
     let code = crate::model::normalize_barcode(typed).unwrap_or_default();
     let (code_end, typed_end) = (prefix_end(&code), prefix_end(typed));
@@ -482,7 +577,8 @@ pub(crate) fn search_books<S: Session>(
     s.all(
         Q::SearchBooks,
         params!(
-            words: &words, cap: MATCH_CAP, code: &code, code_end: &code_end,
+            words: &words, cap: MATCH_CAP, isbn: &isbn, isbn_end: &isbn_end, code: &code,
+            code_end: &code_end,
             typed: typed, typed_end: &typed_end, lower: &lower, lower_end: &lower_end,
             limit: limit,
         ),
@@ -536,6 +632,26 @@ mod tests {
         check("* - \"", None);
         check("", None);
         check("Márquez", Some("\"márquez\"*"));
+    }
+
+    #[test]
+    fn long_numbers_are_looked_up_as_isbn_prefixes() {
+        let check = |input: &str, expected: Option<&str>| {
+            assert_eq!(isbn_prefix(input).as_deref(), expected, "{input:?}");
+        };
+        check("978-1-00", Some("978100"));
+        check(" 9781000 ", Some("9781000"));
+        check("0-441-17271-7", Some("9780441172719"));
+        check("044117271X", Some("044117271X"));
+        check("300000004", Some("300000004"));
+        check("2019", None);
+        check("97810", None);
+        check("978 100", None);
+        check("QA76.6", None);
+        check("X44117", None);
+        check("café", None);
+        check("12345é", None);
+        check("", None);
     }
 
     #[test]

@@ -278,7 +278,10 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
 ORDER BY {order} LIMIT :limit OFFSET :skip
 
 -- name: window_rows_from
--- The same, from the row (:key, :id) on (or from where it would be).
+-- The same, from the row (:key, :id) on (or from where it would be), in two seeks (see seek in the catalog):
+-- the rows tied with it on the key, from its id on, then the rows past its key. (SQLite seeks
+-- a row value by its first column only: one seek would walk every tie, and titles tie by the
+-- thousand.)
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
        p.created_at, {key}
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
@@ -286,20 +289,8 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
   AND (:all OR c.barcode ILIKE :pattern ESCAPE '\' OR b.title ILIKE :pattern ESCAPE '\'
        OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
        OR p.note ILIKE :pattern ESCAPE '\')
-  AND ({key}, p.id) {ge} (:key, :id)
+  AND {seek}
 ORDER BY {order} LIMIT :limit OFFSET :skip
-
--- name: window_rows_after
--- The same, after the row (:key, :id).
-SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
-       p.created_at, {key}
-FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
-WHERE p.collection_id = :collection AND p.deleted_at IS NULL
-  AND (:all OR c.barcode ILIKE :pattern ESCAPE '\' OR b.title ILIKE :pattern ESCAPE '\'
-       OR b.authors ILIKE :pattern ESCAPE '\' OR p.shelf_mark ILIKE :pattern ESCAPE '\'
-       OR p.note ILIKE :pattern ESCAPE '\')
-  AND ({key}, p.id) {gt} (:key, :id)
-ORDER BY {order} LIMIT :limit
 
 -- name: order_key_first
 -- The key :skip rows after the first of an order, from its index alone.
@@ -308,17 +299,17 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
 ORDER BY {order} LIMIT 1 OFFSET :skip
 
 -- name: order_key_from
--- The key :skip rows after (:key, :id) or where it would be, from the order's index alone.
+-- The key :skip rows after (:key, :id) or where it would be, from the order's index alone
+-- (stepping, and the marks that let a scroll bar land anywhere); in two seeks as above.
 SELECT {key}, p.id FROM placements p
-WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {ge} (:key, :id)
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND {seek}
 ORDER BY {order} LIMIT 1 OFFSET :skip
 
--- name: order_key_after
--- The key :skip rows after (:key, :id) in an order, from its index alone (for the marks that
--- let a scroll bar land anywhere).
-SELECT {key}, p.id FROM placements p
-WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {gt} (:key, :id)
-ORDER BY {order} LIMIT 1 OFFSET :skip
+-- name: order_ties_from
+-- How many rows (at most :skip) are tied with (:key, :id) on the key, from its id on.
+SELECT count(*) FROM (SELECT 1 FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND {seek}
+LIMIT :skip) AS t
 
 -- name: books_containing
 SELECT {cols:book:b},
@@ -334,9 +325,9 @@ ORDER BY b.title_key, b.id
 LIMIT :limit
 
 -- name: search_books
--- :words is a tsquery over the folded search column (empty: no word matches); :code and
--- :lower are matched as prefixes of barcodes and (lower-cased) shelf marks; each source gives
--- at most :cap books.
+-- :words is a tsquery over the folded search column (empty: no word matches); :isbn, :code
+-- and :lower are matched as prefixes of ISBNs, barcodes and (lower-cased) shelf marks; each
+-- source gives at most :cap books.
 SELECT {cols:book:b},
        (SELECT string_agg(barcode, ' ' ORDER BY barcode) FROM copies
          WHERE book_id = b.id AND deleted_at IS NULL)
@@ -345,6 +336,11 @@ WHERE b.deleted_at IS NULL AND b.id IN (
     (SELECT id FROM books
       WHERE deleted_at IS NULL AND :words <> ''
         AND to_tsvector('simple', search) @@ to_tsquery('simple', :words)
+      LIMIT :cap)
+    UNION
+    (SELECT id FROM books
+      WHERE :isbn <> '' AND isbn >= :isbn AND isbn < :isbn_end
+        AND deleted_at IS NULL AND isbn IS NOT NULL
       LIMIT :cap)
     UNION
     (SELECT book_id FROM copies

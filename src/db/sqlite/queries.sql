@@ -282,7 +282,10 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
 ORDER BY {order} LIMIT :limit OFFSET :skip
 
 -- name: window_rows_from
--- The same, from the row (:key, :id) on (or from where it would be).
+-- The same, from the row (:key, :id) on (or from where it would be), in two seeks (see seek in the catalog):
+-- the rows tied with it on the key, from its id on, then the rows past its key. (SQLite seeks
+-- a row value by its first column only: one seek would walk every tie, and titles tie by the
+-- thousand.)
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
        p.created_at, {key}
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
@@ -290,20 +293,8 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
   AND (:all OR casefold(c.barcode) LIKE :pattern ESCAPE '\' OR casefold(b.title) LIKE :pattern ESCAPE '\'
        OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
        OR casefold(p.note) LIKE :pattern ESCAPE '\')
-  AND ({key}, p.id) {ge} (:key, :id)
+  AND {seek}
 ORDER BY {order} LIMIT :limit OFFSET :skip
-
--- name: window_rows_after
--- The same, after the row (:key, :id).
-SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
-       p.created_at, {key}
-FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
-WHERE p.collection_id = :collection AND p.deleted_at IS NULL
-  AND (:all OR casefold(c.barcode) LIKE :pattern ESCAPE '\' OR casefold(b.title) LIKE :pattern ESCAPE '\'
-       OR casefold(b.authors) LIKE :pattern ESCAPE '\' OR casefold(p.shelf_mark) LIKE :pattern ESCAPE '\'
-       OR casefold(p.note) LIKE :pattern ESCAPE '\')
-  AND ({key}, p.id) {gt} (:key, :id)
-ORDER BY {order} LIMIT :limit
 
 -- name: order_key_first
 -- The key :skip rows after the first of an order, from its index alone.
@@ -312,17 +303,17 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
 ORDER BY {order} LIMIT 1 OFFSET :skip
 
 -- name: order_key_from
--- The key :skip rows after (:key, :id) or where it would be, from the order's index alone.
+-- The key :skip rows after (:key, :id) or where it would be, from the order's index alone
+-- (stepping, and the marks that let a scroll bar land anywhere); in two seeks as above.
 SELECT {key}, p.id FROM placements p
-WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {ge} (:key, :id)
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND {seek}
 ORDER BY {order} LIMIT 1 OFFSET :skip
 
--- name: order_key_after
--- The key :skip rows after (:key, :id) in an order, from its index alone (for the marks that
--- let a scroll bar land anywhere).
-SELECT {key}, p.id FROM placements p
-WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND ({key}, p.id) {gt} (:key, :id)
-ORDER BY {order} LIMIT 1 OFFSET :skip
+-- name: order_ties_from
+-- How many rows (at most :skip) are tied with (:key, :id) on the key, from its id on.
+SELECT count(*) FROM (SELECT 1 FROM placements p
+WHERE p.collection_id = :collection AND p.deleted_at IS NULL AND {seek}
+LIMIT :skip) AS t
 
 -- name: books_containing
 SELECT {cols:book:b},
@@ -339,28 +330,38 @@ ORDER BY b.title_key, b.id
 LIMIT :limit
 
 -- name: search_books
--- :words is an FTS5 query (quoted phrases, the last one a prefix); :code and :typed are
--- matched as prefixes of barcodes and shelf marks; each source gives at most :cap books.
+-- :words is an FTS5 query (quoted phrases, the last one a prefix); :isbn, :code and :typed are
+-- matched as prefixes of ISBNs, barcodes and shelf marks; each source gives at most :cap
+-- books. The first :limit by title are found first, and only those are given their barcodes
+-- (a broad prefix brings thousands of candidates).
+WITH hits AS MATERIALIZED (
+    SELECT b.id, b.title_key FROM books b
+    WHERE b.deleted_at IS NULL AND b.id IN (
+        SELECT id FROM (SELECT rowid AS id FROM books_fts WHERE books_fts MATCH :words LIMIT :cap)
+        UNION
+        SELECT id FROM (SELECT id FROM books
+            WHERE :isbn <> '' AND isbn >= :isbn AND isbn < :isbn_end
+              AND deleted_at IS NULL AND isbn IS NOT NULL
+            LIMIT :cap)
+        UNION
+        SELECT book_id FROM (SELECT book_id FROM copies
+            WHERE :code <> '' AND barcode >= :code AND barcode < :code_end AND deleted_at IS NULL
+            LIMIT :cap)
+        UNION
+        SELECT c.book_id FROM
+            (SELECT copy_id FROM placements
+             WHERE shelf_mark COLLATE NOCASE >= :typed AND shelf_mark COLLATE NOCASE < :typed_end
+               AND deleted_at IS NULL
+             LIMIT :cap) AS p
+            JOIN copies c ON c.id = p.copy_id)
+    ORDER BY b.title_key, b.id
+    LIMIT :limit)
 SELECT {cols:book:b},
        (SELECT group_concat(barcode, ' ') FROM
            (SELECT barcode FROM copies WHERE book_id = b.id AND deleted_at IS NULL
             ORDER BY barcode))
-FROM books b
-WHERE b.deleted_at IS NULL AND b.id IN (
-    SELECT id FROM (SELECT rowid AS id FROM books_fts WHERE books_fts MATCH :words LIMIT :cap)
-    UNION
-    SELECT book_id FROM (SELECT book_id FROM copies
-        WHERE :code <> '' AND barcode >= :code AND barcode < :code_end AND deleted_at IS NULL
-        LIMIT :cap)
-    UNION
-    SELECT c.book_id FROM
-        (SELECT copy_id FROM placements
-         WHERE shelf_mark COLLATE NOCASE >= :typed AND shelf_mark COLLATE NOCASE < :typed_end
-           AND deleted_at IS NULL
-         LIMIT :cap) AS p
-        JOIN copies c ON c.id = p.copy_id)
-ORDER BY b.title_key, b.id
-LIMIT :limit
+FROM hits h JOIN books b ON b.id = h.id
+ORDER BY h.title_key, h.id
 
 -- name: live_copies_of_book
 SELECT {cols:copy} FROM copies WHERE book_id = :book AND deleted_at IS NULL ORDER BY barcode
