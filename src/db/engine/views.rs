@@ -292,7 +292,7 @@ impl Seek<'_> {
                 stmt,
                 params!(
                     collection: collection, all: all, pattern: pattern, key: key,
-                    limit: limit - rows.len(), skip: skip - skip.min(tied),
+                    limit: limit - rows.len(), skip: skip.saturating_sub(tied),
                 ),
                 window_row(self.sort),
             )?);
@@ -455,18 +455,8 @@ pub fn search_terms(text: &str) -> (Vec<String>, bool) {
     let mut terms = Vec::new();
     let typing = !text.ends_with(char::is_whitespace);
     for word in text.split_whitespace() {
-        let digits: String = word
-            .chars()
-            .filter(|c| !matches!(c, '-' | '\u{2010}'))
-            .collect();
-        let isbn_like = digits.len() >= 4
-            && digits
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == 'x' || c == 'X')
-            && word.chars().any(|c| c.is_ascii_digit());
-        if isbn_like {
-            // A whole ISBN-10 is stored as its ISBN-13.
-            terms.push(isbn::parse(&digits).unwrap_or(digits).to_lowercase());
+        if let Some(isbn) = isbn_digits(word, 4) {
+            terms.push(isbn.to_lowercase());
             continue;
         }
         let parts: Vec<String> = word
@@ -481,19 +471,26 @@ pub fn search_terms(text: &str) -> (Vec<String>, bool) {
     (terms, typing)
 }
 
-/// What a search for `typed` looks up in the ISBN index: one word of at least six digits
-/// (hyphens left out; an ISBN-10 as its ISBN-13), as the start of an ISBN.
-pub fn isbn_prefix(typed: &str) -> Option<String> {
-    let word = typed.trim();
+/// A word typed as a number of at least `min` digits, hyphens left out (the last digit
+/// perhaps the X of an ISBN-10), as an ISBN is stored: a whole ISBN-10 as its ISBN-13.
+fn isbn_digits(word: &str, min: usize) -> Option<String> {
     let digits: String = word
         .chars()
         .filter(|c| !matches!(c, '-' | '\u{2010}'))
         .collect();
-    // Digits, the last one perhaps the X of an ISBN-10.
     let body = digits.strip_suffix(['x', 'X']).unwrap_or(&digits);
-    let is_number = body.chars().all(|c| c.is_ascii_digit());
-    (digits.len() >= 6 && is_number && !word.contains(char::is_whitespace))
+    (digits.len() >= min && body.chars().all(|c| c.is_ascii_digit()))
         .then(|| isbn::parse(&digits).unwrap_or(digits))
+}
+
+/// What a search for `typed` looks up in the ISBN index: one word of at least six digits, as
+/// the start of an ISBN (see [`isbn_digits`]).
+pub fn isbn_prefix(typed: &str) -> Option<String> {
+    let word = typed.trim();
+    if word.contains(char::is_whitespace) {
+        return None;
+    }
+    isbn_digits(word, 6)
 }
 
 /// The terms as an FTS5 query: one quoted phrase per word (so nothing typed is FTS5 syntax),
@@ -562,12 +559,13 @@ pub(crate) fn search_books<S: Session>(
     // words, where a prefix of an ISBN is one word per book. A query with nothing the word
     // index can use matches no words.
     let isbn = isbn_prefix(typed).unwrap_or_default();
-    let words = match s.dialect() {
-        Dialect::Sqlite if isbn.is_empty() => fts5_query(text).unwrap_or_else(|| "\"\"".to_owned()),
-        Dialect::Sqlite => "\"\"".to_owned(),
-        Dialect::Postgres if isbn.is_empty() => tsquery(text).unwrap_or_default(),
-        Dialect::Postgres => String::new(),
+    let (words, none) = match s.dialect() {
+        Dialect::Sqlite => (fts5_query(text), "\"\""),
+        Dialect::Postgres => (tsquery(text), ""),
     };
+    let words = words
+        .filter(|_| isbn.is_empty())
+        .unwrap_or_else(|| none.to_owned());
     let isbn_end = prefix_end(&isbn);
     // Barcodes are stored upper-case and normalised; a query that cannot be one matches none.
     let code = crate::model::normalize_barcode(typed).unwrap_or_default();

@@ -278,7 +278,8 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
 ORDER BY {order} LIMIT :limit OFFSET :skip
 
 -- name: window_rows_from
--- The same, from the row (:key, :id) on (or from where it would be), in two seeks (see seek in the catalog):
+-- The same, from the row (:key, :id) on (or from where it would be), in two seeks (`seek` in
+-- the catalog):
 -- the rows tied with it on the key, from its id on, then the rows past its key. (SQLite seeks
 -- a row value by its first column only: one seek would walk every tie, and titles tie by the
 -- thousand.)

@@ -282,10 +282,10 @@ WHERE p.collection_id = :collection AND p.deleted_at IS NULL
 ORDER BY {order} LIMIT :limit OFFSET :skip
 
 -- name: window_rows_from
--- The same, from the row (:key, :id) on (or from where it would be), in two seeks (see seek in the catalog):
--- the rows tied with it on the key, from its id on, then the rows past its key. (SQLite seeks
--- a row value by its first column only: one seek would walk every tie, and titles tie by the
--- thousand.)
+-- The same, from the row (:key, :id) on (or from where it would be), in two seeks (`seek` in
+-- the catalog): the rows tied with it on the key, from its id on, then the rows past its key.
+-- (SQLite seeks a row value by its first column only: one seek would walk every tie, and
+-- titles tie by the thousand.)
 SELECT p.id, p.version, c.id, c.barcode, b.id, b.title, b.authors, p.shelf_mark, p.note,
        p.created_at, {key}
 FROM placements p JOIN copies c ON c.id = p.copy_id JOIN books b ON b.id = c.book_id
