@@ -59,6 +59,10 @@ const MIGRATIONS: &[Step] = &[
         sql: include_str!("schema/0007_placement_orders.sql"),
         fill: None,
     },
+    Step {
+        sql: include_str!("schema/0008_book_identity.sql"),
+        fill: None,
+    },
 ];
 
 /// The schema version this build writes.

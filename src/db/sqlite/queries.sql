@@ -237,7 +237,7 @@ UPDATE books SET control = :control, marc = :marc, version = version + 1, update
 WHERE id = :id
 
 -- name: book_by_title_authors
--- The title key finds the candidates through its index.
+-- One seek into books_live_no_isbn, which holds the whole match.
 SELECT id FROM books
 WHERE title_key = :title_key AND title = :title AND authors = :authors
   AND isbn IS NULL AND deleted_at IS NULL
