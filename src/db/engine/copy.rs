@@ -197,7 +197,8 @@ pub(crate) fn copy<A: Session, B: Session>(
     to: &B,
     progress: &mut dyn FnMut(CopyProgress),
 ) -> Result<CopyCounts, DbError> {
-    let paused = to.pause_search()?;
+    // The destination is empty: whatever comes is more than it holds.
+    let paused = to.pause_search(u64::MAX)?;
     let mut counts = [0u64; 5];
     for (t, table) in TABLES.iter().enumerate() {
         let mut after = 0;

@@ -44,7 +44,7 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
     if let Some(outcome) = tx.staged_import(job, tx.now, tx.by, &articles)? {
         return Ok(outcome);
     }
-    let paused = tx.pause_search()?;
+    let paused = tx.pause_search(job.total().unwrap_or(0) as u64)?;
     let mut books = Books::default();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
     let mut applied = 0;

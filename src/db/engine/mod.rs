@@ -134,6 +134,15 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
+/// What a bulk load set aside, to bring up to date at its end: the largest book id before it
+/// (the books after it are indexed for search then), and the indexes it dropped (their
+/// definitions, built again from the rows).
+#[derive(Debug, Default)]
+pub(crate) struct Paused {
+    pub(crate) books_before: i64,
+    pub(crate) rebuild: Vec<String>,
+}
+
 /// One connection of a backend, inside whatever transaction its owner opened.
 pub(crate) trait Session {
     /// Runs a query, giving each row to `row` in order; an error from `row` stops the query.
@@ -151,11 +160,12 @@ pub(crate) trait Session {
     fn recover(&self) -> Result<(), DbError>;
     fn dialect(&self) -> Dialect;
 
-    /// Before a bulk load inside the open transaction: sets aside index upkeep that a bulk load
-    /// does better at the end (the file's full-text triggers); returns what
+    /// Before a bulk load of about `rows` rows inside the open transaction: sets aside index
+    /// upkeep that a bulk load does better at the end (the file's full-text triggers, and for a
+    /// load bigger than the library the indexes it only writes); returns what
     /// [`resume_search`](Self::resume_search) needs. Nobody else sees the pause.
-    fn pause_search(&self) -> Result<i64, DbError> {
-        Ok(0)
+    fn pause_search(&self, _rows: u64) -> Result<Paused, DbError> {
+        Ok(Paused::default())
     }
     /// During a pause: brings the search index up to date for books that existed before it and
     /// were changed during it.
@@ -163,7 +173,7 @@ pub(crate) trait Session {
         Ok(())
     }
     /// Brings what [`pause_search`](Self::pause_search) set aside up to date, and ends the pause.
-    fn resume_search(&self, _paused: i64) -> Result<(), DbError> {
+    fn resume_search(&self, _paused: Paused) -> Result<(), DbError> {
         Ok(())
     }
 

@@ -51,13 +51,13 @@ impl<S: Session> Session for WriteTx<'_, S> {
     fn dialect(&self) -> Dialect {
         self.s.dialect()
     }
-    fn pause_search(&self) -> Result<i64, DbError> {
-        self.s.pause_search()
+    fn pause_search(&self, rows: u64) -> Result<super::Paused, DbError> {
+        self.s.pause_search(rows)
     }
     fn reindex_books(&self, ids: &[i64]) -> Result<(), DbError> {
         self.s.reindex_books(ids)
     }
-    fn resume_search(&self, paused: i64) -> Result<(), DbError> {
+    fn resume_search(&self, paused: super::Paused) -> Result<(), DbError> {
         self.s.resume_search(paused)
     }
     fn copy_in(

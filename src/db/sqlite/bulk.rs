@@ -3,9 +3,10 @@
 //! load crawl. The writer notes where the new books start and indexes them in one statement at
 //! the end, inside the same transaction; nobody else ever sees the pause.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension as _};
 
 use super::session::FileSession;
+use crate::db::engine::Paused;
 use crate::db::engine::write::{
     WriteTx, articles, insert_book_with, insert_collection, insert_copy, insert_placement,
 };
@@ -15,18 +16,63 @@ use crate::model::{
     ValidPlacement,
 };
 
-/// Pauses the search triggers on `conn`, which must be inside a write transaction; returns the
-/// largest book id before the pause. Only inserts of books may happen during the pause (bulk
-/// writes do not edit books).
-pub(crate) fn pause_search(conn: &Connection) -> rusqlite::Result<i64> {
+/// Pauses the search triggers on `conn`, which must be inside a write transaction, for a load
+/// of about `rows` rows. Only inserts of books may happen during the pause (bulk writes do not
+/// edit books).
+///
+/// A load at least as big as what the library holds (a first import into a new library, a
+/// copy into an empty file) also drops the indexes it would only write to ([`WRITE_ONLY`]):
+/// a million rows inserted in random key order into each index outgrow any page cache, while
+/// building an index at the end sorts its keys once. They are built again, from their own
+/// definitions, before the transaction commits, so no one ever sees the library without them.
+pub(crate) fn pause_search(conn: &Connection, rows: u64) -> rusqlite::Result<Paused> {
     let books_before =
         conn.query_row("SELECT coalesce(max(id), 0) FROM books", [], |r| r.get(0))?;
     conn.execute("INSERT INTO search_paused (one) VALUES (1)", [])?;
     // A bulk load touches every index all over: a bigger page cache keeps them from being
     // written out and read back in the middle of it. Back to the usual size at the end.
     conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}"))?;
-    Ok(books_before)
+    let mut rebuild = Vec::new();
+    let held: i64 = conn.query_row(
+        "SELECT coalesce(sum(live), 0) FROM collection_counts",
+        [],
+        |r| r.get(0),
+    )?;
+    if rows >= DEFER_AT_LEAST && rows >= held.unsigned_abs() {
+        let mut st =
+            conn.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name = ?1")?;
+        for name in WRITE_ONLY {
+            let found: Option<(String, String)> = st
+                .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((name, sql)) = found {
+                conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+                rebuild.push(sql);
+            }
+        }
+    }
+    Ok(Paused {
+        books_before,
+        rebuild,
+    })
 }
+
+/// The indexes no bulk load reads (the books' title orders, the search by shelf mark, the
+/// collection editor's orders): the lookups an import makes (by ISBN, by title and authors
+/// without one, by barcode, collection name, copy and collection) and the uniqueness of live
+/// rows keep theirs.
+const WRITE_ONLY: [&str; 7] = [
+    "books_live_title",
+    "books_live_title_key",
+    "placements_live_shelf_mark",
+    "placements_live_collection",
+    "placements_live_title",
+    "placements_live_barcode",
+    "placements_live_shelf",
+];
+
+/// The smallest load that drops the [`WRITE_ONLY`] indexes (below it, they fit in the cache).
+const DEFER_AT_LEAST: u64 = 50_000;
 
 /// Re-indexes books that were there before the pause and changed during it.
 pub(crate) fn reindex_books(conn: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
@@ -43,16 +89,31 @@ pub(crate) fn reindex_books(conn: &Connection, ids: &[i64]) -> rusqlite::Result<
     Ok(())
 }
 
-/// Indexes the books inserted during the pause and lifts it.
-pub(crate) fn resume_search(conn: &Connection, books_before: i64) -> rusqlite::Result<()> {
+/// Indexes the books inserted during the pause, builds the indexes it dropped, and lifts it.
+pub(crate) fn resume_search(conn: &Connection, paused: &Paused) -> rusqlite::Result<()> {
+    // What is left writes each index in order: the bulk cache is not needed for it, and the
+    // sorts building the indexes take their memory from the cache size.
+    usual_cache(conn)?;
     conn.execute(
         "INSERT INTO books_fts (rowid, title, authors, isbn, publisher)
          SELECT id, title, authors, coalesce(isbn, ''), publisher FROM books
          WHERE id > ?1 AND deleted_at IS NULL",
-        [books_before],
+        [paused.books_before],
     )?;
+    if !paused.rebuild.is_empty() {
+        // Sorting a million keys in memory would take more memory than the whole load: the
+        // sorts spill to temporary files past the cache size instead (where the connection
+        // allows the change inside a transaction: it has no temporary tables).
+        let spill = conn.execute_batch("PRAGMA temp_store = FILE").is_ok();
+        for sql in &paused.rebuild {
+            conn.execute_batch(sql)?;
+        }
+        if spill {
+            conn.execute_batch("PRAGMA temp_store = MEMORY")?;
+        }
+    }
     conn.execute("DELETE FROM search_paused", [])?;
-    usual_cache(conn)
+    Ok(())
 }
 
 /// Puts the page cache of `conn` back to its usual size: after a bulk load, and after a rolled
@@ -69,7 +130,7 @@ const BULK_CACHE_KIB: i64 = 64 * 1024;
 /// rolls back: nothing of it is ever visible.
 pub(crate) struct FileBulk {
     conn: super::PooledConnection,
-    books_before: i64,
+    paused: Paused,
     /// The library's articles, read once for the whole load.
     articles: Vec<String>,
     by: String,
@@ -78,13 +139,13 @@ pub(crate) struct FileBulk {
 impl FileBulk {
     pub(crate) fn begin(conn: super::PooledConnection, by: &str) -> Result<Self, DbError> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let started = pause_search(&conn)
+        let started = pause_search(&conn, 0)
             .map_err(DbError::from)
-            .and_then(|before| Ok((before, articles(&FileSession::new(&conn))?)));
+            .and_then(|paused| Ok((paused, articles(&FileSession::new(&conn))?)));
         match started {
-            Ok((books_before, articles)) => Ok(FileBulk {
+            Ok((paused, articles)) => Ok(FileBulk {
                 conn,
-                books_before,
+                paused,
                 articles,
                 by: by.to_owned(),
             }),
@@ -142,7 +203,7 @@ impl Bulk for FileBulk {
     }
 
     fn finish(self: Box<Self>) -> Result<(), DbError> {
-        resume_search(&self.conn, self.books_before)?;
+        resume_search(&self.conn, &self.paused)?;
         self.conn.execute_batch("COMMIT")?;
         Ok(())
     }

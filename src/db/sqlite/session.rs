@@ -8,7 +8,7 @@ use rusqlite::{Connection, ToSql};
 
 use crate::db::DbError;
 use crate::db::engine::catalog::{Catalog, Placeholders, Sql};
-use crate::db::engine::{Dialect, Param, Row, Session, Stmt, Value, lookup};
+use crate::db::engine::{Dialect, Param, Paused, Row, Session, Stmt, Value, lookup};
 use crate::model::Stamp;
 
 /// The file's statements.
@@ -114,16 +114,16 @@ impl Session for FileSession<'_> {
         Dialect::Sqlite
     }
 
-    fn pause_search(&self) -> Result<i64, DbError> {
-        Ok(super::bulk::pause_search(self.conn)?)
+    fn pause_search(&self, rows: u64) -> Result<Paused, DbError> {
+        Ok(super::bulk::pause_search(self.conn, rows)?)
     }
 
     fn reindex_books(&self, ids: &[i64]) -> Result<(), DbError> {
         Ok(super::bulk::reindex_books(self.conn, ids)?)
     }
 
-    fn resume_search(&self, paused: i64) -> Result<(), DbError> {
-        Ok(super::bulk::resume_search(self.conn, paused)?)
+    fn resume_search(&self, paused: Paused) -> Result<(), DbError> {
+        Ok(super::bulk::resume_search(self.conn, &paused)?)
     }
 }
 
