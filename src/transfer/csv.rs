@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::sheets::{self, Dialect, Encoding, Field as SheetField, Mapping, RowError, Separator};
@@ -84,7 +85,12 @@ pub enum FileError {
     Csv { line: usize, message: String },
     #[error("{0}")]
     Mapping(sheets::MappingError),
+    #[error("cannot read it: {0}")]
+    Io(String),
 }
+
+/// How much of the start of a file [`Sheet::open_file`] looks at for its layout.
+const HEAD_BYTES: u64 = 256 * 1024;
 
 fn is_formula_start(s: &str) -> bool {
     matches!(s.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))
@@ -129,12 +135,23 @@ pub struct SheetChoice {
 /// A spreadsheet decoded and looked at: its text, separator, header and the mapping to use.
 #[derive(Clone, Debug)]
 pub struct Sheet {
-    pub text: String,
+    text: Text,
     pub encoding: Encoding,
     pub separator: Separator,
     pub headers: Vec<String>,
     pub dialect: Dialect,
     pub mapping: Mapping,
+}
+
+/// Where a sheet's text is: held, or in its file (read again, decoded, each time it is read).
+#[derive(Clone, Debug)]
+enum Text {
+    Held(String),
+    File {
+        path: PathBuf,
+        /// How the text starts (whole lines), for the layout and the preamble.
+        head: String,
+    },
 }
 
 impl Sheet {
@@ -145,9 +162,55 @@ impl Sheet {
             None => sheets::decode(bytes),
         }
         .map_err(FileError::Encoding)?;
-        let text = decoded.text;
-        let separator = choice.separator.unwrap_or_else(|| sheets::sniff(&text));
-        let headers = sheets::headers(&text, separator);
+        Sheet::of(&decoded.text, decoded.encoding, choice)
+            .map(|sheet| sheet.with_text(Text::Held(decoded.text)))
+    }
+
+    /// As [`open`](Self::open) the file at `path`, without holding its text: it is decoded
+    /// once to check it, and again each time the sheet is read, so that an import's memory
+    /// does not grow with its file. A file not valid in its encoding gives the error
+    /// [`open`](Self::open) gives (read whole for that).
+    pub fn open_file(path: &Path, choice: &SheetChoice) -> Result<Sheet, FileError> {
+        use std::io::Read as _;
+        let cannot = |e: std::io::Error| FileError::Io(e.to_string());
+        let mut start = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(HEAD_BYTES).read_to_end(&mut start))
+            .map_err(cannot)?;
+        let encoding = sheets::encoding_of(&start, choice.encoding);
+        let whole = || -> Result<Sheet, FileError> {
+            Sheet::open(&std::fs::read(path).map_err(cannot)?, choice)
+        };
+        let decoded = sheets::open_decoded(path, encoding);
+        match decoded.and_then(|mut text| std::io::copy(&mut text, &mut std::io::sink())) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return whole(),
+            Err(e) => return Err(cannot(e)),
+        }
+        let mut head = Vec::new();
+        sheets::open_decoded(path, encoding)
+            .and_then(|text| text.take(HEAD_BYTES).read_to_end(&mut head))
+            .map_err(cannot)?;
+        if head.len() as u64 == HEAD_BYTES {
+            // Whole lines only; a first line longer than all of it is read whole.
+            match head.iter().rposition(|&b| b == b'\n') {
+                Some(end) => head.truncate(end + 1),
+                None => return whole(),
+            }
+        }
+        let head = String::from_utf8(head).map_err(|e| FileError::Io(e.to_string()))?;
+        Sheet::of(&head, encoding, choice).map(|sheet| {
+            sheet.with_text(Text::File {
+                path: path.to_path_buf(),
+                head,
+            })
+        })
+    }
+
+    /// The layout of a sheet whose text starts with `head` (without its text yet).
+    fn of(head: &str, encoding: Encoding, choice: &SheetChoice) -> Result<Sheet, FileError> {
+        let separator = choice.separator.unwrap_or_else(|| sheets::sniff(head));
+        let headers = sheets::headers(head, separator);
         if headers.is_empty() || headers.iter().all(|h| h.trim().is_empty()) {
             return Err(FileError::Empty);
         }
@@ -158,13 +221,31 @@ impl Sheet {
             (None, None) => Mapping::of_dialect(dialect, &headers),
         };
         Ok(Sheet {
-            text,
-            encoding: decoded.encoding,
+            text: Text::Held(String::new()),
+            encoding,
             separator,
             headers,
             dialect,
             mapping,
         })
+    }
+
+    fn with_text(self, text: Text) -> Sheet {
+        Sheet { text, ..self }
+    }
+
+    /// The rows of the sheet's text (see [`sheets::read`]).
+    fn read(&self) -> Result<sheets::Rows<'_>, FileError> {
+        match &self.text {
+            Text::Held(text) => Ok(sheets::read(text, self.separator, &self.mapping)),
+            Text::File { path, head } => sheets::read_stream(
+                &|| sheets::open_decoded(path, self.encoding),
+                head,
+                self.separator,
+                &self.mapping,
+            )
+            .map_err(|e| FileError::Io(e.to_string())),
+        }
     }
 
     /// Reads and validates every row through the mapping.
@@ -211,53 +292,51 @@ impl Sheet {
         // Only Shelfmark's own export protects formula-like cells; others' cells are as typed.
         let own = self.dialect == Dialect::Shelfmark;
         let mut barcodes = BarcodeOwners::default();
-        Ok(sheets::read(&self.text, self.separator, &self.mapping)
-            .take(n)
-            .filter_map(move |row| {
-                let row = match row {
-                    Ok(row) => row,
-                    Err(RowError::Csv { line, message }) => {
-                        return Some(Err(FileError::Csv { line, message }));
-                    }
-                    Err(e @ RowError::ExtraCells { line, .. }) => {
-                        return Some(Ok(Checked::Bad(LineError {
-                            line,
-                            offset: None,
-                            message: e.to_string(),
-                            title: String::new(),
-                        })));
-                    }
-                };
-                if matches!(pass, Pass::Again(bad) if bad.contains(&row.line))
-                    || SheetField::ALL
-                        .iter()
-                        .all(|f| row.get(*f).trim().is_empty())
-                {
-                    return None;
+        Ok(self.read()?.take(n).filter_map(move |row| {
+            let row = match row {
+                Ok(row) => row,
+                Err(RowError::Csv { line, message }) => {
+                    return Some(Err(FileError::Csv { line, message }));
                 }
-                // Other programs' "collections" (LibraryThing's "Your library", a Libib shelf)
-                // name where a book is listed, not where a copy stands: without a barcode there
-                // is no copy to place, so such a row brings the book only.
-                let listed_only = !own && row.get(SheetField::Barcode).trim().is_empty();
-                let cell = |f: SheetField| -> String {
-                    if listed_only && f == SheetField::Collection {
-                        return String::new();
-                    }
-                    let v = row.get(f);
-                    if own { unprotect(v) } else { v }.to_owned()
-                };
-                Some(Ok(
-                    match validate_row(
-                        row.line,
-                        &cell,
-                        None,
-                        matches!(pass, Pass::First).then_some(&mut barcodes),
-                    ) {
-                        Ok(r) => Checked::Row(r),
-                        Err(e) => Checked::Bad(e),
-                    },
-                ))
-            }))
+                Err(e @ RowError::ExtraCells { line, .. }) => {
+                    return Some(Ok(Checked::Bad(LineError {
+                        line,
+                        offset: None,
+                        message: e.to_string(),
+                        title: String::new(),
+                    })));
+                }
+            };
+            if matches!(pass, Pass::Again(bad) if bad.contains(&row.line))
+                || SheetField::ALL
+                    .iter()
+                    .all(|f| row.get(*f).trim().is_empty())
+            {
+                return None;
+            }
+            // Other programs' "collections" (LibraryThing's "Your library", a Libib shelf)
+            // name where a book is listed, not where a copy stands: without a barcode there
+            // is no copy to place, so such a row brings the book only.
+            let listed_only = !own && row.get(SheetField::Barcode).trim().is_empty();
+            let cell = |f: SheetField| -> String {
+                if listed_only && f == SheetField::Collection {
+                    return String::new();
+                }
+                let v = row.get(f);
+                if own { unprotect(v) } else { v }.to_owned()
+            };
+            Some(Ok(
+                match validate_row(
+                    row.line,
+                    &cell,
+                    None,
+                    matches!(pass, Pass::First).then_some(&mut barcodes),
+                ) {
+                    Ok(r) => Checked::Row(r),
+                    Err(e) => Checked::Bad(e),
+                },
+            ))
+        }))
     }
 }
 
@@ -459,6 +538,8 @@ fn keep<T>(r: Result<T, Vec<crate::model::FieldError>>, errors: &mut Vec<String>
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     #[test]
@@ -494,6 +575,110 @@ mod tests {
                 .message
                 .contains("two different books (first on line 2)")
         );
+    }
+
+    /// A sheet read again from its file, decoded as it is read, gives what the same bytes
+    /// held in memory give: the layout, every row, every bad line and its number, whatever
+    /// the encoding, line breaks and preamble, across the reads' buffer boundaries.
+    #[test]
+    fn a_sheet_read_from_its_file_reads_as_the_same_bytes_held() {
+        let long = (0..9_000).fold(String::new(), |mut out, i| {
+            let _ = write!(out, "Gödel {i} – “€”,Ünal,,B{i:05},Rare Books,QA76.{i}\r\n");
+            out
+        });
+        let utf16 = |text: &str, le: bool| -> Vec<u8> {
+            let mark: &[u8] = if le { b"\xFF\xFE" } else { b"" };
+            let units = text
+                .encode_utf16()
+                .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            mark.iter().copied().chain(units).collect()
+        };
+        let windows_1252: Vec<u8> = b"title;authors\r\nCaf\xe9 \x80;Fran\xe7ois\r\n".to_vec();
+        let chosen = |encoding| SheetChoice {
+            encoding: Some(encoding),
+            ..SheetChoice::default()
+        };
+        let cases: Vec<(&str, Vec<u8>, SheetChoice)> = vec![
+            (
+                "bom, crlf, bad lines",
+                "\u{feff}title,authors,barcode\r\nDune,Herbert,0042\r\n,,\r\nX,,0042\r\n19x5,,\r\n"
+                    .as_bytes()
+                    .to_vec(),
+                SheetChoice::default(),
+            ),
+            (
+                "excel sep line, quoted lines",
+                b"sep=;\ntitle;note\nA;\"one\ntwo\"\n\n\nB;x\n".to_vec(),
+                SheetChoice::default(),
+            ),
+            (
+                "lone cr",
+                b"title,year\rA,1999\r\rB,19x5\r".to_vec(),
+                SheetChoice::default(),
+            ),
+            (
+                "long, multibyte",
+                format!("title,authors,isbn,barcode,collection,shelf_mark\r\n{long}").into_bytes(),
+                SheetChoice::default(),
+            ),
+            (
+                "utf-16le with mark",
+                utf16(
+                    &format!(
+                        "title\tauthors\nGood Omens\tPratchett\n{}",
+                        "Ä\tÖ\n".repeat(40_000)
+                    ),
+                    true,
+                ),
+                SheetChoice::default(),
+            ),
+            (
+                "utf-16be chosen",
+                utf16("title,year\nÉtude,1901\n", false),
+                chosen(Encoding::Utf16Be),
+            ),
+            (
+                "windows-1252 chosen",
+                windows_1252,
+                chosen(Encoding::Windows1252),
+            ),
+            (
+                "latin-1 chosen",
+                b"title;authors\r\nCaf\xe9;Fran\xe7ois\r\n".to_vec(),
+                chosen(Encoding::Latin1),
+            ),
+            ("only a header", b"title\n".to_vec(), SheetChoice::default()),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes, choice) in cases {
+            let path = dir.path().join("sheet.csv");
+            std::fs::write(&path, &bytes).unwrap();
+            let held = Sheet::open(&bytes, &choice).unwrap();
+            let streamed = Sheet::open_file(&path, &choice).unwrap();
+            assert!(matches!(streamed.text, Text::File { .. }), "{name}");
+            assert_eq!(
+                (
+                    streamed.encoding,
+                    streamed.separator,
+                    streamed.dialect,
+                    &streamed.headers
+                ),
+                (held.encoding, held.separator, held.dialect, &held.headers),
+                "{name}"
+            );
+            let (a, b) = (held.parse().unwrap(), streamed.parse().unwrap());
+            assert!(!a.rows.is_empty() || name == "only a header", "{name}");
+            assert_eq!(a.rows, b.rows, "{name}");
+            assert_eq!(a.errors, b.errors, "{name}");
+            assert_eq!(held.scan().unwrap(), streamed.scan().unwrap(), "{name}");
+        }
+        // Bytes not valid in the encoding: the error reading them whole gives.
+        let path = dir.path().join("latin1.csv");
+        std::fs::write(&path, b"title\nCaf\xe9\n").unwrap();
+        let Err(FileError::Encoding(e)) = Sheet::open_file(&path, &SheetChoice::default()) else {
+            panic!("not UTF-8");
+        };
+        assert!(e.to_string().contains("Windows-1252"), "{e}");
     }
 
     #[test]

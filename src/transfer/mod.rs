@@ -121,18 +121,16 @@ pub fn prepare_import(file: &Path, choice: &ImportChoice) -> Result<Prepared, Tr
             found: Some(found),
         });
     }
-    let bytes = std::fs::read(file).map_err(failed)?;
     let unreadable = |source: FileError| TransferError::Unreadable {
         path: file.to_path_buf(),
         source,
     };
-    let sheet = csv::Sheet::open(&bytes, &choice.sheet).map_err(unreadable)?;
-    drop(bytes);
+    let sheet = csv::Sheet::open_file(file, &choice.sheet).map_err(unreadable)?;
     sheet_job(sheet).map_err(unreadable)
 }
 
 /// An import of a sheet: its rows checked once now (the bad ones listed), and read again from
-/// its text as they are applied.
+/// its text (or its file) as they are applied.
 fn sheet_job(sheet: csv::Sheet) -> Result<Prepared, FileError> {
     let (good, errors) = sheet.scan()?;
     let kind = sheet_kind(&sheet);
@@ -203,12 +201,9 @@ pub fn read_for_import(file: &Path) -> Result<Reading, TransferError> {
             "Shelfmark does not know this layout: choose which column is which.".to_owned(),
         ),
         Ok(sheet) => {
-            sheet_job(sheet)
-                .map(Reading::Ready)
-                .map_err(|source| TransferError::Unreadable {
-                    path: file.to_path_buf(),
-                    source,
-                })
+            // Read again from the file as the import goes, instead of held.
+            drop((sheet, bytes));
+            prepare_import(file, &ImportChoice::default()).map(Reading::Ready)
         }
     }
 }

@@ -18,6 +18,8 @@
 //! All conversions are done by `encoding_rs`.
 
 use std::fmt;
+use std::io::{self, BufRead};
+use std::path::Path;
 
 /// A text encoding a spreadsheet file may be in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -203,6 +205,131 @@ fn with_encoding_rs(
             text: text.into_owned(),
             encoding: reported,
         })
+    }
+}
+
+/// The encoding of a file that starts with `start`, as [`decode`] (or [`decode_as`] with
+/// `chosen`) would report it if the whole file is valid in it.
+#[must_use]
+pub fn encoding_of(start: &[u8], chosen: Option<Encoding>) -> Encoding {
+    let utf8 = if start.starts_with(UTF8_BOM) {
+        Encoding::Utf8Bom
+    } else {
+        Encoding::Utf8
+    };
+    match chosen {
+        Some(Encoding::Utf8 | Encoding::Utf8Bom) => utf8,
+        Some(e) => e,
+        None => bom_encoding(start)
+            .or_else(|| sniff_utf16(start))
+            .unwrap_or(utf8),
+    }
+}
+
+/// The text of the file at `path` in `encoding` as a stream of UTF-8 from its start (its
+/// byte-order mark left out), decoded as it is read: a sheet too big to hold is read this
+/// way. Bytes not valid in the encoding are an error of kind
+/// [`InvalidData`](std::io::ErrorKind::InvalidData).
+///
+/// # Errors
+///
+/// When the file cannot be opened.
+pub fn open_decoded(path: &Path, encoding: Encoding) -> io::Result<Box<dyn BufRead>> {
+    let mut file = io::BufReader::with_capacity(STREAM_BUFFER, std::fs::File::open(path)?);
+    let mark: &[u8] = match encoding {
+        Encoding::Utf8 | Encoding::Utf8Bom => UTF8_BOM,
+        Encoding::Utf16Le => b"\xFF\xFE",
+        Encoding::Utf16Be => b"\xFE\xFF",
+        Encoding::Windows1252 | Encoding::Latin1 => b"",
+    };
+    if !mark.is_empty() && file.fill_buf()?.starts_with(mark) {
+        file.consume(mark.len());
+    }
+    let codec = match encoding {
+        Encoding::Utf8 | Encoding::Utf8Bom => Codec::Whatwg(encoding_rs::UTF_8),
+        Encoding::Utf16Le => Codec::Whatwg(encoding_rs::UTF_16LE),
+        Encoding::Utf16Be => Codec::Whatwg(encoding_rs::UTF_16BE),
+        Encoding::Windows1252 => Codec::Whatwg(encoding_rs::WINDOWS_1252),
+        Encoding::Latin1 => Codec::Latin1,
+    };
+    Ok(Box::new(io::BufReader::with_capacity(
+        STREAM_BUFFER,
+        Decoding {
+            bytes: file,
+            decoder: match codec {
+                Codec::Whatwg(e) => Some(e.new_decoder_without_bom_handling()),
+                Codec::Latin1 => None,
+            },
+            encoding,
+            out: Vec::new(),
+            at: 0,
+            done: false,
+        },
+    )))
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How much of a file a stream reads at once.
+const STREAM_BUFFER: usize = 64 * 1024;
+
+enum Codec {
+    Whatwg(&'static encoding_rs::Encoding),
+    Latin1,
+}
+
+/// Bytes in an encoding, read as UTF-8 (see [`open_decoded`]).
+struct Decoding<R> {
+    bytes: R,
+    /// `None`: Latin-1, byte for code point (`encoding_rs` reads the label as Windows-1252).
+    decoder: Option<encoding_rs::Decoder>,
+    encoding: Encoding,
+    /// Decoded and not yet read: `out[at..]`.
+    out: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl<R: BufRead> io::Read for Decoding<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.out.clear();
+            self.at = 0;
+            let src = self.bytes.fill_buf()?;
+            let last = src.is_empty();
+            let used = match &mut self.decoder {
+                None => {
+                    self.out
+                        .extend_from_slice(encoding_rs::mem::decode_latin1(src).as_bytes());
+                    src.len()
+                }
+                Some(decoder) => {
+                    let room = decoder
+                        .max_utf8_buffer_length(src.len())
+                        .ok_or_else(|| io::Error::other("the file is too big to decode"))?;
+                    self.out.resize(room, 0);
+                    let (_, read, written, had_errors) =
+                        decoder.decode_to_utf8(src, &mut self.out, last);
+                    self.out.truncate(written);
+                    if had_errors {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("the file is not valid {}", self.encoding),
+                        ));
+                    }
+                    read
+                }
+            };
+            self.bytes.consume(used);
+            self.done = last;
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 

@@ -31,11 +31,13 @@ mod mapping;
 mod read;
 mod sniff;
 
-pub use decode::{DecodeError, Decoded, Encoding, decode, decode_as};
+pub use decode::{DecodeError, Decoded, Encoding, decode, decode_as, encoding_of, open_decoded};
 pub use dialect::{Dialect, SIGNATURES, Signature};
 pub use field::{Field, normalize_header};
 pub use mapping::{Combine, Mapping, MappingError, Source};
-pub use read::{Preview, PreviewRow, RowError, Rows, SheetRow, headers, preview, read};
+pub use read::{
+    Preview, PreviewRow, RowError, Rows, SheetRow, headers, preview, read, read_stream,
+};
 pub use sniff::{SNIFF_RECORDS, Separator, excel_sep_line, sniff};
 
 /// What [`inspect`] found out about a decoded sheet.

@@ -6,6 +6,8 @@
 //! the line it starts on; later records keep their true line numbers.
 //! Records whose cells are all empty (blank spreadsheet rows) are skipped.
 
+use std::io::{BufRead, Read};
+
 use super::clean;
 use super::field::Field;
 use super::mapping::{Combine, Mapping, Source};
@@ -96,15 +98,23 @@ pub enum RowError {
     },
 }
 
-/// Iterator over the data rows of a sheet; see [`read`].
-#[derive(Debug)]
+/// Iterator over the data rows of a sheet; see [`read`] and [`read_stream`].
 pub struct Rows<'a> {
-    reader: csv::Reader<&'a [u8]>,
+    reader: csv::Reader<Box<dyn Read + 'a>>,
     record: csv::StringRecord,
     mapping: &'a Mapping,
     lines: LineCounter<'a>,
     header_len: Option<usize>,
     done: bool,
+}
+
+impl std::fmt::Debug for Rows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("line", &self.lines.line)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Reads the data rows of `text` (header skipped) through `mapping`.
@@ -113,13 +123,60 @@ pub struct Rows<'a> {
 #[must_use = "the rows are read lazily by iterating"]
 pub fn read<'a>(text: &'a str, separator: Separator, mapping: &'a Mapping) -> Rows<'a> {
     let (body, line_offset) = strip_preamble(text);
-    Rows {
-        reader: reader(body, separator),
-        record: csv::StringRecord::new(),
+    Rows::new(
+        Box::new(body.as_bytes()),
+        Box::new(body.as_bytes()),
+        line_offset,
+        separator,
         mapping,
-        lines: LineCounter::new(body, line_offset),
-        header_len: None,
-        done: false,
+    )
+}
+
+/// Reads the data rows of a sheet too big to hold, as [`read`] does its text: `open` gives
+/// the text as a stream from its start (decoded, each time it is called: twice, once for the
+/// cells and once for the line numbers), and `head` is how it starts (at least its first
+/// line, for the preamble [`read`] would remove).
+///
+/// # Errors
+///
+/// When `open` fails.
+pub fn read_stream<'a>(
+    open: &dyn Fn() -> std::io::Result<Box<dyn BufRead + 'a>>,
+    head: &str,
+    separator: Separator,
+    mapping: &'a Mapping,
+) -> std::io::Result<Rows<'a>> {
+    let (body, line_offset) = strip_preamble(head);
+    let preamble = (head.len() - body.len()) as u64;
+    let past_preamble = || -> std::io::Result<Box<dyn BufRead + 'a>> {
+        let mut text = open()?;
+        std::io::copy(&mut text.by_ref().take(preamble), &mut std::io::sink())?;
+        Ok(text)
+    };
+    let (cells, lines) = (past_preamble()?, past_preamble()?);
+    Ok(Rows::new(cells, lines, line_offset, separator, mapping))
+}
+
+impl<'a> Rows<'a> {
+    fn new(
+        cells: Box<dyn Read + 'a>,
+        lines: Box<dyn BufRead + 'a>,
+        line_offset: usize,
+        separator: Separator,
+        mapping: &'a Mapping,
+    ) -> Rows<'a> {
+        Rows {
+            reader: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(separator.as_byte())
+                .from_reader(cells),
+            record: csv::StringRecord::new(),
+            mapping,
+            lines: LineCounter::new(lines, line_offset),
+            header_len: None,
+            done: false,
+        }
     }
 }
 
@@ -324,7 +381,7 @@ pub struct PreviewRow {
 pub fn preview(text: &str, separator: Separator, max_rows: usize) -> Preview {
     let (body, line_offset) = strip_preamble(text);
     let mut reader = reader(body, separator);
-    let mut lines = LineCounter::new(body, line_offset);
+    let mut lines = LineCounter::new(Box::new(body.as_bytes()), line_offset);
     let mut record = csv::StringRecord::new();
     let mut out = Preview::default();
     let mut have_header = false;
@@ -376,22 +433,25 @@ fn reader(text: &str, separator: Separator) -> csv::Reader<&[u8]> {
 /// Turns the byte position the `csv` reader gives a record into the line it
 /// starts on. (The reader's own line count is taken before it skips the line
 /// break ending the previous record and any blank lines, so it can be one or
-/// more too small.) Positions must come in increasing order, as they do.
-#[derive(Debug)]
+/// more too small.) Positions must come in increasing order, as they do; the
+/// counter reads the same text as the `csv` reader, from its own stream.
 struct LineCounter<'a> {
-    bytes: &'a [u8],
+    text: Box<dyn BufRead + 'a>,
     /// Byte offset up to which newlines have been counted.
-    pos: usize,
+    pos: u64,
     /// 1-based line at `pos`, including the lines stripped before the text.
     line: usize,
+    /// The last byte counted was a CR: a line break, unless an LF follows (CRLF).
+    after_cr: bool,
 }
 
 impl<'a> LineCounter<'a> {
-    fn new(text: &'a str, line_offset: usize) -> LineCounter<'a> {
+    fn new(text: Box<dyn BufRead + 'a>, line_offset: usize) -> LineCounter<'a> {
         LineCounter {
-            bytes: text.as_bytes(),
+            text,
             pos: 0,
             line: 1 + line_offset,
+            after_cr: false,
         }
     }
 
@@ -399,26 +459,57 @@ impl<'a> LineCounter<'a> {
         let Some(position) = position else {
             return 0;
         };
-        let mut start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
-        while matches!(self.bytes.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
-        }
-        let start = start.min(self.bytes.len());
-        if start >= self.pos {
-            // A line ends at LF, CRLF or a lone CR (old Mac files).
-            let newlines = self.bytes.get(self.pos..start).map_or(0, |s| {
-                s.iter()
-                    .enumerate()
-                    .filter(|&(i, &b)| {
-                        b == b'\n'
-                            || (b == b'\r' && self.bytes.get(self.pos + i + 1) != Some(&b'\n'))
-                    })
-                    .count()
-            });
-            self.line += newlines;
-            self.pos = start;
+        if position.byte() >= self.pos {
+            // Up to the record, then past the line breaks before it (the position can be
+            // that of the break ending the previous record).
+            let _ = self.count_until(|at, _| at == position.byte());
+            let _ = self.count_until(|_, b| !matches!(b, b'\r' | b'\n'));
+            if self.after_cr {
+                // A lone CR (old Mac files): the next byte is not an LF.
+                self.line += 1;
+                self.after_cr = false;
+            }
         }
         self.line
+    }
+
+    /// Counts line breaks (LF, CRLF, a lone CR) up to the first byte for which `stop` holds
+    /// (given its offset), or the end of the text.
+    fn count_until(&mut self, stop: impl Fn(u64, u8) -> bool) -> std::io::Result<()> {
+        loop {
+            let buf = self.text.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let mut used = 0;
+            let mut stopped = false;
+            for &b in buf {
+                if stop(self.pos + used as u64, b) {
+                    stopped = true;
+                    break;
+                }
+                match b {
+                    b'\n' => {
+                        self.line += 1;
+                        self.after_cr = false;
+                    }
+                    b'\r' => {
+                        self.line += usize::from(self.after_cr);
+                        self.after_cr = true;
+                    }
+                    _ => {
+                        self.line += usize::from(self.after_cr);
+                        self.after_cr = false;
+                    }
+                }
+                used += 1;
+            }
+            self.text.consume(used);
+            self.pos += used as u64;
+            if stopped {
+                return Ok(());
+            }
+        }
     }
 }
 
