@@ -104,10 +104,15 @@ fn needs_protection(s: &str) -> bool {
 
 /// The cell as written to a spreadsheet file.
 pub fn protect(cell: &str) -> String {
+    protected(cell).into_owned()
+}
+
+/// [`protect`], borrowing the cell where it needs no protection (nearly every cell).
+pub fn protected(cell: &str) -> std::borrow::Cow<'_, str> {
     if needs_protection(cell) {
-        format!("'{cell}")
+        format!("'{cell}").into()
     } else {
-        cell.to_owned()
+        cell.into()
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use self::csv::{COLUMNS, FileError, LineError, SheetChoice, protect};
+use self::csv::{COLUMNS, FileError, LineError, SheetChoice, protected};
 use self::records::MarcFormat;
 use crate::db::{
     BackupError, CheckReport, CopyCounts, CopyError, CopyProgress, DbError, ExportError, Library,
@@ -331,22 +331,28 @@ pub fn export(
             source: e,
         };
         w.write_record(COLUMNS).map_err(|e| wrote(to_io(e)))?;
-        let mut cells: Vec<String> = Vec::with_capacity(COLUMNS.len());
+        let mut year = String::new();
         let n = reads
             .export(collection, &mut |row: &ExportRow| {
-                cells.clear();
-                let text = |s: &str| protect(s);
-                let opt = |s: &Option<String>| s.as_deref().map(protect).unwrap_or_default();
-                cells.push(text(&row.title));
-                cells.push(text(&row.authors));
-                cells.push(opt(&row.isbn));
-                cells.push(text(&row.publisher));
-                cells.push(row.year.map(|y| y.to_string()).unwrap_or_default());
-                cells.push(opt(&row.barcode));
-                cells.push(opt(&row.collection));
-                cells.push(opt(&row.shelf_mark));
-                cells.push(opt(&row.note));
-                w.write_record(&cells).map_err(to_io)
+                use std::fmt::Write as _;
+                year.clear();
+                if let Some(y) = row.year {
+                    let _ = write!(year, "{y}");
+                }
+
+                let cells = [
+                    protected(&row.title),
+                    protected(&row.authors),
+                    opt(row.isbn.as_deref()),
+                    protected(&row.publisher),
+                    year.as_str().into(),
+                    opt(row.barcode.as_deref()),
+                    opt(row.collection.as_deref()),
+                    opt(row.shelf_mark.as_deref()),
+                    opt(row.note.as_deref()),
+                ];
+                w.write_record(cells.iter().map(|c| c.as_bytes()))
+                    .map_err(to_io)
             })
             .map_err(|e| match e {
                 ExportError::Read(e) => TransferError::Library(e),
@@ -355,6 +361,11 @@ pub fn export(
         w.flush().map_err(wrote)?;
         Ok(n)
     })
+}
+
+/// An optional cell as written (empty for none).
+fn opt(cell: Option<&str>) -> std::borrow::Cow<'_, str> {
+    cell.map_or("".into(), protected)
 }
 
 /// Exports every live book as a MARC 21 record (its source record merged with Shelfmark's

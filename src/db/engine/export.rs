@@ -6,21 +6,29 @@ use super::{Q, Row, Session, params};
 use crate::db::{DbError, ExportError};
 use crate::model::{BookId, CollectionId, ExportRow, RecordRow};
 
-fn export_row(r: &dyn Row) -> Result<ExportRow, DbError> {
-    Ok(ExportRow {
-        title: r.string(0)?,
-        authors: r.string(1)?,
-        isbn: r.opt_string(2)?,
-        publisher: r.string(3)?,
-        year: r
-            .opt_i64(4)?
-            .map(|y| i32::try_from(y).map_err(|_| DbError::Data(format!("year {y}"))))
-            .transpose()?,
-        barcode: r.opt_string(5)?,
-        collection: r.opt_string(6)?,
-        shelf_mark: r.opt_string(7)?,
-        note: r.opt_string(8)?,
-    })
+/// Reads an export row into `row`, reusing its buffers (an export reads millions).
+fn export_row(r: &dyn Row, row: &mut ExportRow) -> Result<(), DbError> {
+    r.text_into(0, &mut row.title)?;
+    r.text_into(1, &mut row.authors)?;
+    optional(r, 2, &mut row.isbn)?;
+    r.text_into(3, &mut row.publisher)?;
+    row.year = r
+        .opt_i64(4)?
+        .map(|y| i32::try_from(y).map_err(|_| DbError::Data(format!("year {y}"))))
+        .transpose()?;
+    optional(r, 5, &mut row.barcode)?;
+    optional(r, 6, &mut row.collection)?;
+    optional(r, 7, &mut row.shelf_mark)?;
+    optional(r, 8, &mut row.note)
+}
+
+/// Column `i` (text or NULL) into `slot`, reusing the buffer it holds.
+fn optional(r: &dyn Row, i: usize, slot: &mut Option<String>) -> Result<(), DbError> {
+    let mut text = slot.take().unwrap_or_default();
+    if r.text_into(i, &mut text)? {
+        *slot = Some(text);
+    }
+    Ok(())
 }
 
 pub(crate) fn rows<S: Session>(
@@ -31,8 +39,9 @@ pub(crate) fn rows<S: Session>(
     let mut n = 0;
     // An error of the writer stops the query; it is carried out here, not as a DbError.
     let mut write_error = None;
+    let mut row = ExportRow::default();
     let mut give = |r: &dyn Row| -> Result<(), DbError> {
-        let row = export_row(r)?;
+        export_row(r, &mut row)?;
         if let Err(e) = each(&row) {
             write_error = Some(e);
             return Err(DbError::Data("the export was stopped".to_owned()));

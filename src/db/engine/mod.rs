@@ -121,6 +121,9 @@ pub(crate) trait Row {
     fn opt_i64(&self, i: usize) -> Result<Option<i64>, DbError>;
     fn string(&self, i: usize) -> Result<String, DbError>;
     fn opt_string(&self, i: usize) -> Result<Option<String>, DbError>;
+    /// Column `i` (text, or NULL: `false`) into `out`, cleared first: a stream of many rows
+    /// reuses one buffer per column.
+    fn text_into(&self, i: usize, out: &mut String) -> Result<bool, DbError>;
     fn stamp(&self, i: usize) -> Result<Stamp, DbError>;
     fn opt_stamp(&self, i: usize) -> Result<Option<Stamp>, DbError>;
     fn bool(&self, i: usize) -> Result<bool, DbError>;

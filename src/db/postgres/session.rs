@@ -257,6 +257,11 @@ impl Row for PgRow<'_> {
     fn opt_string(&self, i: usize) -> Result<Option<String>, DbError> {
         Ok(self.0.try_get(i)?)
     }
+    fn text_into(&self, i: usize, out: &mut String) -> Result<bool, DbError> {
+        out.clear();
+        let text: Option<&str> = self.0.try_get(i)?;
+        Ok(text.map(|t| out.push_str(t)).is_some())
+    }
     fn stamp(&self, i: usize) -> Result<Stamp, DbError> {
         Ok(Stamp(self.0.try_get::<_, jiff::Timestamp>(i)?))
     }

@@ -148,6 +148,15 @@ impl Row for FileRow<'_, '_> {
     fn opt_string(&self, i: usize) -> Result<Option<String>, DbError> {
         Ok(self.0.get(i)?)
     }
+    fn text_into(&self, i: usize, out: &mut String) -> Result<bool, DbError> {
+        out.clear();
+        let text = self
+            .0
+            .get_ref(i)?
+            .as_str_or_null()
+            .map_err(|e| DbError::Data(format!("column {i}: {e}")))?;
+        Ok(text.map(|t| out.push_str(t)).is_some())
+    }
     fn stamp(&self, i: usize) -> Result<Stamp, DbError> {
         let text: String = self.0.get(i)?;
         stamp_of(&text, i)
