@@ -233,6 +233,10 @@ fn save_one(
         _ => {
             conn.prepare_cached("ROLLBACK TO save")?.execute([])?;
             conn.prepare_cached("RELEASE save")?.execute([])?;
+            if matches!(op, Op::Import(_)) {
+                // An import refused halfway leaves its bulk cache behind.
+                super::bulk::usual_cache(conn)?;
+            }
         }
     }
     result

@@ -57,12 +57,11 @@ pub(crate) fn pause_search(conn: &Connection, rows: u64) -> rusqlite::Result<Pau
     })
 }
 
-/// The indexes no bulk load reads (the books' title orders, the search by shelf mark, the
+/// The indexes no bulk load reads (the books' title order, the search by shelf mark, the
 /// collection editor's orders): the lookups an import makes (by ISBN, by title and authors
 /// without one, by barcode, collection name, copy and collection) and the uniqueness of live
 /// rows keep theirs.
-const WRITE_ONLY: [&str; 7] = [
-    "books_live_title",
+const WRITE_ONLY: [&str; 6] = [
     "books_live_title_key",
     "placements_live_shelf_mark",
     "placements_live_collection",
@@ -116,9 +115,14 @@ pub(crate) fn resume_search(conn: &Connection, paused: &Paused) -> rusqlite::Res
     Ok(())
 }
 
-/// Puts the page cache of `conn` back to its usual size: after a bulk load, and after a rolled
-/// back one, so a pooled connection does not keep a bulk load's memory.
+/// Puts the page cache of `conn` back to its usual size if a bulk load had grown it: after a
+/// bulk load, and after a rolled back one, so a pooled connection does not keep a bulk load's
+/// memory.
 pub(crate) fn usual_cache(conn: &Connection) -> rusqlite::Result<()> {
+    let kib: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    if kib != -BULK_CACHE_KIB {
+        return Ok(());
+    }
     conn.execute_batch(&format!("PRAGMA cache_size = -{}", super::CACHE_KIB))
 }
 
@@ -206,5 +210,51 @@ impl Bulk for FileBulk {
         resume_search(&self.conn, &self.paused)?;
         self.conn.execute_batch("COMMIT")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indexes(conn: &Connection) -> Vec<(String, String)> {
+        let mut st = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn cache(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A big load drops the indexes it only writes and builds them again as they were; a
+    /// small one keeps them; either way the connection's cache is its usual size after it,
+    /// and a cache no bulk load grew is left alone.
+    #[test]
+    fn a_bulk_load_builds_what_it_dropped_and_gives_its_cache_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("library.sqlite3");
+        drop(crate::db::Library::open(&path, &crate::db::OpenOptions::default()).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let all = indexes(&conn);
+        for (rows, dropped) in [(100_000, WRITE_ONLY.len()), (10, 0)] {
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            let paused = pause_search(&conn, rows).unwrap();
+            assert_eq!(paused.rebuild.len(), dropped, "{rows} rows");
+            assert_eq!(indexes(&conn).len(), all.len() - dropped);
+            assert_eq!(cache(&conn), -BULK_CACHE_KIB);
+            resume_search(&conn, &paused).unwrap();
+            assert_eq!(indexes(&conn), all);
+            assert_eq!(cache(&conn), -super::super::CACHE_KIB);
+            conn.execute_batch("COMMIT").unwrap();
+        }
+        conn.execute_batch("PRAGMA cache_size = -1234").unwrap();
+        usual_cache(&conn).unwrap();
+        assert_eq!(cache(&conn), -1234);
     }
 }
