@@ -792,9 +792,20 @@ pub fn bench_catalog(
         f.first_data_cold_ms = first_data(location, durability)?.0;
     }
     // 1. Open and show the first frame's data: the collections, and the first page of the
-    //    largest one (what the main window shows first).
-    let (first_ms, services, largest, rows) = first_data(location, durability)?;
-    f.first_data_ms = first_ms;
+    //    largest one (what the main window shows first). The median of three openings: a
+    //    figure of a few ms moves by as much between two runs on a shared machine.
+    let mut took = Vec::new();
+    let mut last = None;
+    for _ in 0..3 {
+        // The previous opening closes before the next, as a library closed and opened again.
+        drop(last.take());
+        let (ms, services, largest, rows) = first_data(location, durability)?;
+        took.push(ms);
+        last = Some((services, largest, rows));
+    }
+    let (services, largest, rows) = last.ok_or("no opening")?;
+    took.sort_by(f64::total_cmp);
+    f.first_data_ms = took[1];
     f.largest_collection_rows = rows;
     let counts = wait(services.reader().fetch(None, |r| r.counts()))?;
     (f.books, f.copies, f.placements) = (counts.books, counts.copies, counts.placements);

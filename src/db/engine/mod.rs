@@ -192,6 +192,13 @@ pub(crate) trait Session {
         Ok(false)
     }
 
+    /// Runs `f`, a read through much of the library once (an export, an order's marks), with
+    /// a small page cache, so that it does not fill the connection's cache with pages no later
+    /// read wants (on a big library, the cache of every pooled connection would fill).
+    fn streaming<T>(&self, f: impl FnOnce() -> T) -> Result<T, DbError> {
+        Ok(f())
+    }
+
     /// Applies an import in a way of the backend's own (set-based, on PostgreSQL) with the same
     /// rules and outcome as [`import::apply`]'s rows; `None` where the backend has none.
     fn staged_import(

@@ -77,7 +77,8 @@ impl<C: ReadConn + Send> Reads for EngineReads<C> {
         sort: SortKey,
         every: usize,
     ) -> Result<Vec<RowKey>, DbError> {
-        views::order_marks(&self.0.session(), collection, sort, every)
+        let s = self.0.session();
+        s.streaming(|| views::order_marks(&s, collection, sort, every))?
     }
 
     fn books_containing(&mut self, text: &str, limit: usize) -> Result<Vec<BookRow>, DbError> {
@@ -117,14 +118,18 @@ impl<C: ReadConn + Send> Reads for EngineReads<C> {
         collection: Option<CollectionId>,
         row: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
     ) -> Result<usize, ExportError> {
-        export::rows(&self.0.session(), collection, row)
+        let s = self.0.session();
+        s.streaming(|| export::rows(&s, collection, row))
+            .map_err(ExportError::Read)?
     }
 
     fn export_records(
         &mut self,
         row: &mut dyn FnMut(&crate::model::RecordRow) -> Result<(), std::io::Error>,
     ) -> Result<usize, ExportError> {
-        export::records(&self.0.session(), row)
+        let s = self.0.session();
+        s.streaming(|| export::records(&s, row))
+            .map_err(ExportError::Read)?
     }
 
     fn articles(&mut self) -> Result<Vec<String>, DbError> {

@@ -114,6 +114,17 @@ impl Session for FileSession<'_> {
         Dialect::Sqlite
     }
 
+    fn streaming<T>(&self, f: impl FnOnce() -> T) -> Result<T, DbError> {
+        let cache = |kib: i64| {
+            self.conn
+                .execute_batch(&format!("PRAGMA cache_size = -{kib}"))
+        };
+        cache(STREAMING_CACHE_KIB)?;
+        let out = f();
+        cache(super::CACHE_KIB)?;
+        Ok(out)
+    }
+
     fn pause_search(&self, rows: u64) -> Result<Paused, DbError> {
         Ok(super::bulk::pause_search(self.conn, rows)?)
     }
@@ -126,6 +137,9 @@ impl Session for FileSession<'_> {
         Ok(super::bulk::resume_search(self.conn, &paused)?)
     }
 }
+
+/// The page cache of a connection during a streaming read, in KiB: its interior pages.
+const STREAMING_CACHE_KIB: i64 = 512;
 
 struct FileRow<'r, 's>(&'r rusqlite::Row<'s>);
 
@@ -179,6 +193,19 @@ mod tests {
 
     use super::*;
     use crate::db::engine::Q;
+
+    /// A streaming read runs with a small cache, and the connection has its usual one after.
+    #[test]
+    fn a_streaming_read_keeps_the_cache_small_then_gives_it_back() {
+        let conn = Connection::open_in_memory().unwrap();
+        let cache = || -> i64 {
+            conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let during = FileSession::new(&conn).streaming(cache).unwrap();
+        assert_eq!(during, -STREAMING_CACHE_KIB);
+        assert_eq!(cache(), -super::super::CACHE_KIB);
+    }
 
     #[test]
     fn a_replica_gives_each_table_its_own_never_reused_provisional_ids() {
