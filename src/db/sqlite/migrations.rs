@@ -63,6 +63,10 @@ const MIGRATIONS: &[Step] = &[
         sql: include_str!("schema/0008_book_identity.sql"),
         fill: None,
     },
+    Step {
+        sql: include_str!("schema/0009_shelf_search.sql"),
+        fill: None,
+    },
 ];
 
 /// The schema version this build writes.
