@@ -156,7 +156,18 @@ enum Text {
         path: PathBuf,
         /// How the text starts (whole lines), for the layout and the preamble.
         head: String,
+        /// The file's size and modification time when it was checked: a file changed since
+        /// is not read again (its lines found bad would no longer be those lines).
+        seen: Seen,
     },
+}
+
+/// A file's size and modification time.
+type Seen = (u64, Option<std::time::SystemTime>);
+
+fn seen(path: &Path) -> std::io::Result<Seen> {
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.len(), meta.modified().ok()))
 }
 
 impl Sheet {
@@ -183,6 +194,7 @@ impl Sheet {
             .and_then(|f| f.take(HEAD_BYTES).read_to_end(&mut start))
             .map_err(cannot)?;
         let encoding = sheets::encoding_of(&start, choice.encoding);
+        let checked = seen(path).map_err(cannot)?;
         let whole = || -> Result<Sheet, FileError> {
             Sheet::open(&std::fs::read(path).map_err(cannot)?, choice)
         };
@@ -208,6 +220,7 @@ impl Sheet {
             sheet.with_text(Text::File {
                 path: path.to_path_buf(),
                 head,
+                seen: checked,
             })
         })
     }
@@ -243,13 +256,25 @@ impl Sheet {
     fn read(&self) -> Result<sheets::Rows<'_>, FileError> {
         match &self.text {
             Text::Held(text) => Ok(sheets::read(text, self.separator, &self.mapping)),
-            Text::File { path, head } => sheets::read_stream(
-                &|| sheets::open_decoded(path, self.encoding),
+            Text::File {
+                path,
                 head,
-                self.separator,
-                &self.mapping,
-            )
-            .map_err(|e| FileError::Io(e.to_string())),
+                seen: checked,
+            } => {
+                let now = seen(path).map_err(|e| FileError::Io(e.to_string()))?;
+                if now != *checked {
+                    return Err(FileError::Io(
+                        "the file changed since it was checked; check it again".to_owned(),
+                    ));
+                }
+                sheets::read_stream(
+                    &|| sheets::open_decoded(path, self.encoding),
+                    head,
+                    self.separator,
+                    &self.mapping,
+                )
+                .map_err(|e| FileError::Io(e.to_string()))
+            }
         }
     }
 
@@ -677,6 +702,16 @@ mod tests {
             assert_eq!(a.errors, b.errors, "{name}");
             assert_eq!(held.scan().unwrap(), streamed.scan().unwrap(), "{name}");
         }
+        // A file changed after it was checked is not read again as if it were the same.
+        let path = dir.path().join("changed.csv");
+        std::fs::write(&path, "title,year\nA,19x5\nB,1999\n").unwrap();
+        let sheet = Sheet::open_file(&path, &SheetChoice::default()).unwrap();
+        assert_eq!(sheet.scan().unwrap().0, 1);
+        std::fs::write(&path, "title,year\nA,1995\nB,1999\nC,2001\n").unwrap();
+        let Err(FileError::Io(why)) = sheet.scan() else {
+            panic!("a changed file was read again");
+        };
+        assert!(why.contains("changed since it was checked"), "{why}");
         // Bytes not valid in the encoding: the error reading them whole gives.
         let path = dir.path().join("latin1.csv");
         std::fs::write(&path, b"title\nCaf\xe9\n").unwrap();

@@ -194,8 +194,9 @@ impl BatchWriter for FileBatchWriter {
         if let Some((conn, gate)) = self.open.take() {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
-                let _ = super::bulk::usual_cache(&conn);
             }
+            // Also when SQLite rolled the transaction back itself (a full disk in a bulk load).
+            let _ = super::bulk::usual_cache(&conn);
             drop(gate);
         }
     }

@@ -104,12 +104,16 @@ pub(crate) fn resume_search(conn: &Connection, paused: &Paused) -> rusqlite::Res
         // sorts spill to temporary files past the cache size instead (where the connection
         // allows the change inside a transaction: it has no temporary tables).
         let spill = conn.execute_batch("PRAGMA temp_store = FILE").is_ok();
-        for sql in &paused.rebuild {
-            conn.execute_batch(sql)?;
-        }
+        let built = paused
+            .rebuild
+            .iter()
+            .try_for_each(|sql| conn.execute_batch(sql));
+        // Back to memory whether or not the builds went through (the setting outlives the
+        // transaction, and the connection goes back to the pool).
         if spill {
             conn.execute_batch("PRAGMA temp_store = MEMORY")?;
         }
+        built?;
     }
     conn.execute("DELETE FROM search_paused", [])?;
     Ok(())
@@ -165,8 +169,8 @@ impl Drop for FileBulk {
     fn drop(&mut self) {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
-            let _ = usual_cache(&self.conn);
         }
+        let _ = usual_cache(&self.conn);
     }
 }
 

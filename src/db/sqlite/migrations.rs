@@ -135,6 +135,9 @@ pub(crate) fn refuse_outdated(conn: &Connection, path: &Path, why: &str) -> Resu
 
 /// Brings the schema to [`LATEST_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    // A migration may build an index over millions of rows: its sort spills to temporary
+    // files past the cache size instead of holding every key in memory.
+    conn.execute_batch("PRAGMA temp_store = FILE")?;
     let deadline = Instant::now() + super::BUSY_TIMEOUT;
     let tx = loop {
         match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
