@@ -265,6 +265,48 @@ fn a_file_and_a_shared_library_show_the_same_and_export_the_same_bytes() {
     server.assert_healthy();
 }
 
+/// An export gives a copy's placements in the order they were made, not by collection (the
+/// query reads them by collection, the engine puts them back), and a collection's placements in
+/// the order they were added: the same on both backends.
+#[test]
+fn an_export_keeps_the_order_placements_were_made_in() {
+    for at in [Where::file(), Where::server()] {
+        let c = at.client();
+        let book = c.book("Dune");
+        let (one, two) = (c.copy(book, "B-1"), c.copy(book, "B-2"));
+        let (rare, stacks) = (c.collection("Rare Books"), c.collection("Stacks"));
+        for (copy, collection) in [(two, rare), (one, stacks), (one, rare)] {
+            assert!(c.place(copy, collection).is_saved());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let placed = |collection: Option<CollectionId>| {
+            let out = dir.path().join("export.csv");
+            transfer::export(&mut *c.reads(), collection, &out, false).unwrap();
+            std::fs::read_to_string(out)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(|line| {
+                    let cells: Vec<&str> = line.split(',').collect();
+                    format!("{} {}", cells[5], cells[6])
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            placed(None),
+            ["B-1 Stacks", "B-1 Rare Books", "B-2 Rare Books"],
+            "{}",
+            at.arg()
+        );
+        assert_eq!(
+            placed(Some(rare)),
+            ["B-2 Rare Books", "B-1 Rare Books"],
+            "{}",
+            at.arg()
+        );
+    }
+}
+
 /// Imports `csv` and says what came of it, in the words a user sees.
 fn import_text(client: &Client, dir: &Path, name: &str, csv: &str) -> String {
     let file = dir.join(name);

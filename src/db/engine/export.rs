@@ -1,8 +1,8 @@
 //! Streams live books, copies and placements out of a library, one row per placement (and one
-//! per book or copy that has none), in a stable order, in one statement so the export is one
-//! consistent moment.
+//! per book or copy that has none), by book, copy and placement (a collection's: in the order
+//! its placements were added), in one statement so the export is one consistent moment.
 
-use super::{Q, Row, Session, params};
+use super::{Q, Row, Session, Stmt, params};
 use crate::db::{DbError, ExportError};
 use crate::model::{BookId, CollectionId, ExportRow, RecordRow};
 
@@ -31,32 +31,87 @@ fn optional(r: &dyn Row, i: usize, slot: &mut Option<String>) -> Result<(), DbEr
     Ok(())
 }
 
-pub(crate) fn rows<S: Session>(
+/// A copy's rows in placement order. The queries read a copy's placements in the order their
+/// index keeps them (by collection), which needs no sort; a copy has few, and they are ordered
+/// here, so an export reads by book, copy and placement: the order a re-import creates them in,
+/// which makes a round trip give the same file.
+struct ByPlacement<T> {
+    copy: Option<i64>,
+    /// The current copy's rows (`..used`) with their placement ids; the slots after `used` keep
+    /// their buffers for the next copy.
+    rows: Vec<(Option<i64>, T)>,
+    used: usize,
+}
+
+impl<T: Default> ByPlacement<T> {
+    fn new() -> Self {
+        ByPlacement {
+            copy: None,
+            rows: Vec::new(),
+            used: 0,
+        }
+    }
+
+    /// The slot to read the next row into: of `copy` (`None`: a book without copies, a group
+    /// of its own) and `placement`. The rows of the copy before are given to `out` first.
+    fn slot(
+        &mut self,
+        copy: Option<i64>,
+        placement: Option<i64>,
+        out: &mut dyn FnMut(&T) -> Result<(), DbError>,
+    ) -> Result<&mut T, DbError> {
+        if self.used > 0 && (copy.is_none() || copy != self.copy) {
+            self.flush(out)?;
+        }
+        if self.used == self.rows.len() {
+            self.rows.push((None, T::default()));
+        }
+        self.copy = copy;
+        let slot = &mut self.rows[self.used];
+        self.used += 1;
+        slot.0 = placement;
+        Ok(&mut slot.1)
+    }
+
+    /// Gives the current copy's rows to `out`, by placement id.
+    fn flush(&mut self, out: &mut dyn FnMut(&T) -> Result<(), DbError>) -> Result<(), DbError> {
+        let group = &mut self.rows[..self.used];
+        self.used = 0;
+        if group.len() > 1 {
+            group.sort_by_key(|(placement, _)| *placement);
+        }
+        group.iter().try_for_each(|(_, row)| out(row))
+    }
+}
+
+/// Runs an export's query: rows read by `read` into the slots of [`ByPlacement`] (the copy's id
+/// and the placement's are the two columns after `ids`), given to `each` in order. An error of
+/// the writer stops the query; it is carried out here, not as a [`DbError`].
+fn stream<S: Session, T: Default>(
     s: &S,
-    collection: Option<CollectionId>,
-    each: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
+    stmt: Stmt,
+    params: &[super::Param<'_>],
+    ids: usize,
+    read: impl Fn(&dyn Row, &mut T) -> Result<(), DbError>,
+    each: &mut dyn FnMut(&T) -> Result<(), std::io::Error>,
 ) -> Result<usize, ExportError> {
     let mut n = 0;
-    // An error of the writer stops the query; it is carried out here, not as a DbError.
     let mut write_error = None;
-    let mut row = ExportRow::default();
-    let mut give = |r: &dyn Row| -> Result<(), DbError> {
-        export_row(r, &mut row)?;
-        if let Err(e) = each(&row) {
+    let mut out = |row: &T| -> Result<(), DbError> {
+        if let Err(e) = each(row) {
             write_error = Some(e);
             return Err(DbError::Data("the export was stopped".to_owned()));
         }
         n += 1;
         Ok(())
     };
-    let result = match collection {
-        Some(c) => s.each(
-            Q::ExportCollection.into(),
-            params!(collection: c.0),
-            &mut give,
-        ),
-        None => s.each(Q::ExportAll.into(), &[], &mut give),
-    };
+    let mut rows = ByPlacement::new();
+    let result = s
+        .each(stmt, params, &mut |r| {
+            let slot = rows.slot(r.opt_i64(ids)?, r.opt_i64(ids + 1)?, &mut out)?;
+            read(r, slot)
+        })
+        .and_then(|()| rows.flush(&mut out));
     if let Some(e) = write_error {
         return Err(ExportError::Write(e));
     }
@@ -64,19 +119,37 @@ pub(crate) fn rows<S: Session>(
     Ok(n)
 }
 
+pub(crate) fn rows<S: Session>(
+    s: &S,
+    collection: Option<CollectionId>,
+    each: &mut dyn FnMut(&ExportRow) -> Result<(), std::io::Error>,
+) -> Result<usize, ExportError> {
+    let read = |r: &dyn Row, row: &mut ExportRow| export_row(r, row);
+    match collection {
+        // A copy is placed in a collection once: each row is a copy of its own.
+        Some(c) => stream(
+            s,
+            Q::ExportCollection.into(),
+            params!(collection: c.0),
+            9,
+            read,
+            each,
+        ),
+        None => stream(s, Q::ExportAll.into(), &[], 9, read, each),
+    }
+}
+
 /// Streams every live book with its source record and its copies (see [`RecordRow`]).
 pub(crate) fn records<S: Session>(
     s: &S,
     each: &mut dyn FnMut(&RecordRow) -> Result<(), std::io::Error>,
 ) -> Result<usize, ExportError> {
-    let mut n = 0;
-    let mut write_error = None;
-    let mut give = |r: &dyn Row| -> Result<(), DbError> {
+    let read = |r: &dyn Row, slot: &mut Option<RecordRow>| -> Result<(), DbError> {
         let year = r
             .opt_i64(5)?
             .map(|y| i32::try_from(y).map_err(|_| DbError::Data(format!("year {y}"))))
             .transpose()?;
-        let row = RecordRow {
+        *slot = Some(RecordRow {
             book: BookId(r.i64(0)?),
             title: r.string(1)?,
             authors: r.string(2)?,
@@ -89,18 +162,12 @@ pub(crate) fn records<S: Session>(
             barcode: r.opt_string(9)?,
             collection: r.opt_string(10)?,
             shelf_mark: r.opt_string(11)?,
-        };
-        if let Err(e) = each(&row) {
-            write_error = Some(e);
-            return Err(DbError::Data("the export was stopped".to_owned()));
-        }
-        n += 1;
+        });
         Ok(())
     };
-    let result = s.each(Q::ExportRecords.into(), &[], &mut give);
-    if let Some(e) = write_error {
-        return Err(ExportError::Write(e));
-    }
-    result?;
-    Ok(n)
+    let mut give = |row: &Option<RecordRow>| match row {
+        Some(row) => each(row),
+        None => Ok(()),
+    };
+    stream(s, Q::ExportRecords.into(), &[], 12, read, &mut give)
 }

@@ -399,33 +399,35 @@ SELECT count(*) FROM {table}
 -- Export: one row per placement (and one per book or copy that has none), in a stable order
 
 -- name: export_all
-SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note
+SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note,
+       c.id, p.id
 FROM books b
 LEFT JOIN copies c ON c.book_id = b.id AND c.deleted_at IS NULL
 LEFT JOIN placements p ON p.copy_id = c.id AND p.deleted_at IS NULL
 LEFT JOIN collections k ON k.id = p.collection_id
 WHERE b.deleted_at IS NULL
-ORDER BY b.id, c.id, p.id
+ORDER BY b.id, c.id, p.collection_id
 
 -- name: export_records
 -- A book per run of rows (its copies and their placements follow it), with its source record.
 SELECT b.id, b.title, b.authors, b.isbn, b.publisher, b.year, b.nonfiling, b.updated_at, b.marc,
-       c.barcode, k.name, p.shelf_mark
+       c.barcode, k.name, p.shelf_mark, c.id, p.id
 FROM books b
 LEFT JOIN copies c ON c.book_id = b.id AND c.deleted_at IS NULL
 LEFT JOIN placements p ON p.copy_id = c.id AND p.deleted_at IS NULL
 LEFT JOIN collections k ON k.id = p.collection_id
 WHERE b.deleted_at IS NULL
-ORDER BY b.id, c.id, p.id
+ORDER BY b.id, c.id, p.collection_id
 
 -- name: export_collection
-SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note
+SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note,
+       c.id, p.id
 FROM placements p
 JOIN copies c ON c.id = p.copy_id
 JOIN books b ON b.id = c.book_id
 JOIN collections k ON k.id = p.collection_id
 WHERE p.collection_id = :collection AND p.deleted_at IS NULL
-ORDER BY p.id
+ORDER BY p.created_at, p.id
 
 -- ---------------------------------------------------------------------------------------------
 -- Copying a library row for row (backups of a shared library, moving a file to a server)

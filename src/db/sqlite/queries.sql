@@ -401,36 +401,44 @@ SELECT NOT EXISTS (SELECT 1 FROM books) AND NOT EXISTS (SELECT 1 FROM collection
 SELECT count(*) FROM {table}
 
 -- ---------------------------------------------------------------------------------------------
--- Export: one row per placement (and one per book or copy that has none), in a stable order
+-- Export: one row per placement (and one per book or copy that has none), in the order the
+-- indexes give as they are read, so nothing is sorted: a book's copies by id (copies_book), a
+-- copy's placements by collection (placements_live_copy_collection; the engine puts a copy's
+-- few rows in placement order, from the two ids at the end), a collection's placements in the
+-- order they were added (placements_live_collection). Ordering by placement id in SQL sorted
+-- each book's rows (export_all, 1M rows: 3.3 s against 1.9 s in the sqlite3 shell) or a whole
+-- collection (export_collection, 1M rows: 9.2 s against 1.3 s).
 
 -- name: export_all
-SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note
+SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note,
+       c.id, p.id
 FROM books b
 LEFT JOIN copies c ON c.book_id = b.id AND c.deleted_at IS NULL
 LEFT JOIN placements p ON p.copy_id = c.id AND p.deleted_at IS NULL
 LEFT JOIN collections k ON k.id = p.collection_id
 WHERE b.deleted_at IS NULL
-ORDER BY b.id, c.id, p.id
+ORDER BY b.id, c.id, p.collection_id
 
 -- name: export_records
 -- A book per run of rows (its copies and their placements follow it), with its source record.
 SELECT b.id, b.title, b.authors, b.isbn, b.publisher, b.year, b.nonfiling, b.updated_at, b.marc,
-       c.barcode, k.name, p.shelf_mark
+       c.barcode, k.name, p.shelf_mark, c.id, p.id
 FROM books b
 LEFT JOIN copies c ON c.book_id = b.id AND c.deleted_at IS NULL
 LEFT JOIN placements p ON p.copy_id = c.id AND p.deleted_at IS NULL
 LEFT JOIN collections k ON k.id = p.collection_id
 WHERE b.deleted_at IS NULL
-ORDER BY b.id, c.id, p.id
+ORDER BY b.id, c.id, p.collection_id
 
 -- name: export_collection
-SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note
+SELECT b.title, b.authors, b.isbn, b.publisher, b.year, c.barcode, k.name, p.shelf_mark, p.note,
+       c.id, p.id
 FROM placements p
 JOIN copies c ON c.id = p.copy_id
 JOIN books b ON b.id = c.book_id
 JOIN collections k ON k.id = p.collection_id
 WHERE p.collection_id = :collection AND p.deleted_at IS NULL
-ORDER BY p.id
+ORDER BY p.created_at, p.id
 
 -- ---------------------------------------------------------------------------------------------
 -- Copying a library row for row (backups of a shared library, moving a file to a server)
