@@ -102,12 +102,8 @@ fn needs_protection(s: &str) -> bool {
     is_formula_start(s) || s.strip_prefix('\'').is_some_and(needs_protection)
 }
 
-/// The cell as written to a spreadsheet file.
-pub fn protect(cell: &str) -> String {
-    protected(cell).into_owned()
-}
-
-/// [`protect`], borrowing the cell where it needs no protection (nearly every cell).
+/// The cell as written to a spreadsheet file, borrowed where it needs no protection (nearly
+/// every cell).
 pub fn protected(cell: &str) -> std::borrow::Cow<'_, str> {
     if needs_protection(cell) {
         format!("'{cell}").into()
@@ -116,7 +112,7 @@ pub fn protected(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Undoes [`protect`].
+/// Undoes [`protected`].
 pub fn unprotect(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
         Some(rest) if needs_protection(rest) => rest,
@@ -178,8 +174,7 @@ impl Sheet {
             None => sheets::decode(bytes),
         }
         .map_err(FileError::Encoding)?;
-        Sheet::of(&decoded.text, decoded.encoding, choice)
-            .map(|sheet| sheet.with_text(Text::Held(decoded.text)))
+        Sheet::of(Text::Held(decoded.text), decoded.encoding, choice)
     }
 
     /// As [`open`](Self::open) the file at `path`, without holding its text: it is decoded
@@ -216,17 +211,20 @@ impl Sheet {
             }
         }
         let head = String::from_utf8(head).map_err(|e| FileError::Io(e.to_string()))?;
-        Sheet::of(&head, encoding, choice).map(|sheet| {
-            sheet.with_text(Text::File {
-                path: path.to_path_buf(),
-                head,
-                seen: checked,
-            })
-        })
+        let text = Text::File {
+            path: path.to_path_buf(),
+            head,
+            seen: checked,
+        };
+        Sheet::of(text, encoding, choice)
     }
 
-    /// The layout of a sheet whose text starts with `head` (without its text yet).
-    fn of(head: &str, encoding: Encoding, choice: &SheetChoice) -> Result<Sheet, FileError> {
+    /// The sheet of `text`, its layout recognised from how it starts.
+    fn of(text: Text, encoding: Encoding, choice: &SheetChoice) -> Result<Sheet, FileError> {
+        let head = match &text {
+            Text::Held(whole) => whole,
+            Text::File { head, .. } => head,
+        };
         let separator = choice.separator.unwrap_or_else(|| sheets::sniff(head));
         let headers = sheets::headers(head, separator);
         if headers.is_empty() || headers.iter().all(|h| h.trim().is_empty()) {
@@ -239,17 +237,13 @@ impl Sheet {
             (None, None) => Mapping::of_dialect(dialect, &headers),
         };
         Ok(Sheet {
-            text: Text::Held(String::new()),
+            text,
             encoding,
             separator,
             headers,
             dialect,
             mapping,
         })
-    }
-
-    fn with_text(self, text: Text) -> Sheet {
-        Sheet { text, ..self }
     }
 
     /// The rows of the sheet's text (see [`sheets::read`]).
@@ -577,10 +571,10 @@ mod tests {
         for s in [
             "=SUM(A1)", "+1", "-5", "@me", "\tx", "'=x", "''=x", "'plain", "plain", "", "'",
         ] {
-            assert_eq!(unprotect(&protect(s)), s, "{s:?}");
+            assert_eq!(unprotect(&protected(s)), s, "{s:?}");
         }
-        assert_eq!(protect("=1+1"), "'=1+1");
-        assert_eq!(protect("Dune"), "Dune");
+        assert_eq!(protected("=1+1"), "'=1+1");
+        assert_eq!(protected("Dune"), "Dune");
     }
 
     #[test]
