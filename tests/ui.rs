@@ -478,6 +478,49 @@ pub fn choose_folder(h: &mut App, folder: &Path) {
     h.step();
 }
 
+/// A first import big enough to build some indexes at its end says so once every row is in
+/// (instead of a full bar whose rate falls while nothing seems to happen), without a Cancel
+/// that could no longer stop it, and then says what it did.
+#[test]
+fn a_big_import_says_when_it_is_building_its_indexes() {
+    use std::fmt::Write as _;
+    let s = util::scratch();
+    drop(util::open(&s.path));
+    let mut csv = String::from("title,authors,barcode,collection,shelf_mark\n");
+    for i in 0..60_000 {
+        let _ = writeln!(csv, "Book {i},Someone,B{i:06},Main Stacks,QA76.{i}");
+    }
+    std::fs::write(s.dir.path().join("big.csv"), csv).unwrap();
+    let mut h = app(&s.path);
+    wait_for_text(&mut h, "This library is empty");
+    import_file(&mut h, s.dir.path(), "big.csv");
+    let finishing = "all 60000 rows are in; building the indexes and saving";
+    let (mut saw_bar, mut saw_finishing) = (false, false);
+    // Its own deadline: 60 000 rows through a debug build take a while.
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while !shows(&h, "Imported 60000 rows") {
+        h.step();
+        saw_bar |= shows(&h, "of 60000 rows");
+        if shows(&h, finishing) {
+            saw_finishing = true;
+            assert!(
+                h.query_by_label("Cancel import").is_none(),
+                "a Cancel that can no longer cancel is not offered"
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the import; on screen:\n{}",
+            screen_text(&h)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(saw_bar, "the rows were counted with a bar first");
+    assert!(saw_finishing, "the end of the import was named");
+    let conn = Client::new(&s.path).conn();
+    assert_eq!(util::live(&conn, "placements"), 60_000);
+}
+
 #[test]
 fn import_through_the_file_chooser_shows_results_and_bad_lines() {
     let s = util::scratch();

@@ -65,6 +65,9 @@ pub struct ImportJob {
     rows: Rows,
     done: AtomicUsize,
     cancel: AtomicBool,
+    /// Every row is in: the import is building what it set aside and saving, which cannot be
+    /// cancelled any more.
+    finishing: AtomicBool,
 }
 
 impl PartialEq for ImportJob {
@@ -80,6 +83,7 @@ impl ImportJob {
             rows: Rows::Loaded(rows),
             done: AtomicUsize::new(0),
             cancel: AtomicBool::new(false),
+            finishing: AtomicBool::new(false),
         }
     }
 
@@ -94,6 +98,7 @@ impl ImportJob {
             },
             done: AtomicUsize::new(0),
             cancel: AtomicBool::new(false),
+            finishing: AtomicBool::new(false),
         }
     }
 
@@ -108,6 +113,7 @@ impl ImportJob {
             },
             done: AtomicUsize::new(0),
             cancel: AtomicBool::new(false),
+            finishing: AtomicBool::new(false),
         }
     }
 
@@ -152,6 +158,16 @@ impl ImportJob {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Whether every row is in and the import is being finished: indexes a big import builds
+    /// at its end, the search index, the commit. A cancel is no longer heard.
+    pub fn is_finishing(&self) -> bool {
+        self.finishing.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_finishing(&self, on: bool) {
+        self.finishing.store(on, Ordering::Relaxed);
     }
 }
 

@@ -447,21 +447,32 @@ impl TransferPanel {
                 let done = job.done();
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 let rate = done as f64 / secs;
-                ui.horizontal(|ui| {
-                    ui.label(format!("Importing {}", file.display()));
-                    // A MARC file is read as it is imported: its size in rows is not known yet.
-                    let bar = match job.total() {
-                        Some(total) => egui::ProgressBar::new(done as f32 / total.max(1) as f32)
-                            .text(format!("{done} of {total} rows, {rate:.0} rows/s")),
-                        None => egui::ProgressBar::new(0.0)
-                            .animate(true)
-                            .text(format!("{done} rows, {rate:.0} rows/s")),
-                    };
-                    ui.add(bar.desired_width(260.0));
-                    if ui.button("Cancel import").clicked() {
-                        cancel_import = true;
-                    }
-                });
+                if job.is_finishing() {
+                    // A big import builds some indexes only now: seconds at a million rows,
+                    // with nothing left to count and nothing a cancel could still stop.
+                    ui.pending_label(&format!(
+                        "Importing {}: all {done} rows are in; building the indexes and saving…",
+                        file.display()
+                    ));
+                } else {
+                    ui.horizontal(|ui| {
+                        ui.label(format!("Importing {}", file.display()));
+                        // A MARC file is read as it is imported: its size in rows is not known yet.
+                        let bar = match job.total() {
+                            Some(total) => {
+                                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                                    .text(format!("{done} of {total} rows, {rate:.0} rows/s"))
+                            }
+                            None => egui::ProgressBar::new(0.0)
+                                .animate(true)
+                                .text(format!("{done} rows, {rate:.0} rows/s")),
+                        };
+                        ui.add(bar.desired_width(260.0));
+                        if ui.button("Cancel import").clicked() {
+                            cancel_import = true;
+                        }
+                    });
+                }
                 if *waiting {
                     ui.warning_label(WAITING_TEXT);
                 }

@@ -44,6 +44,8 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
     if let Some(outcome) = tx.staged_import(job, tx.now, tx.by, &articles)? {
         return Ok(outcome);
     }
+    // A save retried (a busy commit) runs again from the first row.
+    job.set_finishing(false);
     let paused = tx.pause_search(job.total().unwrap_or(0) as u64)?;
     let mut books = Books::default();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();
@@ -142,9 +144,10 @@ pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<
         )));
     }
     summary.rows = applied;
+    job.set_done(applied);
+    job.set_finishing(true);
     tx.reindex_books(&books.refreshed)?;
     tx.resume_search(paused)?;
-    job.set_done(applied);
     Ok(Outcome::Imported(summary))
 }
 
