@@ -457,7 +457,11 @@ impl<'a> LineCounter<'a> {
 
     fn line_of(&mut self, position: Option<&csv::Position>) -> usize {
         let Some(position) = position else {
-            return 0;
+            // An I/O error (the disk, or a byte not valid in the encoding) comes without a
+            // position; the second stream of the same text fails at the same place, so the
+            // lines are counted up to there.
+            let _ = self.count_until(|_, _| false);
+            return self.line;
         };
         if position.byte() >= self.pos {
             // Up to the record, then past the line breaks before it (the position can be
@@ -532,6 +536,46 @@ mod tests {
             got,
             vec![(2, "A", "one\ntwo\nthree"), (6, "B", "x"), (8, "C", "")]
         );
+    }
+
+    /// Text that breaks off with an I/O error after its bytes.
+    struct BreaksOff(&'static [u8]);
+
+    impl Read for BreaksOff {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("the disk went away"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_io_error_halfway_names_the_line_where_the_text_broke_off() {
+        let m = Mapping::for_dialect(&["title", "year"]);
+        let text = b"title,year\nA,1\n\"B\nstill B\",2\nC,3\n";
+        let open = || -> std::io::Result<Box<dyn BufRead>> {
+            Ok(Box::new(std::io::BufReader::new(BreaksOff(text))))
+        };
+        let rows: Vec<_> = read_stream(&open, "title,year\n", Separator::Comma, &m)
+            .unwrap()
+            .collect();
+        let lines: Vec<usize> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|r| r.line)
+            .collect();
+        assert_eq!(lines, [2, 3, 5]);
+        match rows.last() {
+            Some(Err(RowError::Csv { line, message })) => {
+                assert_eq!(*line, 6, "{message}");
+                assert!(message.contains("the disk went away"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
