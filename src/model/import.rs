@@ -81,9 +81,7 @@ impl ImportJob {
     pub fn new(rows: Vec<ImportRow>) -> Self {
         ImportJob {
             rows: Rows::Loaded(rows),
-            done: AtomicUsize::new(0),
-            cancel: AtomicBool::new(false),
-            finishing: AtomicBool::new(false),
+            ..ImportJob::default()
         }
     }
 
@@ -96,9 +94,7 @@ impl ImportJob {
                 len,
                 sourced: true,
             },
-            done: AtomicUsize::new(0),
-            cancel: AtomicBool::new(false),
-            finishing: AtomicBool::new(false),
+            ..ImportJob::default()
         }
     }
 
@@ -111,9 +107,7 @@ impl ImportJob {
                 len: Some(len),
                 sourced: false,
             },
-            done: AtomicUsize::new(0),
-            cancel: AtomicBool::new(false),
-            finishing: AtomicBool::new(false),
+            ..ImportJob::default()
         }
     }
 

@@ -85,8 +85,8 @@ impl<T: Default> ByPlacement<T> {
 }
 
 /// Runs an export's query: rows read by `read` into the slots of [`ByPlacement`] (the copy's id
-/// and the placement's are the two columns after `ids`), given to `each` in order. An error of
-/// the writer stops the query; it is carried out here, not as a [`DbError`].
+/// is column `ids`, the placement's the one after it), given to `each` in order. An error of the
+/// writer stops the query; it is carried out here, not as a [`DbError`].
 fn stream<S: Session, T: Default>(
     s: &S,
     stmt: Stmt,
