@@ -540,6 +540,19 @@ fn a_bulk_load_is_seen_whole_and_saves_follow_it(w: &Where) {
     bulk.finish().expect("finish");
     assert_eq!(client.live("copies"), COPIES as i64);
     assert_eq!(client.live("placements"), COPIES as i64);
+    let listed = client.reads().collections().expect("collections");
+    assert_eq!(
+        listed[0].placements, COPIES as i64,
+        "the kept count is the load's"
+    );
+    if let Where::Server { db } = w {
+        // The load folded its count deltas (one per COPY of ten thousand rows): nothing is
+        // left over for every later count to sum.
+        let left = crate::util::pg::shared()
+            .psql(db, "SELECT count(*) FROM collection_count_deltas")
+            .unwrap();
+        assert_eq!(left.trim(), "0", "a load leaves no count deltas");
+    }
     w.assert_healthy();
     // The words and keys are those of a save: the book is found by a folded word of its authors.
     let found = client.reads().search_books("godel", 10).expect("search");

@@ -467,6 +467,14 @@ fn a_file_moves_to_a_server_row_for_row_and_a_server_backs_up_to_a_file() {
         .copy_to(&target, &mut |_| {})
         .expect("copied and checked");
     assert_eq!(counts, [1, 2, 1, 1, 1]);
+    let Where::Server { db } = &server else {
+        unreachable!()
+    };
+    // The copy folded its count deltas before it committed.
+    let left = pg::shared()
+        .psql(db, "SELECT count(*) FROM collection_count_deltas")
+        .unwrap();
+    assert_eq!(left.trim(), "0", "a copy leaves no count deltas");
     // Copying again into what is no longer empty is refused.
     assert!(matches!(
         client.library.copy_to(&target, &mut |_| {}),

@@ -50,6 +50,7 @@ pub(crate) fn copy_from<S: Session>(
         }
         counts
     };
+    super::batch::fold_counts(&mut conn.client).map_err(|e| write(e.into()))?;
     conn.client
         .batch_execute("COMMIT")
         .map_err(|e| write(e.into()))?;

@@ -219,6 +219,7 @@ impl Bulk for ServerBulk {
 
     fn finish(mut self: Box<Self>) -> Result<(), DbError> {
         self.send()?;
+        super::batch::fold_counts(&mut self.conn.client)?;
         self.conn.client.batch_execute("COMMIT")?;
         self.open = false;
         tidy_after_load(&mut self.conn);

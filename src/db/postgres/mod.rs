@@ -54,7 +54,7 @@ impl ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgConn, postgres::Error> {
-        self.0.connect().map(PgConn::new)
+        PgConn::new(self.0.connect()?)
     }
 
     fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
@@ -319,7 +319,7 @@ impl ServerLibrary {
     pub(crate) fn connect(&self) -> Result<PgConn, DbError> {
         Ok(PgConn::new(
             self.inner.config.connect(self.inner.tls.clone())?,
-        ))
+        )?)
     }
 
     /// A connection of its own, given up after `limit` (the handshake included: on a dead line
@@ -342,7 +342,7 @@ impl ServerLibrary {
                 source: e,
             })?;
         match rx.recv_timeout(limit) {
-            Ok(client) => Ok(PgConn::new(client?)),
+            Ok(client) => Ok(PgConn::new(client?)?),
             Err(_) => Err(DbError::Offline),
         }
     }
