@@ -26,6 +26,8 @@ fn workload(client: &Client) -> Vec<String> {
         Imported::Refused(why) => panic!("{why}"),
     };
     assert_eq!(summary.books_created, 20);
+    // Both backends name the import's end (the window shows it instead of a bar and Cancel).
+    assert!(prepared.job.is_finishing(), "the import's end was named");
     // The Trash: a copy with its placement, and a collection with its placements.
     let mut reads = client.reads();
     let copy = reads.live_copy_by_barcode("0002").unwrap().unwrap();

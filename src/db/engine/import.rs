@@ -39,13 +39,13 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &mut HashMap<K, V>, key: K, value
 }
 
 pub(crate) fn apply<S: Session>(tx: &WriteTx<'_, S>, job: &ImportJob) -> Result<Outcome, DbError> {
+    // A save retried (a busy commit) runs again from the first row.
+    job.set_finishing(false);
     let mut summary = ImportSummary::default();
     let articles = articles(tx)?;
     if let Some(outcome) = tx.staged_import(job, tx.now, tx.by, &articles)? {
         return Ok(outcome);
     }
-    // A save retried (a busy commit) runs again from the first row.
-    job.set_finishing(false);
     let paused = tx.pause_search(job.total().unwrap_or(0) as u64)?;
     let mut books = Books::default();
     let mut collections: HashMap<String, CollectionId> = HashMap::new();

@@ -135,6 +135,8 @@ pub(crate) fn apply(
             .collect();
         copy_in(conn, "import_rows", &COLUMNS, &rows)?;
     }
+    // Every row is staged; the bar is full while the steps up to the last cancel point run.
+    job.set_done(total);
     let stamp: &(dyn ToSql + Sync) = &now.0;
     let by: &(dyn ToSql + Sync) = &by;
     let stamped = [stamp, by];
@@ -145,6 +147,8 @@ pub(crate) fn apply(
     if job.is_cancelled() {
         return Ok(cancelled());
     }
+    // From here on a cancel is no longer heard.
+    job.set_finishing(true);
     if let Some(r) = conn.client.query_opt(step("copy_on_another_book"), &[])? {
         let (line, barcode, other, title): (i32, String, String, String) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
@@ -162,7 +166,6 @@ pub(crate) fn apply(
     let placements_created = run(conn, "insert_placements")? as usize;
     let counts = conn.client.query_one(step("counts"), &[])?;
     let count = |i: usize| counts.get::<_, i64>(i) as usize;
-    job.set_done(total);
     Ok(Outcome::Imported(ImportSummary {
         rows: total,
         books_created: count(0),
