@@ -494,13 +494,13 @@ fn a_big_import_says_when_it_is_building_its_indexes() {
     let mut h = app(&s.path);
     wait_for_text(&mut h, "This library is empty");
     import_file(&mut h, s.dir.path(), "big.csv");
-    let finishing = "all 60000 rows are in; building the indexes and saving";
+    let finishing = "all 60,000 rows are in; building the indexes and saving";
     let (mut saw_bar, mut saw_finishing) = (false, false);
     // Its own deadline: 60 000 rows through a debug build take a while.
     let deadline = Instant::now() + Duration::from_mins(2);
-    while !shows(&h, "Imported 60000 rows") {
+    while !shows(&h, "Imported 60,000 rows") {
         h.step();
-        saw_bar |= shows(&h, "of 60000 rows");
+        saw_bar |= shows(&h, "of 60,000 rows");
         if shows(&h, finishing) {
             saw_finishing = true;
             assert!(
@@ -519,6 +519,8 @@ fn a_big_import_says_when_it_is_building_its_indexes() {
     assert!(saw_finishing, "the end of the import was named");
     let conn = Client::new(&s.path).conn();
     assert_eq!(util::live(&conn, "placements"), 60_000);
+    // A big collection's count is read at a glance: its thousands are grouped.
+    wait_for_text(&mut h, "Main Stacks  (60,000)");
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub use validate::{
     ValidCollection, ValidCopy, ValidPlacement, name_key, normalize_barcode,
 };
 pub use words::{
-    Problem, SERVER_WAITING_TEXT, WAITING_TEXT, Wait, continuing, count, stale_message,
+    Problem, SERVER_WAITING_TEXT, WAITING_TEXT, Wait, continuing, count, number, stale_message,
 };
 
 macro_rules! id_type {

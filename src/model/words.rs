@@ -136,13 +136,34 @@ pub fn stale_message(base: Option<&Record>, current: &Record) -> String {
     }
 }
 
-/// "1 copy", "4 copies": a count with its noun.
+/// "1 copy", "4 copies", "10,000,000 copies": a count with its noun (see [`number`]).
 pub fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
-        format!("{n} {many}")
+        format!("{} {many}", number(n))
     }
+}
+
+/// A whole number with its thousands grouped by commas, "10,499,257": a count of a big
+/// library read at a glance, in the English of the rest of the window.
+pub fn number(n: impl std::fmt::Display) -> String {
+    let text = n.to_string();
+    let (sign, digits) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |rest| ("-", rest));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + digits.len() / 3);
+    out.push_str(sign);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// `text` as the continuation of a sentence ("Cannot restore: there is already …"): its first
@@ -161,5 +182,30 @@ pub fn continuing(text: &str) -> String {
             c.to_lowercase().chain(chars).collect()
         }
         _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{count, number};
+
+    #[test]
+    fn big_numbers_are_grouped_by_thousands() {
+        for (n, text) in [
+            (0_i64, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (65_536, "65,536"),
+            (100_000, "100,000"),
+            (1_050_314, "1,050,314"),
+            (10_499_257, "10,499,257"),
+            (-1_234, "-1,234"),
+        ] {
+            assert_eq!(number(n), text);
+        }
+        assert_eq!(number(u64::MAX), "18,446,744,073,709,551,615");
+        assert_eq!(count(1, "copy", "copies"), "1 copy");
+        assert_eq!(count(10_000_000, "copy", "copies"), "10,000,000 copies");
     }
 }

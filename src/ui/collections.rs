@@ -272,7 +272,11 @@ impl CollectionsPanel {
                         continue;
                     }
                     let selected = shown && self.selected == Some(c.id);
-                    let text = RichText::new(format!("{}  ({})", c.name, c.placements));
+                    let text = RichText::new(format!(
+                        "{}  ({})",
+                        c.name,
+                        crate::model::number(c.placements)
+                    ));
                     let r = ui.selectable_label(
                         selected,
                         if selected {

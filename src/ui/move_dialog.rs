@@ -102,7 +102,7 @@ impl MoveDialog {
                 Stage::Moving { rows, started, .. } => {
                     ui.pending_label(&format!(
                         "Copying… {} rows so far ({} s)",
-                        rows.load(Ordering::Relaxed),
+                        crate::model::number(rows.load(Ordering::Relaxed)),
                         started.elapsed().as_secs()
                     ));
                     ctx.request_repaint_after(Duration::from_millis(250));

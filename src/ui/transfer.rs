@@ -445,13 +445,14 @@ impl TransferPanel {
                 ..
             }) => {
                 let done = job.done();
+                let shown = crate::model::number(done);
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 let rate = done as f64 / secs;
                 if job.is_finishing() {
                     // A big import builds some indexes only now: seconds at a million rows,
                     // with nothing left to count and nothing a cancel could still stop.
                     ui.pending_label(&format!(
-                        "Importing {}: all {done} rows are in; building the indexes and saving…",
+                        "Importing {}: all {shown} rows are in; building the indexes and saving…",
                         file.display()
                     ));
                 } else {
@@ -459,13 +460,18 @@ impl TransferPanel {
                         ui.label(format!("Importing {}", file.display()));
                         // A MARC file is read as it is imported: its size in rows is not known yet.
                         let bar = match job.total() {
-                            Some(total) => {
-                                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
-                                    .text(format!("{done} of {total} rows, {rate:.0} rows/s"))
-                            }
-                            None => egui::ProgressBar::new(0.0)
-                                .animate(true)
-                                .text(format!("{done} rows, {rate:.0} rows/s")),
+                            Some(total) => egui::ProgressBar::new(
+                                done as f32 / total.max(1) as f32,
+                            )
+                            .text(format!(
+                                "{shown} of {} rows, {} rows/s",
+                                crate::model::number(total),
+                                crate::model::number(rate.round())
+                            )),
+                            None => egui::ProgressBar::new(0.0).animate(true).text(format!(
+                                "{shown} rows, {} rows/s",
+                                crate::model::number(rate.round())
+                            )),
                         };
                         ui.add(bar.desired_width(260.0));
                         if ui.button("Cancel import").clicked() {
@@ -597,7 +603,9 @@ impl TransferPanel {
                     .add_enabled(
                         n != Some(0),
                         egui::Button::new(match n {
-                            Some(n) => format!("Import the {n} good {unit}"),
+                            Some(n) => {
+                                format!("Import the {} good {unit}", crate::model::number(n))
+                            }
                             None => "Import the good records".to_owned(),
                         }),
                     )

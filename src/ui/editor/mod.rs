@@ -348,7 +348,7 @@ impl CollectionEditor {
                 ui.weak(if self.pages.layout.filter.trim().is_empty() {
                     count(n, "copy", "copies")
                 } else {
-                    format!("{n} matching")
+                    format!("{} matching", crate::model::number(n))
                 });
             }
             ui.with_layout(
