@@ -123,3 +123,44 @@ fn isbns_are_shown_hyphenated_and_stored_as_13_digits() {
     assert_eq!(book.isbn.as_deref(), Some("9780441172719"));
     assert_eq!(BookDraft::from(&book).isbn, "978-0-441-17271-9");
 }
+
+/// Collections are listed as a librarian reads their names, numbers by value: a library with
+/// forty branches lists "Branch 2" before "Branch 10", in the list, in a search of the names
+/// and in a copy's collections.
+#[test]
+fn collections_are_listed_with_their_numbers_in_order() {
+    let s = util::scratch();
+    let c = Client::new(&s.path);
+    let book = c.book("Dune");
+    let copy = c.copy(book, "0042");
+    for name in [
+        "Branch 10",
+        "Art",
+        "branch 2",
+        "Branch 1",
+        "Éire",
+        "Branch 21",
+    ] {
+        let id = c.collection(name);
+        assert!(c.place(copy, id).wrote());
+    }
+    let expected = [
+        "Art",
+        "Branch 1",
+        "branch 2",
+        "Branch 10",
+        "Branch 21",
+        "Éire",
+    ];
+    let mut reads = c.reads();
+    let names = |list: Vec<shelfmark::model::CollectionSummary>| -> Vec<String> {
+        list.into_iter().map(|k| k.name).collect()
+    };
+    assert_eq!(names(reads.collections().unwrap()), expected);
+    assert_eq!(
+        names(reads.search_collections("branch", 10).unwrap()),
+        ["Branch 1", "branch 2", "Branch 10", "Branch 21"]
+    );
+    let copies = reads.copies_of(book).unwrap();
+    assert_eq!(copies[0].collections, expected);
+}

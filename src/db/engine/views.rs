@@ -22,12 +22,29 @@ fn collection_summary(r: &dyn Row) -> Result<CollectionSummary, DbError> {
 
 /// Live collections by name, with how many copies each holds.
 pub(crate) fn collections<S: Session>(s: &S) -> Result<Vec<CollectionSummary>, DbError> {
-    s.all(Q::CollectionsWithCounts, &[], collection_summary)
+    Ok(by_name(s.all(
+        Q::CollectionsWithCounts,
+        &[],
+        collection_summary,
+    )?))
 }
 
 /// Live collections by name, without counts (cheap; for matching names).
 fn collection_names<S: Session>(s: &S) -> Result<Vec<CollectionSummary>, DbError> {
-    s.all(Q::CollectionNames, &[], collection_summary)
+    Ok(by_name(s.all(
+        Q::CollectionNames,
+        &[],
+        collection_summary,
+    )?))
+}
+
+/// Collections in the order a librarian reads their names: as titles file (case and accents
+/// folded, numbers by value), so "Branch 2" comes before "Branch 10". A library has hundreds
+/// of collections, not millions: they are sorted here, from the order the query gives (by
+/// the unique name key, which breaks the ties).
+fn by_name(mut collections: Vec<CollectionSummary>) -> Vec<CollectionSummary> {
+    collections.sort_by_cached_key(|c| crate::model::sortkey::title_key(&c.name, 0));
+    collections
 }
 
 /// `LIKE` pattern matching `text` anywhere, in lower case (the queries compare it with lower-cased
@@ -356,11 +373,12 @@ pub(crate) fn copies_of<S: Session>(s: &S, book: BookId) -> Result<Vec<CopyRow>,
     copies
         .into_iter()
         .map(|copy| {
-            let collections = s.all(
+            let mut collections = s.all(
                 Q::CollectionsOfCopy,
                 params!(copy: copy.id.0),
                 |r: &dyn Row| r.string(0),
             )?;
+            collections.sort_by_cached_key(|name| crate::model::sortkey::title_key(name, 0));
             Ok(CopyRow { copy, collections })
         })
         .collect()
